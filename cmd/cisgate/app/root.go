@@ -1,0 +1,96 @@
+// Package app holds cisgate's subcommands. Each has an options struct with defaults, AddFlags
+// and Validate; none exits the process: Run maps errors to exit codes for main.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	ExitOK = 0
+	// ExitFindings: a FAIL that must fail the caller (an enforce-mode FAIL in check, a FAIL in nodescan).
+	ExitFindings = 1
+	// ExitUsage: bad input or usage.
+	ExitUsage = 2
+)
+
+// IOStreams are the command's standard streams, swapped in tests.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// ExitError ends a command with a specific exit code. Err may be nil when the command already
+// printed what the user needs (e.g. FAIL results).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageError marks bad flags or input: exit code 2.
+func usageError(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
+
+// NewRootCommand builds the cisgate command tree.
+func NewRootCommand(streams IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cisgate",
+		Short:         "Hold an Amazon EKS cluster to the CIS Amazon EKS Benchmark",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	for _, sub := range subcommands {
+		root.AddCommand(sub(streams))
+	}
+	return root
+}
+
+// subcommands are added by each subcommand's file, so a new one touches nothing else.
+var subcommands []func(IOStreams) *cobra.Command
+
+// Run executes the command line and returns the process exit code.
+func Run(ctx context.Context, args []string, streams IOStreams) int {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintln(streams.ErrOut, "error:", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintln(streams.ErrOut, "error:", err)
+	// Cobra's own errors (unknown command, bad args) are usage errors.
+	return ExitUsage
+}
+
+// validationError joins an options struct's Validate errors into one usage error.
+func validationError(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return usageError(errors.Join(errs...))
+}

@@ -1,0 +1,10 @@
+// 4.1.8 bind-escalate-impersonate: no Role or ClusterRole rule grants the bind, escalate or
+// impersonate verbs (or "*") on any resource.
+package policy
+
+import rbacv1 "k8s.io/api/rbac/v1"
+
+func init() {
+	register(ruleCheck("bind-escalate-impersonate", "no rule grants bind, escalate or impersonate",
+		"bind, escalate or impersonate", []string{"bind", "escalate", "impersonate"}, resourceRef{rbacv1.APIGroupAll, rbacv1.ResourceAll}))
+}

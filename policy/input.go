@@ -1,0 +1,111 @@
+package policy
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Operation is what is being done to the object. Manifests and the background audit use
+// OperationNone; at admission it is the request's operation.
+type Operation int
+
+const (
+	OperationNone Operation = iota
+	OperationCreate
+	OperationUpdate
+	OperationDelete
+)
+
+// Lookup is read-only cluster state for the few checks that need more than the object.
+// A nil Lookup means no cluster is there (manifests in CI): those checks answer WARN.
+type Lookup interface {
+	// NetworkPolicyCount is the number of NetworkPolicies in a namespace.
+	NetworkPolicyCount(namespace string) (int, error)
+	// ServiceAccount returns a ServiceAccount, or found=false when it does not exist.
+	ServiceAccount(namespace, name string) (sa *corev1.ServiceAccount, found bool, err error)
+}
+
+// Settings are the parts of the config that checks decide with.
+type Settings struct {
+	// Registries are the approved image prefixes of 5.1.4.
+	Registries []string
+	// ClusterAdminSubjects may be bound to cluster-admin (4.1.1).
+	ClusterAdminSubjects []rbacv1.Subject
+}
+
+// DefaultSettings allows Group system:masters to hold cluster-admin and approves no registry list.
+func DefaultSettings() Settings {
+	return Settings{ClusterAdminSubjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "system:masters"}}}
+}
+
+// Object is one object as the checks see it. Build it with NewObject.
+type Object struct {
+	// Kind is the object's kind, e.g. "Deployment".
+	Kind      string
+	Namespace string
+	Name      string
+	// Namespaced is false for cluster-scoped kinds.
+	Namespaced bool
+	// Raw is the typed object when cisgate knows the kind, else *unstructured.Unstructured or
+	// *metav1.PartialObjectMetadata: enough for the metadata-only checks.
+	Raw runtime.Object
+	// Annotations of the object itself.
+	Annotations map[string]string
+
+	Pod *PodSpec
+}
+
+// NewObject describes raw for the checks. kind must be the object's kind; typed objects decoded by
+// a deserializer may have an empty TypeMeta, so it is passed rather than read.
+func NewObject(kind string, raw runtime.Object) Object {
+	o := Object{Kind: kind, Raw: raw, Namespaced: !clusterScoped[kind]}
+	if acc, err := meta.Accessor(raw); err == nil {
+		o.Namespace, o.Name, o.Annotations = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations()
+	}
+	o.Pod, _ = ExtractPodSpec(raw)
+	return o
+}
+
+// clusterScoped lists the built-in cluster-scoped kinds; everything else counts as namespaced.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "StorageClass": true, "CustomResourceDefinition": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
+	"PriorityClass": true, "RuntimeClass": true, "IngressClass": true, "CSIDriver": true,
+	"CSINode": true, "VolumeAttachment": true, "APIService": true, "CertificateSigningRequest": true,
+	"FlowSchema": true, "PriorityLevelConfiguration": true, "ClusterIssuer": true,
+}
+
+// Input is what one evaluation sees.
+type Input struct {
+	Object
+	Operation Operation
+	Lookup    Lookup
+	Settings  *Settings
+}
+
+// rules returns the policy rules of a Role or ClusterRole.
+func (o Object) rules() ([]rbacv1.PolicyRule, bool) {
+	switch r := o.Raw.(type) {
+	case *rbacv1.Role:
+		return r.Rules, true
+	case *rbacv1.ClusterRole:
+		return r.Rules, true
+	}
+	return nil, false
+}
+
+// binding returns the roleRef and subjects of a RoleBinding or ClusterRoleBinding.
+func (o Object) binding() (rbacv1.RoleRef, []rbacv1.Subject, bool) {
+	switch b := o.Raw.(type) {
+	case *rbacv1.RoleBinding:
+		return b.RoleRef, b.Subjects, true
+	case *rbacv1.ClusterRoleBinding:
+		return b.RoleRef, b.Subjects, true
+	}
+	return rbacv1.RoleRef{}, nil, false
+}

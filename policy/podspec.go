@@ -1,0 +1,103 @@
+package policy
+
+import (
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// PodSpec is the pod spec an object carries, with the field path that leads to it.
+type PodSpec struct {
+	// Path is the path of the spec from the object's root, e.g. "spec.template.spec".
+	Path string
+	Meta *metav1.ObjectMeta
+	Spec *corev1.PodSpec
+}
+
+// ExtractPodSpec yields the pod spec of every kind that carries one. It is the only place that
+// knows where each kind keeps its pod template.
+func ExtractPodSpec(obj runtime.Object) (*PodSpec, bool) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return &PodSpec{Path: "spec", Meta: &o.ObjectMeta, Spec: &o.Spec}, true
+	case *corev1.PodTemplate:
+		return &PodSpec{Path: "template.spec", Meta: &o.Template.ObjectMeta, Spec: &o.Template.Spec}, true
+	case *corev1.ReplicationController:
+		if o.Spec.Template == nil {
+			return nil, false
+		}
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *appsv1.Deployment:
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *appsv1.ReplicaSet:
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *appsv1.StatefulSet:
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *appsv1.DaemonSet:
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *batchv1.Job:
+		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+	case *batchv1.CronJob:
+		t := &o.Spec.JobTemplate.Spec.Template
+		return &PodSpec{Path: "spec.jobTemplate.spec.template.spec", Meta: &t.ObjectMeta, Spec: &t.Spec}, true
+	}
+	return nil, false
+}
+
+// Field is the path of a field of the pod spec, e.g. p.Field("hostPID").
+func (p *PodSpec) Field(name string) string { return p.Path + "." + name }
+
+// IsWindows reports a pod that declares spec.os.name=windows: Linux-only fields do not apply.
+func (p *PodSpec) IsWindows() bool { return p.Spec.OS != nil && p.Spec.OS.Name == corev1.Windows }
+
+// ContainerKind tells the three lists of containers apart in messages.
+type ContainerKind int
+
+const (
+	InitContainer ContainerKind = iota + 1
+	RegularContainer
+	EphemeralContainer
+)
+
+// Container is one container of a pod spec, visited by VisitContainers.
+type Container struct {
+	Kind ContainerKind
+	// Path is the container's path from the object's root, e.g. spec.containers[1].
+	Path string
+	*corev1.Container
+}
+
+// Field is the path of a field of the container, e.g. c.Field("securityContext.privileged").
+func (c Container) Field(name string) string { return c.Path + "." + name }
+
+// Describe names the container for messages: `container "app"`, `init container "setup"`.
+func (c Container) Describe() string {
+	switch c.Kind {
+	case InitContainer:
+		return "init container " + strconv.Quote(c.Name)
+	case EphemeralContainer:
+		return "ephemeral container " + strconv.Quote(c.Name)
+	}
+	return "container " + strconv.Quote(c.Name)
+}
+
+// VisitContainers calls visit for every init, regular and ephemeral container, in that order.
+func VisitContainers(p *PodSpec, visit func(Container)) {
+	for i := range p.Spec.InitContainers {
+		visit(Container{Kind: InitContainer, Path: indexed(p.Field("initContainers"), i), Container: &p.Spec.InitContainers[i]})
+	}
+	for i := range p.Spec.Containers {
+		visit(Container{Kind: RegularContainer, Path: indexed(p.Field("containers"), i), Container: &p.Spec.Containers[i]})
+	}
+	for i := range p.Spec.EphemeralContainers {
+		// EphemeralContainerCommon has exactly Container's fields, so the conversion is exact.
+		c := (*corev1.Container)(&p.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+		visit(Container{Kind: EphemeralContainer, Path: indexed(p.Field("ephemeralContainers"), i), Container: c})
+	}
+}
+
+func indexed(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

@@ -1,0 +1,92 @@
+package policy
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// resourceRef names an API resource (optionally a subresource, "nodes/proxy") in a group.
+type resourceRef struct {
+	group    string
+	resource string
+}
+
+// grantedVerbs returns which of verbs the rule grants on ref, following RBAC's own matching:
+// "*" matches every group, resource and verb; "*/sub" matches a subresource of any resource.
+// A rule that grants "*" verbs returns []string{"*"}.
+func grantedVerbs(rule rbacv1.PolicyRule, ref resourceRef, verbs []string) []string {
+	if !matchesGroup(rule.APIGroups, ref.group) || !matchesResource(rule.Resources, ref.resource) {
+		return nil
+	}
+	if slices.Contains(rule.Verbs, rbacv1.VerbAll) {
+		return []string{rbacv1.VerbAll}
+	}
+	var out []string
+	for _, v := range verbs {
+		if slices.Contains(rule.Verbs, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func matchesGroup(groups []string, group string) bool {
+	if group == rbacv1.APIGroupAll { // the ref asks for any group
+		return len(groups) > 0
+	}
+	return slices.Contains(groups, rbacv1.APIGroupAll) || slices.Contains(groups, group)
+}
+
+func matchesResource(resources []string, resource string) bool {
+	if resource == rbacv1.ResourceAll { // the ref asks for any resource
+		return len(resources) > 0
+	}
+	_, sub, hasSub := strings.Cut(resource, "/")
+	for _, r := range resources {
+		if r == rbacv1.ResourceAll || r == resource || (hasSub && r == "*/"+sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleCheck builds a check on Role and ClusterRole rules: each rule that grants any of verbs on
+// any of refs fails, naming what it grants.
+func ruleCheck(slug Slug, decides, forbidden string, verbs []string, refs ...resourceRef) *Check {
+	return &Check{
+		Slug:    slug,
+		Decides: decides,
+		Targets: []Target{TargetRole},
+		Evaluate: func(in *Input) []Finding {
+			rules, _ := in.rules()
+			var out []Finding
+			for i, rule := range rules {
+				for _, ref := range refs {
+					if got := grantedVerbs(rule, ref, verbs); len(got) > 0 {
+						path := indexed("rules", i)
+						out = append(out, fail(path, path+" must not grant "+forbidden+
+							" (grants "+strings.Join(quoteAll(got), ", ")+" on "+strconv.Quote(ref.resource)+")"))
+						break
+					}
+				}
+			}
+			return out
+		},
+	}
+}
+
+// subjectString names a subject for messages: `Group "devs"`, `ServiceAccount "ns/name"`.
+func subjectString(s rbacv1.Subject) string {
+	name := s.Name
+	if s.Kind == rbacv1.ServiceAccountKind && s.Namespace != "" {
+		name = s.Namespace + "/" + s.Name
+	}
+	return s.Kind + " " + strconv.Quote(name)
+}
+
+func sameSubject(a, b rbacv1.Subject) bool {
+	return a.Kind == b.Kind && a.Name == b.Name && (a.Kind != rbacv1.ServiceAccountKind || a.Namespace == b.Namespace)
+}

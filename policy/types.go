@@ -1,0 +1,75 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Slug is a check's stable identity in code, config, metrics and tests. IDs move between
+// benchmark versions; slugs never do.
+type Slug string
+
+// Status is the state of one result.
+type Status string
+
+const (
+	StatusPass Status = "PASS"
+	// StatusFail means the evidence shows non-compliance.
+	StatusFail Status = "FAIL"
+	// StatusWarn means the evidence cannot decide (or the benchmark marks the item manual).
+	StatusWarn Status = "WARN"
+	StatusInfo Status = "INFO"
+)
+
+// Finding is what a check returns for one problem on one object. Checks never return a passing
+// finding: no finding from a check that applied means the object passed it.
+type Finding struct {
+	// Status is StatusFail or StatusWarn.
+	Status Status
+	// Path is the field path from the object's root, e.g. spec.template.spec.containers[0].image.
+	Path string
+	// Detail says what is wrong and what is required, without the ID.
+	Detail string
+	// Advisory findings are never denied at admission, only warned (e.g. the default
+	// ServiceAccount, which the control plane itself creates).
+	Advisory bool
+}
+
+func fail(path, detail string) Finding {
+	return Finding{Status: StatusFail, Path: path, Detail: detail}
+}
+func warn(path, detail string) Finding {
+	return Finding{Status: StatusWarn, Path: path, Detail: detail}
+}
+
+// Result is a finding placed in a benchmark: the check's ID and title come from the catalogue.
+type Result struct {
+	ID    string
+	Slug  Slug
+	Title string
+	Finding
+}
+
+// Message is the user-facing line, e.g. `[4.2.1] container "app" must not set securityContext.privileged=true`.
+func (r Result) Message() string { return "[" + r.ID + "] " + r.Detail }
+
+// CompareIDs orders benchmark IDs numerically per dotted component, so 4.1.9 sorts before 4.1.10.
+func CompareIDs(a, b string) int {
+	for a != "" || b != "" {
+		var pa, pb string
+		pa, a, _ = strings.Cut(a, ".")
+		pb, b, _ = strings.Cut(b, ".")
+		na, errA := strconv.Atoi(pa)
+		nb, errB := strconv.Atoi(pb)
+		switch {
+		case errA == nil && errB == nil && na != nb:
+			if na < nb {
+				return -1
+			}
+			return 1
+		case (errA != nil || errB != nil) && pa != pb:
+			return strings.Compare(pa, pb)
+		}
+	}
+	return 0
+}
