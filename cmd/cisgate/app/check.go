@@ -1,0 +1,135 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cisgate/cisgate/manifest"
+	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/policy"
+)
+
+func init() { subcommands = append(subcommands, newCheckCommand) }
+
+// CheckOptions configures `cisgate check`.
+type CheckOptions struct {
+	Files      []string
+	Benchmark  string
+	ConfigFile string
+	Output     string
+}
+
+// NewCheckOptions returns the defaults.
+func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(output.FormatTable)} }
+
+// AddFlags binds the options to flags.
+func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file or directory (recursive) to check; - reads stdin; repeatable")
+	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
+}
+
+// Validate reports every problem with the options.
+func (o *CheckOptions) Validate() []error {
+	var errs []error
+	if len(o.Files) == 0 {
+		errs = append(errs, errors.New("-f/--filename is required (a file, a directory or -)"))
+	}
+	if o.Benchmark != "" {
+		if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
+			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
+		}
+	}
+	if _, err := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// policy builds the policy to check with: the config file's, or every check in enforce mode.
+func (o *CheckOptions) policy() (*policy.Policy, error) {
+	cfg := policy.DefaultConfig()
+	if o.ConfigFile != "" {
+		p, err := policy.LoadConfig(o.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg = p.Config
+	} else {
+		cfg.Mode = policy.ModeEnforce
+		cfg.Exemptions = policy.Exemptions{}
+	}
+	if o.Benchmark != "" {
+		cfg.Benchmark = policy.Benchmark(o.Benchmark)
+	}
+	return cfg.Compile()
+}
+
+func newCheckCommand(streams IOStreams) *cobra.Command {
+	o := NewCheckOptions()
+	cmd := &cobra.Command{
+		Use:   "check -f PATH [-f PATH...]",
+		Short: "Check manifests against the CIS Amazon EKS Benchmark section 4 policies",
+		Long: `Check reads manifests (files, directories, or - for stdin; multi-document YAML, JSON, List
+objects, helm template output) and evaluates every object with a pod spec, RBAC objects,
+ServiceAccounts, Services and Ingresses. Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode,
+2 bad input or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := validationError(o.Validate()); err != nil {
+				return err
+			}
+			return o.Run(streams)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// Run checks the manifests and writes the report.
+func (o *CheckOptions) Run(streams IOStreams) error {
+	pol, err := o.policy()
+	if err != nil {
+		return usageError(err)
+	}
+	format, _ := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF)
+	loaded := manifest.Load(o.Files, streams.In)
+	report := CheckManifests(pol, loaded.Objects)
+	if err := output.Write(streams.Out, format, report); err != nil {
+		return err
+	}
+	if len(loaded.Errors) > 0 {
+		return usageError(errors.Join(loaded.Errors...))
+	}
+	if report.Blocking() > 0 {
+		return &ExitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// CheckManifests judges every object. A Namespace among them that carries the cisgate.io/mode
+// label sets the mode of the objects in it, as it would in the cluster.
+func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Report {
+	namespaceModes := map[string]string{}
+	for _, o := range objects {
+		if o.Kind == "Namespace" {
+			if ns, ok := o.Raw.(interface{ GetLabels() map[string]string }); ok {
+				namespaceModes[o.Name] = ns.GetLabels()[policy.NamespaceModeLabel]
+			}
+		}
+	}
+	report := &output.Report{Benchmark: pol.Catalogue.Benchmark()}
+	for _, o := range objects {
+		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File, Line: o.Line}
+		report.Checked = append(report.Checked, ref)
+		for _, j := range pol.Judge(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace]) {
+			report.Findings = append(report.Findings, output.NewFinding(j, ref))
+		}
+	}
+	report.Sort()
+	return report
+}

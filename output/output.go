@@ -1,0 +1,124 @@
+// Package output renders findings on objects, from `cisgate check` and `cisgate audit`, as a
+// table, JSON (the contract of DESIGN.md), JUnit XML or SARIF 2.1.0.
+package output
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// Format is an output format.
+type Format string
+
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatJUnit Format = "junit"
+	FormatSARIF Format = "sarif"
+)
+
+// ParseFormat accepts one of the allowed formats.
+func ParseFormat(s string, allowed ...Format) (Format, error) {
+	for _, f := range allowed {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(allowed))
+	for i, f := range allowed {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("--output must be one of %s, got %q", strings.Join(names, ", "), s)
+}
+
+// ObjectRef names the object a finding is on; File is set for manifests.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	File      string `json:"file,omitempty"`
+	// Line is where the object's document starts in File (SARIF regions); not in the JSON.
+	Line int `json:"-"`
+}
+
+func (o ObjectRef) String() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Finding is one judged result on one object.
+type Finding struct {
+	ID           string        `json:"id"`
+	Slug         policy.Slug   `json:"slug"`
+	Title        string        `json:"title"`
+	Status       policy.Status `json:"status"`
+	Mode         policy.Mode   `json:"mode"`
+	Object       ObjectRef     `json:"object"`
+	Path         string        `json:"path"`
+	Detail       string        `json:"detail"`
+	ExemptReason string        `json:"exemptReason,omitempty"`
+}
+
+// Blocks reports a finding that fails the caller: an enforce-mode FAIL that no exemption covers.
+func (f Finding) Blocks() bool {
+	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == ""
+}
+
+// Report is the result of checking a set of objects.
+type Report struct {
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Findings  []Finding        `json:"findings"`
+	// Checked lists every object evaluated, with or without findings (JUnit test cases, summary).
+	Checked []ObjectRef `json:"-"`
+}
+
+// NewFinding flattens a judged result on an object.
+func NewFinding(j policy.Judged, obj ObjectRef) Finding {
+	return Finding{
+		ID: j.ID, Slug: j.Slug, Title: j.Title, Status: j.Status, Mode: j.Mode,
+		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason,
+	}
+}
+
+// Sort orders findings by ID, then object; a check's findings on one object keep their field order.
+func (r *Report) Sort() {
+	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
+		if c := policy.CompareIDs(a.ID, b.ID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Object.File, b.Object.File); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Object.String(), b.Object.String())
+	})
+}
+
+// Blocking counts the findings that fail the caller.
+func (r *Report) Blocking() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Blocks() {
+			n++
+		}
+	}
+	return n
+}
+
+// Write renders the report in a format.
+func Write(w io.Writer, f Format, r *Report) error {
+	switch f {
+	case FormatJSON:
+		return writeJSON(w, r)
+	case FormatJUnit:
+		return writeJUnit(w, r)
+	case FormatSARIF:
+		return writeSARIF(w, r)
+	}
+	return writeTable(w, r)
+}
