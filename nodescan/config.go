@@ -1,0 +1,304 @@
+package nodescan
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"time"
+)
+
+// SourceKind is where an effective value came from, lowest precedence first.
+type SourceKind int
+
+const (
+	SourceDefault SourceKind = iota + 1
+	SourceFile
+	SourceDropIn
+	SourceFlag
+)
+
+// Source names where one effective value came from.
+type Source struct {
+	Kind SourceKind
+	// Path is the config file or drop-in.
+	Path string
+	// Key is the config key (e.g. readOnlyPort) or the flag name without dashes.
+	Key string
+	// Via says where a flag's command line came from when it is not the running process,
+	// e.g. `systemd ExecStart in PATH`.
+	Via string
+}
+
+// String is the form results show: `flag --read-only-port`, `file PATH key readOnlyPort`,
+// `drop-in PATH key readOnlyPort`, `default`.
+func (s Source) String() string {
+	switch s.Kind {
+	case SourceFlag:
+		if s.Via != "" {
+			return "flag --" + s.Key + " via " + s.Via
+		}
+		return "flag --" + s.Key
+	case SourceFile:
+		return "file " + s.Path + " key " + s.Key
+	case SourceDropIn:
+		return "drop-in " + s.Path + " key " + s.Key
+	}
+	return "default"
+}
+
+// Setting is one effective value with its source.
+type Setting[T any] struct {
+	Value  T
+	Source Source
+	// Note explains a value that is not simply the winning layer's, e.g. a zero value in a
+	// config file that the kubelet replaces with its default.
+	Note string
+}
+
+// ConfigMode says which defaults the kubelet starts from.
+type ConfigMode int
+
+const (
+	// ModeConfigFile: --config is set; KubeletConfiguration v1beta1 defaults apply.
+	ModeConfigFile ConfigMode = iota + 1
+	// ModeFlagsOnly: no --config; the kubelet's legacy flag defaults apply (anonymous auth on,
+	// AlwaysAllow, read-only port 10255).
+	ModeFlagsOnly
+)
+
+func (m ConfigMode) String() string {
+	if m == ModeConfigFile {
+		return "config file"
+	}
+	return "flags-only"
+}
+
+// AuthorizationMode is the kubelet's authorization.mode.
+type AuthorizationMode string
+
+const (
+	AuthorizationAlwaysAllow AuthorizationMode = "AlwaysAllow"
+	AuthorizationWebhook     AuthorizationMode = "Webhook"
+)
+
+// featureRotateKubeletServerCertificate is the gate 3.2.9 (3.2.11 before 1.5.0) decides on.
+const featureRotateKubeletServerCertificate = "RotateKubeletServerCertificate"
+
+// kubeletDefaults are the kubelet's defaults for one mode.
+type kubeletDefaults struct {
+	anonymousAuth          bool
+	authorizationMode      AuthorizationMode
+	readOnlyPort           int32
+	streamingIdleTimeout   time.Duration
+	makeIPTablesUtilChains bool
+	eventRecordQPS         int32
+}
+
+// configFileDefaults are KubeletConfiguration v1beta1's (pkg/kubelet/apis/config/v1beta1,
+// SetDefaults_KubeletConfiguration, Kubernetes 1.37). Fields it does not default (readOnlyPort,
+// rotateCertificates, serverTLSBootstrap, protectKernelDefaults, clientCAFile) are zero.
+var configFileDefaults = kubeletDefaults{
+	anonymousAuth:          false,
+	authorizationMode:      AuthorizationWebhook,
+	readOnlyPort:           0,
+	streamingIdleTimeout:   4 * time.Hour,
+	makeIPTablesUtilChains: true,
+	eventRecordQPS:         50,
+}
+
+// flagsOnlyDefaults are the v1beta1 defaults with cmd/kubelet's applyLegacyDefaults on top.
+var flagsOnlyDefaults = kubeletDefaults{
+	anonymousAuth:          true,
+	authorizationMode:      AuthorizationAlwaysAllow,
+	readOnlyPort:           10255,
+	streamingIdleTimeout:   4 * time.Hour,
+	makeIPTablesUtilChains: true,
+	eventRecordQPS:         50,
+}
+
+// defaultFeatureGates are the defaults of the gates section 3 reads (RotateKubeletServerCertificate
+// is beta and on by default since Kubernetes 1.12).
+var defaultFeatureGates = map[string]bool{featureRotateKubeletServerCertificate: true}
+
+// Config is the kubelet's effective configuration for section 3.
+type Config struct {
+	Mode ConfigMode
+	// Files are the config file and the drop-ins that were applied, in order.
+	Files                  []string
+	AnonymousAuth          Setting[bool]
+	AuthorizationMode      Setting[AuthorizationMode]
+	ClientCAFile           Setting[string]
+	ReadOnlyPort           Setting[int32]
+	StreamingIdleTimeout   Setting[time.Duration]
+	ProtectKernelDefaults  Setting[bool]
+	MakeIPTablesUtilChains Setting[bool]
+	EventRecordQPS         Setting[int32]
+	RotateCertificates     Setting[bool]
+	ServerTLSBootstrap     Setting[bool]
+	HostnameOverride       Setting[string]
+	FeatureGates           map[string]Setting[bool]
+}
+
+// configLayer is one parsed config file or drop-in.
+type configLayer struct {
+	kind SourceKind
+	path string
+	file *kubeletConfigFile
+}
+
+// loadConfigLayers reads the --config file and then each drop-in, in order. Any unreadable or
+// malformed file is an error, as it is for the kubelet.
+func loadConfigLayers(h Host, configFile string, dropIns []string) ([]configLayer, error) {
+	var layers []configLayer
+	if configFile != "" {
+		cfg, err := readConfigFile(h, configFile)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, configLayer{kind: SourceFile, path: configFile, file: cfg})
+	}
+	for _, p := range dropIns {
+		cfg, err := readConfigFile(h, p)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, configLayer{kind: SourceDropIn, path: p, file: cfg})
+	}
+	return layers, nil
+}
+
+func readConfigFile(h Host, nodePath string) (*kubeletConfigFile, error) {
+	data, err := h.ReadFile(nodePath)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := parseKubeletConfigFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", nodePath, err)
+	}
+	return cfg, nil
+}
+
+// dropInExtension is the only suffix the kubelet loads from --config-dir.
+const dropInExtension = ".conf"
+
+// listDropIns lists the node paths of the drop-ins under dir in the order the kubelet applies
+// them (filepath.WalkDir: lexical, subdirectories included; files without .conf are ignored).
+func listDropIns(h Host, dir string) ([]string, error) {
+	local, err := h.resolve(dir)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: dir, Err: unwrapPathError(err)}
+	}
+	var out []string
+	err = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || filepath.Ext(d.Name()) != dropInExtension {
+			return nil
+		}
+		rel, err := filepath.Rel(local, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, path.Join(dir, filepath.ToSlash(rel)))
+		return nil
+	})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == local {
+			return nil, &fs.PathError{Op: pe.Op, Path: dir, Err: pe.Err}
+		}
+		return nil, fmt.Errorf("read drop-ins in %s: %w", dir, unwrapPathError(err))
+	}
+	return out, nil
+}
+
+// resolveConfig layers the sources the way the kubelet does: the mode's defaults, the config
+// file, the drop-ins in order, zero values the kubelet re-defaults, then the command line.
+func resolveConfig(flags KubeletFlags, layers []configLayer) Config {
+	mode, def := ModeFlagsOnly, flagsOnlyDefaults
+	if flags.Config.Set {
+		mode, def = ModeConfigFile, configFileDefaults
+	}
+	c := Config{Mode: mode}
+	for _, l := range layers {
+		c.Files = append(c.Files, l.path)
+	}
+	origin := flags.Origin
+	c.AnonymousAuth = resolveSetting(def.anonymousAuth, layers, "authentication.anonymous.enabled",
+		(*kubeletConfigFile).anonymousEnabled, nil, flags.AnonymousAuth, flagAnonymousAuth, origin)
+	authzFlag := Flag[AuthorizationMode]{Value: AuthorizationMode(flags.AuthorizationMode.Value), Set: flags.AuthorizationMode.Set}
+	c.AuthorizationMode = resolveSetting(def.authorizationMode, layers, "authorization.mode",
+		func(f *kubeletConfigFile) *AuthorizationMode { return (*AuthorizationMode)(f.authorizationMode()) },
+		&configFileDefaults.authorizationMode, authzFlag, flagAuthorizationMode, origin)
+	c.ClientCAFile = resolveSetting("", layers, "authentication.x509.clientCAFile",
+		(*kubeletConfigFile).clientCAFile, nil, flags.ClientCAFile, flagClientCAFile, origin)
+	c.ReadOnlyPort = resolveSetting(def.readOnlyPort, layers, "readOnlyPort",
+		func(f *kubeletConfigFile) *int32 { return f.ReadOnlyPort }, nil, flags.ReadOnlyPort, flagReadOnlyPort, origin)
+	c.StreamingIdleTimeout = resolveSetting(def.streamingIdleTimeout, layers, "streamingConnectionIdleTimeout",
+		(*kubeletConfigFile).streamingIdleTimeout, &configFileDefaults.streamingIdleTimeout,
+		flags.StreamingIdleTimeout, flagStreamingIdleTimeout, origin)
+	c.ProtectKernelDefaults = resolveSetting(false, layers, "protectKernelDefaults",
+		func(f *kubeletConfigFile) *bool { return f.ProtectKernelDefaults }, nil,
+		flags.ProtectKernelDefaults, flagProtectKernelDefaults, origin)
+	c.MakeIPTablesUtilChains = resolveSetting(def.makeIPTablesUtilChains, layers, "makeIPTablesUtilChains",
+		func(f *kubeletConfigFile) *bool { return f.MakeIPTablesUtilChains }, nil,
+		flags.MakeIPTablesUtilChains, flagMakeIPTablesUtilChains, origin)
+	c.EventRecordQPS = resolveSetting(def.eventRecordQPS, layers, "eventRecordQPS",
+		func(f *kubeletConfigFile) *int32 { return f.EventRecordQPS }, nil, flags.EventQPS, flagEventQPS, origin)
+	c.RotateCertificates = resolveSetting(false, layers, "rotateCertificates",
+		func(f *kubeletConfigFile) *bool { return f.RotateCertificates }, nil,
+		flags.RotateCertificates, flagRotateCertificates, origin)
+	c.ServerTLSBootstrap = resolveSetting(false, layers, "serverTLSBootstrap",
+		func(f *kubeletConfigFile) *bool { return f.ServerTLSBootstrap }, nil,
+		flags.RotateServerCerts, flagRotateServerCerts, origin)
+	// --hostname-override is a flag only: KubeletConfiguration has no such key.
+	c.HostnameOverride = resolveSetting("", nil, "", nil, nil, flags.HostnameOverride, flagHostnameOverride, origin)
+	c.FeatureGates = resolveFeatureGates(layers, flags.FeatureGates, origin)
+	return c
+}
+
+// resolveSetting applies, lowest first: def, each layer that sets key, and the flag when set.
+// zeroDefault is non-nil for fields the kubelet defaults when they are zero after merging
+// (SetDefaults_KubeletConfiguration tests `== 0`, not presence): a file's zero is replaced by it.
+// Flags are applied after defaulting, so a flag's zero stays zero.
+func resolveSetting[T comparable](def T, layers []configLayer, key string, get func(*kubeletConfigFile) *T,
+	zeroDefault *T, flag Flag[T], flagName, flagOrigin string) Setting[T] {
+	s := Setting[T]{Value: def, Source: Source{Kind: SourceDefault}}
+	for _, l := range layers {
+		if v := get(l.file); v != nil {
+			s = Setting[T]{Value: *v, Source: Source{Kind: l.kind, Path: l.path, Key: key}}
+		}
+	}
+	var zero T
+	if zeroDefault != nil && s.Source.Kind != SourceDefault && s.Value == zero {
+		s = Setting[T]{Value: *zeroDefault, Source: Source{Kind: SourceDefault},
+			Note: s.Source.String() + " is zero, which the kubelet treats as unset and replaces with its default"}
+	}
+	if flag.Set {
+		s = Setting[T]{Value: flag.Value, Source: Source{Kind: SourceFlag, Key: flagName, Via: flagOrigin}}
+	}
+	return s
+}
+
+// resolveFeatureGates merges gates per name: defaults, then each layer's featureGates (the
+// drop-ins' JSON merge patch merges the map by key), then --feature-gates, which the kubelet
+// also merges by key over the file's gates.
+func resolveFeatureGates(layers []configLayer, flagGates FeatureGates, flagOrigin string) map[string]Setting[bool] {
+	gates := map[string]Setting[bool]{}
+	for name, v := range defaultFeatureGates {
+		gates[name] = Setting[bool]{Value: v, Source: Source{Kind: SourceDefault}}
+	}
+	for _, l := range layers {
+		for name, v := range l.file.FeatureGates {
+			gates[name] = Setting[bool]{Value: v, Source: Source{Kind: l.kind, Path: l.path, Key: "featureGates." + name}}
+		}
+	}
+	for name, v := range flagGates {
+		gates[name] = Setting[bool]{Value: v, Source: Source{Kind: SourceFlag, Key: flagFeatureGates, Via: flagOrigin}}
+	}
+	return gates
+}

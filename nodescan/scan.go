@@ -1,0 +1,137 @@
+package nodescan
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// Evidence is everything a scan read from one host; checks decide on it and nothing else.
+type Evidence struct {
+	Host Host
+	// Kubelet is nil when KubeletErr says why it was not found.
+	Kubelet    *Kubelet
+	KubeletErr error
+	// ConfigFiles are the --config file and the drop-ins the kubelet loads, in order (the
+	// --config-dir itself when it cannot be listed).
+	ConfigFiles []Located
+	// Config is the effective configuration; ConfigErr says why it could not be resolved (an
+	// unreadable or malformed config file or drop-in).
+	Config    Config
+	ConfigErr error
+}
+
+// Collect reads a host: finds the kubelet and resolves its effective configuration.
+func Collect(h Host) *Evidence {
+	ev := &Evidence{Host: h}
+	ev.Kubelet, ev.KubeletErr = findKubelet(h)
+	if ev.Kubelet == nil {
+		return ev
+	}
+	k := ev.Kubelet
+	if k.ConfigFile.Path != "" {
+		ev.ConfigFiles = append(ev.ConfigFiles, k.ConfigFile)
+	}
+	var dropIns []string
+	if k.ConfigDir.Path != "" {
+		var err error
+		if dropIns, err = listDropIns(h, k.ConfigDir.Path); err != nil {
+			ev.ConfigFiles = append(ev.ConfigFiles, k.ConfigDir)
+			ev.ConfigErr = err
+			return ev
+		}
+		for _, p := range dropIns {
+			ev.ConfigFiles = append(ev.ConfigFiles, Located{Path: p, From: k.ConfigDir.From})
+		}
+	}
+	layers, err := loadConfigLayers(h, k.ConfigFile.Path, dropIns)
+	if err != nil {
+		ev.ConfigErr = err
+		return ev
+	}
+	ev.Config = resolveConfig(ev.Kubelet.Flags, layers)
+	return ev
+}
+
+// Check is the definition of one section 3 check: what it is and how it decides. Nothing
+// about a particular scan is stored here.
+type Check struct {
+	Slug policy.Slug
+	// Decides is the one-line specification.
+	Decides string
+	// Evaluate decides the check on a host's evidence.
+	Evaluate func(*Evidence) Outcome
+}
+
+// Outcome is what a check found on one host.
+type Outcome struct {
+	Status   policy.Status
+	Expected string
+	Actual   string
+	Source   string
+	Detail   string
+}
+
+// Result is an Outcome placed in a benchmark. Its JSON is the contract of DESIGN.md.
+type Result struct {
+	ID       string        `json:"id"`
+	Slug     policy.Slug   `json:"slug"`
+	Title    string        `json:"title"`
+	Status   policy.Status `json:"status"`
+	Expected string        `json:"expected"`
+	Actual   string        `json:"actual"`
+	Source   string        `json:"source"`
+	Detail   string        `json:"detail"`
+}
+
+// Report is one node's section 3 results under a benchmark, sorted by ID.
+type Report struct {
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Node      string           `json:"node"`
+	Results   []Result         `json:"results"`
+}
+
+// HasFailures reports whether any result is FAIL (nodescan's exit code 1).
+func (r Report) HasFailures() bool {
+	return slices.ContainsFunc(r.Results, func(res Result) bool { return res.Status == policy.StatusFail })
+}
+
+// checks are the section 3 checks of every benchmark version, added by each check's file.
+var checks []*Check
+
+func register(c *Check) { checks = append(checks, c) }
+
+// Checks lists the definitions, sorted by slug.
+func Checks() []*Check {
+	out := slices.Clone(checks)
+	slices.SortFunc(out, func(a, b *Check) int { return cmp.Compare(a.Slug, b.Slug) })
+	return out
+}
+
+// Evaluate decides every section 3 check the catalogue's benchmark carries.
+func Evaluate(ev *Evidence, cat *policy.Catalogue, node string) Report {
+	r := Report{Benchmark: cat.Benchmark(), Node: node, Results: []Result{}}
+	for _, c := range checks {
+		entry, ok := cat.Entry(c.Slug)
+		if !ok {
+			continue
+		}
+		o := c.Evaluate(ev)
+		r.Results = append(r.Results, Result{
+			ID: entry.ID, Slug: c.Slug, Title: entry.Title, Status: o.Status,
+			Expected: o.Expected, Actual: o.Actual, Source: o.Source, Detail: o.Detail,
+		})
+	}
+	slices.SortFunc(r.Results, func(a, b Result) int { return policy.CompareIDs(a.ID, b.ID) })
+	return r
+}
+
+// Scan reads a host and evaluates section 3 of a benchmark on it.
+func Scan(h Host, b policy.Benchmark, node string) (Report, error) {
+	cat, err := policy.CatalogueFor(b)
+	if err != nil {
+		return Report{}, err
+	}
+	return Evaluate(Collect(h), cat, node), nil
+}
