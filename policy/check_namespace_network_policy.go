@@ -11,7 +11,9 @@ func init() {
 		Decides: "a workload's namespace has a NetworkPolicy; a namespace's last NetworkPolicy is not deleted",
 		Targets: []Target{TargetPodSpec, TargetNetworkPolicy},
 		Evaluate: func(in *Input) []Finding {
-			if in.Pod == nil && in.Operation != OperationDelete {
+			if (in.Pod == nil) != (in.Operation == OperationDelete) {
+				// Only a workload being written, or a NetworkPolicy being deleted, is decided:
+				// deleting a workload never needs a NetworkPolicy.
 				return nil
 			}
 			ns := strconv.Quote(in.Namespace)

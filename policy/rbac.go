@@ -67,8 +67,13 @@ func ruleCheck(slug Slug, decides, forbidden string, verbs []string, refs ...res
 				for _, ref := range refs {
 					if got := grantedVerbs(rule, ref, verbs); len(got) > 0 {
 						path := indexed("rules", i)
+						on := strconv.Quote(ref.resource)
+						if ref.resource == rbacv1.ResourceAll {
+							// Any resource is forbidden: name the ones the rule grants on.
+							on = strings.Join(quoteAll(rule.Resources), ", ")
+						}
 						out = append(out, fail(path, path+" must not grant "+forbidden+
-							" (grants "+strings.Join(quoteAll(got), ", ")+" on "+strconv.Quote(ref.resource)+")"))
+							" (grants "+strings.Join(quoteAll(got), ", ")+" on "+on+")"))
 						break
 					}
 				}

@@ -1,0 +1,25 @@
+package policy_test
+
+import (
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+func TestCreatePods(t *testing.T) {
+	const prefix = " must not grant create on pods (grants "
+	rbacTable(t, policy.EKS180, "create-pods", "4.1.4", []ruleCase{
+		{name: "read pods", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods", "pods/log"), ss("get", "list", "watch"))}},
+		{name: "exec is a subresource", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods/exec"), ss("create"))}},
+		{name: "create deployments", rules: []rbacv1.PolicyRule{rule(ss("apps"), ss("deployments"), ss("create"))}},
+		{name: "pods in another group", rules: []rbacv1.PolicyRule{rule(ss("metrics.k8s.io"), ss("pods"), ss("create"))}},
+		{name: "create pods", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods"), ss("create", "delete"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "pods")`)}},
+		{name: "* verbs", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods"), ss("*"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"*" on "pods")`)}},
+		{name: "* resources and group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("configmaps"), ss("get")), rule(ss("*"), ss("*"), ss("create"))},
+			want: []want{fails("rules[1]", `rules[1]`+prefix+`"create" on "pods")`)}},
+	})
+}

@@ -1,0 +1,27 @@
+package policy_test
+
+import (
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+func TestWebhookConfigAccess(t *testing.T) {
+	const group = "admissionregistration.k8s.io"
+	const prefix = " must not grant create, update, patch or delete on webhook configurations (grants "
+	rbacTable(t, policy.EKS180, "webhook-config-access", "4.1.11", []ruleCase{
+		{name: "read", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations", "mutatingwebhookconfigurations"), ss("get", "list", "watch"))}},
+		{name: "policies are not webhook configurations", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingadmissionpolicies"), ss("create"))}},
+		{name: "same name in the core group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("validatingwebhookconfigurations"), ss("create"))}},
+		{name: "patch validating", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations"), ss("get", "patch"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"patch" on "validatingwebhookconfigurations")`)}},
+		{name: "create and delete mutating", rules: []rbacv1.PolicyRule{rule(ss(group), ss("mutatingwebhookconfigurations"), ss("delete", "create"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create", "delete" on "mutatingwebhookconfigurations")`)}},
+		{name: "both kinds report the rule once", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations", "mutatingwebhookconfigurations"), ss("update"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
+		{name: "* group and resources", rules: []rbacv1.PolicyRule{rule(ss("*"), ss("*"), ss("update"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
+	})
+}
