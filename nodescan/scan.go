@@ -34,18 +34,21 @@ func Collect(h Host) *Evidence {
 		ev.ConfigFiles = append(ev.ConfigFiles, k.ConfigFile)
 	}
 	var dropIns []string
+	var dirErr error
 	if k.ConfigDir.Path != "" {
-		var err error
-		if dropIns, err = listDropIns(h, k.ConfigDir.Path); err != nil {
+		if dropIns, dirErr = listDropIns(h, k.ConfigDir.Path); dirErr != nil {
+			// 3.1.3 then reports the directory itself (e.g. "not found at").
 			ev.ConfigFiles = append(ev.ConfigFiles, k.ConfigDir)
-			ev.ConfigErr = err
-			return ev
 		}
 		for _, p := range dropIns {
 			ev.ConfigFiles = append(ev.ConfigFiles, Located{Path: p, From: k.ConfigDir.From})
 		}
 	}
+	// The kubelet reads --config before it walks --config-dir, so a config file error wins.
 	layers, err := loadConfigLayers(h, k.ConfigFile.Path, dropIns)
+	if err == nil {
+		err = dirErr
+	}
 	if err != nil {
 		ev.ConfigErr = err
 		return ev

@@ -1,0 +1,208 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
+)
+
+const nodeFixtures = "../../../test/testdata/nodes"
+
+// rootOwnedFixture copies a node fixture with every file 0644 and root-owned, as on a node
+// (git keeps neither mode nor owner). Setting owners needs root.
+func rootOwnedFixture(t *testing.T, name string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("setting fixture owners to root:root needs root")
+	}
+	src := filepath.Join(nodeFixtures, name)
+	dst := t.TempDir()
+	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chmod(target, 0o644); err != nil {
+			return err
+		}
+		return os.Chown(target, 0, 0)
+	}))
+	return dst
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestNodescanCommand(t *testing.T) {
+	t.Setenv("NODE_NAME", "")
+	tests := []struct {
+		name     string
+		fixture  string
+		args     []string
+		wantCode int
+		check    func(t *testing.T, stdout string)
+	}{
+		{
+			name: "compliant AL2 node as JSON", fixture: "al2", args: []string{"--node-name", "ip-10-0-1-1", "-o", "json"},
+			wantCode: ExitOK,
+			check: func(t *testing.T, stdout string) {
+				var r nodescan.Report
+				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
+				assert.Equal(t, policy.EKS180, r.Benchmark)
+				assert.Equal(t, "ip-10-0-1-1", r.Node)
+				require.Len(t, r.Results, 13)
+				assert.Equal(t, "3.1.1", r.Results[0].ID)
+				assert.Equal(t, "3.2.9", r.Results[12].ID)
+				for _, res := range r.Results {
+					assert.Equal(t, policy.StatusPass, res.Status, res.Slug)
+				}
+			},
+		},
+		{
+			name: "insecure flags fail", fixture: "flags-only-insecure", args: []string{"--node-name", "n1"},
+			wantCode: ExitFindings,
+			check: func(t *testing.T, stdout string) {
+				assert.Contains(t, stdout, "3.2.4  FAIL    read-only-port")
+				assert.Contains(t, stdout, "8 FAIL")
+			},
+		},
+		{
+			name: "no kubelet is WARN, never FAIL", fixture: "no-kubelet", args: []string{"--node-name", "n1", "--output", "junit"},
+			wantCode: ExitOK,
+			check: func(t *testing.T, stdout string) {
+				assert.Contains(t, stdout, `tests="13" failures="0" skipped="13"`)
+			},
+		},
+		{
+			name: "older benchmark numbering", fixture: "al2", args: []string{"--node-name", "n1", "--benchmark", "eks-1.2.0", "-o", "json"},
+			wantCode: ExitOK,
+			check: func(t *testing.T, stdout string) {
+				var r nodescan.Report
+				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
+				require.Len(t, r.Results, 15)
+				assert.Equal(t, policy.Slug("protect-kernel-defaults"), r.Results[9].Slug)
+				assert.Equal(t, "3.2.6", r.Results[9].ID)
+				assert.Equal(t, "3.2.11", r.Results[14].ID)
+			},
+		},
+		{
+			name: "node name from $NODE_NAME via env", fixture: "wrong-perms", args: []string{"-o", "json"},
+			wantCode: ExitOK,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := rootOwnedFixture(t, tt.fixture)
+			if tt.fixture == "wrong-perms" {
+				t.Setenv("NODE_NAME", "from-env")
+			}
+			code, stdout, stderr := runCLI(t, append([]string{"nodescan", "--host-root", root}, tt.args...)...)
+			assert.Equal(t, tt.wantCode, code, stderr)
+			if tt.check != nil {
+				tt.check(t, stdout)
+			}
+			if tt.fixture == "wrong-perms" {
+				assert.Contains(t, stdout, `"node": "from-env"`)
+			}
+		})
+	}
+}
+
+func TestNodescanUsageErrors(t *testing.T) {
+	t.Setenv("NODE_NAME", "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no host root", []string{"--node-name", "n"}, "--host-root is required"},
+		{"host root missing", []string{"--host-root", filepath.Join(dir, "absent"), "--node-name", "n"}, "--host-root"},
+		{"host root is a file", []string{"--host-root", file, "--node-name", "n"}, "is not a directory"},
+		{"proc root missing", []string{"--host-root", dir, "--proc-root", filepath.Join(dir, "absent"), "--node-name", "n"}, "--proc-root"},
+		{"no node name", []string{"--host-root", dir}, "--node-name is required"},
+		{"bad benchmark", []string{"--host-root", dir, "--node-name", "n", "--benchmark", "eks-9"}, "unknown benchmark"},
+		{"bad output", []string{"--host-root", dir, "--node-name", "n", "-o", "sarif"}, `unknown format "sarif"`},
+		{"unknown flag", []string{"--host-root", dir, "--node-name", "n", "--bogus"}, "unknown flag"},
+		{"positional argument", []string{"--host-root", dir, "--node-name", "n", "extra"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append([]string{"nodescan"}, tt.args...)...)
+			assert.Equal(t, ExitUsage, code)
+			assert.Contains(t, stderr, tt.wantErr)
+		})
+	}
+}
+
+// fakeReporter records what --report would publish.
+type fakeReporter struct{ got []nodescan.NodeReport }
+
+func (f *fakeReporter) ReportNodeScan(_ context.Context, payload nodescan.NodeReport) error {
+	f.got = append(f.got, payload)
+	return nil
+}
+
+func TestNodescanReport(t *testing.T) {
+	root := rootOwnedFixture(t, "flags-only-insecure")
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	fake := &fakeReporter{}
+	o := NewNodescanOptions()
+	o.HostRoot, o.NodeName, o.Report, o.Output = root, "ip-10-0-1-1", true, "json"
+	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return fake, nil }
+	o.now = func() time.Time { return at }
+	require.Empty(t, o.Validate())
+
+	var out bytes.Buffer
+	err := o.Run(context.Background(), IOStreams{Out: &out})
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, ExitFindings, exit.Code)
+	require.Len(t, fake.got, 1)
+	payload := fake.got[0]
+	assert.Equal(t, 1, payload.SchemaVersion)
+	assert.Equal(t, "ip-10-0-1-1", payload.Node)
+	assert.Equal(t, at, payload.Time)
+	assert.Len(t, payload.Results, 13)
+}
+
+func TestNodescanReportWithoutSink(t *testing.T) {
+	root := rootOwnedFixture(t, "al2")
+	code, stdout, stderr := runCLI(t, "nodescan", "--host-root", root, "--node-name", "n", "--report")
+	assert.Contains(t, stdout, "13 PASS")
+	if code != ExitOK {
+		assert.Contains(t, stderr, "--report")
+	}
+}

@@ -1,0 +1,409 @@
+package nodescan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// hostFiles builds a host root from node paths to contents; a value under a proc/<pid>/cmdline
+// path is the space-separated argv, written NUL-separated.
+func hostFiles(t *testing.T, files map[string]string) Host {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		local := filepath.Join(root, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(local), 0o755))
+		if strings.HasSuffix(p, "/cmdline") {
+			content = strings.Join(strings.Fields(content), "\x00") + "\x00"
+		}
+		require.NoError(t, os.WriteFile(local, []byte(content), 0o644))
+	}
+	return Host{Root: root}
+}
+
+const (
+	configPath = "/etc/kubernetes/kubelet/config.json"
+	dropInDir  = "/etc/kubernetes/kubelet/config.json.d"
+	configHead = `{"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration"`
+)
+
+func kubeletCmdline(flags ...string) string {
+	return strings.Join(append([]string{"/usr/bin/kubelet"}, flags...), " ")
+}
+
+// result finds one slug's result in a report.
+func result(t *testing.T, r Report, slug policy.Slug) Result {
+	t.Helper()
+	for _, res := range r.Results {
+		if res.Slug == slug {
+			return res
+		}
+	}
+	require.Failf(t, "no result", "slug %s not in report", slug)
+	return Result{}
+}
+
+func scanFiles(t *testing.T, files map[string]string) Report {
+	t.Helper()
+	r, err := Scan(hostFiles(t, files), policy.DefaultBenchmark, "node-1")
+	require.NoError(t, err)
+	return r
+}
+
+// TestPrecedence proves, case by case, flag > drop-in > config file > default.
+func TestPrecedence(t *testing.T) {
+	withConfig := kubeletCmdline("--config="+configPath, "--config-dir", dropInDir)
+	tests := []struct {
+		name       string
+		files      map[string]string
+		wantActual string
+		wantSource string
+		wantStatus policy.Status
+	}{
+		{
+			name:       "config file mode default",
+			files:      map[string]string{"proc/10/cmdline": withConfig, configPath: configHead + "}"},
+			wantActual: "0", wantSource: "default", wantStatus: policy.StatusPass,
+		},
+		{
+			name:       "flags-only default",
+			files:      map[string]string{"proc/10/cmdline": kubeletCmdline("--kubeconfig=/k")},
+			wantActual: "10255", wantSource: "default", wantStatus: policy.StatusFail,
+		},
+		{
+			name:       "file overrides default",
+			files:      map[string]string{"proc/10/cmdline": withConfig, configPath: configHead + `, "readOnlyPort": 10255}`},
+			wantActual: "10255", wantSource: "file " + configPath + " key readOnlyPort", wantStatus: policy.StatusFail,
+		},
+		{
+			name: "drop-in overrides file",
+			files: map[string]string{
+				"proc/10/cmdline":            withConfig,
+				configPath:                   configHead + `, "readOnlyPort": 10255}`,
+				dropInDir + "/10-fix.conf":   configHead + `, "readOnlyPort": 0}`,
+				dropInDir + "/ignored.json":  configHead + `, "readOnlyPort": 1}`,
+				dropInDir + "/01-early.conf": configHead + `, "readOnlyPort": 2}`,
+			},
+			wantActual: "0", wantSource: "drop-in " + dropInDir + "/10-fix.conf key readOnlyPort", wantStatus: policy.StatusPass,
+		},
+		{
+			name: "later drop-in wins, subdirectories included",
+			files: map[string]string{
+				"proc/10/cmdline":             withConfig,
+				configPath:                    configHead + "}",
+				dropInDir + "/10-a.conf":      "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n",
+				dropInDir + "/20-b/port.conf": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n",
+			},
+			wantActual: "10255", wantSource: "drop-in " + dropInDir + "/20-b/port.conf key readOnlyPort", wantStatus: policy.StatusFail,
+		},
+		{
+			name: "flag overrides drop-in",
+			files: map[string]string{
+				"proc/10/cmdline":        withConfig + " --read-only-port 0",
+				configPath:               configHead + `, "readOnlyPort": 10255}`,
+				dropInDir + "/10-x.conf": configHead + `, "readOnlyPort": 10255}`,
+			},
+			wantActual: "0", wantSource: "flag --read-only-port", wantStatus: policy.StatusPass,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.files[dropInDir+"/.keep"] = ""
+			res := result(t, scanFiles(t, tt.files), "read-only-port")
+			assert.Equal(t, tt.wantActual, res.Actual)
+			assert.Equal(t, tt.wantSource, res.Source)
+			assert.Equal(t, tt.wantStatus, res.Status, res.Detail)
+		})
+	}
+}
+
+// TestModeDefaults pins the kubelet's defaults per mode for every configuration check.
+func TestModeDefaults(t *testing.T) {
+	configMode := scanFiles(t, map[string]string{
+		"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: configHead + "}"})
+	flagsOnly := scanFiles(t, map[string]string{"proc/10/cmdline": kubeletCmdline()})
+	tests := []struct {
+		slug                 policy.Slug
+		configFile, flagOnly string
+	}{
+		{"anonymous-auth", "false", "true"},
+		{"authorization-mode", "Webhook", "AlwaysAllow"},
+		{"client-ca", "", ""},
+		{"read-only-port", "0", "10255"},
+		{"streaming-idle-timeout", "4h0m0s", "4h0m0s"},
+		{"iptables-util-chains", "true", "true"},
+		{"event-qps", "50", "50"},
+		{"rotate-certificates", "not set", "not set"},
+		{"rotate-server-cert", "true", "true"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.slug), func(t *testing.T) {
+			assert.Equal(t, tt.configFile, result(t, configMode, tt.slug).Actual)
+			assert.Equal(t, tt.flagOnly, result(t, flagsOnly, tt.slug).Actual)
+			assert.Equal(t, "default", result(t, configMode, tt.slug).Source)
+		})
+	}
+}
+
+func TestStreamingIdleTimeoutDurations(t *testing.T) {
+	tests := []struct {
+		name       string
+		flags      []string
+		config     string
+		wantActual string
+		wantStatus policy.Status
+	}{
+		{"flag 0s is zero", []string{"--streaming-connection-idle-timeout=0s"}, "", "0s", policy.StatusFail},
+		{"flag 0 is zero", []string{"--streaming-connection-idle-timeout", "0"}, "", "0s", policy.StatusFail},
+		{"flag 5m", []string{"--streaming-connection-idle-timeout=5m"}, "", "5m0s", policy.StatusPass},
+		{"file 4h0m0s", nil, `, "streamingConnectionIdleTimeout": "4h0m0s"`, "4h0m0s", policy.StatusPass},
+		{"file 30m", nil, `, "streamingConnectionIdleTimeout": "30m"`, "30m0s", policy.StatusPass},
+		// The kubelet re-defaults a zero duration from a file (SetDefaults tests == 0).
+		{"file 0s is re-defaulted", nil, `, "streamingConnectionIdleTimeout": "0s"`, "4h0m0s", policy.StatusPass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--config", configPath}, tt.flags...)
+			res := result(t, scanFiles(t, map[string]string{
+				"proc/10/cmdline": kubeletCmdline(args...), configPath: configHead + tt.config + "}"}), "streaming-idle-timeout")
+			assert.Equal(t, tt.wantActual, res.Actual)
+			assert.Equal(t, tt.wantStatus, res.Status, res.Detail)
+		})
+	}
+}
+
+func TestZeroFileValueNote(t *testing.T) {
+	res := result(t, scanFiles(t, map[string]string{
+		"proc/10/cmdline": kubeletCmdline("--config", configPath),
+		configPath:        configHead + `, "streamingConnectionIdleTimeout": "0s"}`}), "streaming-idle-timeout")
+	assert.Equal(t, "default", res.Source)
+	assert.Contains(t, res.Detail, "file "+configPath+" key streamingConnectionIdleTimeout is zero")
+}
+
+func TestFeatureGates(t *testing.T) {
+	t.Run("flag parsing", func(t *testing.T) {
+		flags, err := ParseKubeletFlags([]string{"--feature-gates=A=true,B=false", "--feature-gates", " C = true ,A=false"})
+		require.NoError(t, err)
+		assert.Equal(t, FeatureGates{"A": false, "B": false, "C": true}, flags.FeatureGates)
+		assert.Equal(t, "A=false,B=false,C=true", flags.FeatureGates.String())
+	})
+	t.Run("bad value", func(t *testing.T) {
+		_, err := ParseKubeletFlags([]string{"--feature-gates=A=maybe"})
+		require.ErrorContains(t, err, "A=maybe")
+	})
+	tests := []struct {
+		name       string
+		flags      string
+		config     string
+		dropIn     string
+		wantActual string
+		wantSource string
+	}{
+		{"default true", "", "", "", "true", "default"},
+		{"file false", "", `, "featureGates": {"RotateKubeletServerCertificate": false}`, "", "false",
+			"file " + configPath + " key featureGates.RotateKubeletServerCertificate"},
+		{"drop-in merges by gate", "", `, "featureGates": {"RotateKubeletServerCertificate": false, "Other": true}`,
+			`, "featureGates": {"RotateKubeletServerCertificate": true}`, "true",
+			"drop-in " + dropInDir + "/10.conf key featureGates.RotateKubeletServerCertificate"},
+		{"flag over file", "--feature-gates=RotateKubeletServerCertificate=false", `, "featureGates": {"RotateKubeletServerCertificate": true}`,
+			"", "false", "flag --feature-gates"},
+		{"flag naming another gate keeps the file's", "--feature-gates=Other=true", `, "featureGates": {"RotateKubeletServerCertificate": false}`,
+			"", "false", "file " + configPath + " key featureGates.RotateKubeletServerCertificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{
+				"proc/10/cmdline": kubeletCmdline("--config", configPath, "--config-dir", dropInDir, tt.flags),
+				configPath:        configHead + tt.config + "}",
+			}
+			if tt.dropIn != "" {
+				files[dropInDir+"/10.conf"] = configHead + tt.dropIn + "}"
+			} else {
+				files[dropInDir+"/.keep"] = ""
+			}
+			res := result(t, scanFiles(t, files), "rotate-server-cert")
+			assert.Equal(t, tt.wantActual, res.Actual)
+			assert.Equal(t, tt.wantSource, res.Source)
+		})
+	}
+}
+
+func TestParseKubeletFlags(t *testing.T) {
+	flags, err := ParseKubeletFlags([]string{
+		"--v", "2", // unknown flag with a separate value
+		"--anonymous-auth", // bare boolean
+		"--make-iptables-util-chains=false",
+		"--read_only_port", "10255", // underscores normalise to dashes
+		"--node-labels=a=b",
+		"--rotate-certificates", "--event-qps=7",
+		"--config", "/c.yaml",
+		"--hostname-override", "n1",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, Flag[bool]{Value: true, Set: true}, flags.AnonymousAuth)
+	assert.Equal(t, Flag[bool]{Value: false, Set: true}, flags.MakeIPTablesUtilChains)
+	assert.Equal(t, Flag[int32]{Value: 10255, Set: true}, flags.ReadOnlyPort)
+	assert.Equal(t, Flag[bool]{Value: true, Set: true}, flags.RotateCertificates)
+	assert.Equal(t, Flag[int32]{Value: 7, Set: true}, flags.EventQPS)
+	assert.Equal(t, Flag[string]{Value: "/c.yaml", Set: true}, flags.Config)
+	assert.Equal(t, Flag[string]{Value: "n1", Set: true}, flags.HostnameOverride)
+	assert.False(t, flags.ConfigDir.Set)
+
+	_, err = ParseKubeletFlags([]string{"--read-only-port=abc"})
+	require.ErrorContains(t, err, "read-only-port")
+	_, err = ParseKubeletFlags([]string{"--anonymous-auth", "stray"})
+	require.ErrorContains(t, err, "positional")
+}
+
+func TestMalformedConfigIsWarn(t *testing.T) {
+	tests := []struct {
+		name       string
+		files      map[string]string
+		wantDetail string
+	}{
+		{"syntax error", map[string]string{configPath: `{"kind": `}, "parse " + configPath},
+		{"wrong type", map[string]string{configPath: configHead + `, "readOnlyPort": "none"}`}, "parse " + configPath},
+		{"bad duration", map[string]string{configPath: configHead + `, "streamingConnectionIdleTimeout": "forever"}`}, "forever"},
+		{"no kind", map[string]string{configPath: `{"readOnlyPort": 0}`}, "no apiVersion/kind"},
+		{"wrong kind", map[string]string{configPath: `{"apiVersion": "v1", "kind": "ConfigMap"}`}, "unsupported apiVersion/kind"},
+		{"missing file", map[string]string{}, "no such file or directory"},
+		{"malformed drop-in", map[string]string{configPath: configHead + "}", dropInDir + "/10.conf": "readOnlyPort: [\n"}, "parse " + dropInDir + "/10.conf"},
+		{"drop-in without kind", map[string]string{configPath: configHead + "}", dropInDir + "/10.conf": "readOnlyPort: 0\n"}, "no apiVersion/kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath, "--config-dir", dropInDir, "--kubeconfig", "/k")}
+			for p, c := range tt.files {
+				files[p] = c
+			}
+			files["/k"] = "kubeconfig"
+			files[dropInDir+"/.keep"] = ""
+			r := scanFiles(t, files)
+			for _, res := range r.Results {
+				if strings.HasPrefix(res.ID, "3.2.") {
+					assert.Equal(t, policy.StatusWarn, res.Status, res.Slug)
+					assert.Contains(t, res.Detail, tt.wantDetail, res.Slug)
+				}
+			}
+			assert.Equal(t, policy.StatusPass, result(t, r, "kubeconfig-perms").Status)
+		})
+	}
+}
+
+func TestMissingFilesAreWarn(t *testing.T) {
+	r := scanFiles(t, map[string]string{
+		"proc/10/cmdline": kubeletCmdline("--config", configPath, "--kubeconfig", "/var/lib/kubelet/kubeconfig")})
+	for _, slug := range []policy.Slug{"kubeconfig-perms", "kubeconfig-owner"} {
+		res := result(t, r, slug)
+		assert.Equal(t, policy.StatusWarn, res.Status)
+		assert.Equal(t, "not found at /var/lib/kubelet/kubeconfig (flag --kubeconfig)", res.Detail)
+	}
+	assert.Equal(t, "not found at "+configPath+" (flag --config)", result(t, r, "kubelet-config-perms").Detail)
+}
+
+func TestBenchmarkVersions(t *testing.T) {
+	h := hostFixture(t, "al2")
+	ids := func(b policy.Benchmark) map[string]policy.Slug {
+		r, err := Scan(h, b, "n")
+		require.NoError(t, err)
+		out := map[string]policy.Slug{}
+		for _, res := range r.Results {
+			out[res.ID] = res.Slug
+		}
+		return out
+	}
+	old := map[string]policy.Slug{
+		"3.1.1": "kubeconfig-perms", "3.1.2": "kubeconfig-owner", "3.1.3": "kubelet-config-perms", "3.1.4": "kubelet-config-owner",
+		"3.2.1": "anonymous-auth", "3.2.2": "authorization-mode", "3.2.3": "client-ca", "3.2.4": "read-only-port",
+		"3.2.5": "streaming-idle-timeout", "3.2.6": "protect-kernel-defaults", "3.2.7": "iptables-util-chains",
+		"3.2.8": "hostname-override", "3.2.9": "event-qps", "3.2.10": "rotate-certificates", "3.2.11": "rotate-server-cert",
+	}
+	current := map[string]policy.Slug{
+		"3.1.1": "kubeconfig-perms", "3.1.2": "kubeconfig-owner", "3.1.3": "kubelet-config-perms", "3.1.4": "kubelet-config-owner",
+		"3.2.1": "anonymous-auth", "3.2.2": "authorization-mode", "3.2.3": "client-ca", "3.2.4": "read-only-port",
+		"3.2.5": "streaming-idle-timeout", "3.2.6": "iptables-util-chains", "3.2.7": "event-qps",
+		"3.2.8": "rotate-certificates", "3.2.9": "rotate-server-cert",
+	}
+	for _, b := range policy.Benchmarks() {
+		want := current
+		if b == policy.EKS101 || b == policy.EKS110 || b == policy.EKS120 {
+			want = old
+		}
+		assert.Equal(t, want, ids(b), b)
+	}
+
+	r, err := Scan(h, policy.EKS120, "n")
+	require.NoError(t, err)
+	var order []string
+	for _, res := range r.Results {
+		order = append(order, res.ID)
+	}
+	assert.Equal(t, []string{"3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5",
+		"3.2.6", "3.2.7", "3.2.8", "3.2.9", "3.2.10", "3.2.11"}, order, "sorted numerically")
+	assert.Equal(t, policy.StatusPass, result(t, r, "protect-kernel-defaults").Status)
+	assert.Equal(t, policy.StatusPass, result(t, r, "hostname-override").Status)
+
+	_, err = Scan(h, "eks-9.9.9", "n")
+	require.Error(t, err)
+}
+
+func TestEveryCatalogueSlugHasACheck(t *testing.T) {
+	defined := map[policy.Slug]bool{}
+	for _, c := range Checks() {
+		assert.False(t, defined[c.Slug], "duplicate %s", c.Slug)
+		defined[c.Slug] = true
+		assert.NotEmpty(t, c.Decides)
+	}
+	for _, b := range policy.Benchmarks() {
+		cat, err := policy.CatalogueFor(b)
+		require.NoError(t, err)
+		for _, e := range cat.Entries() {
+			if e.Section == policy.SectionNode {
+				assert.True(t, defined[e.Slug], "%s %s has no check", b, e.Slug)
+			}
+		}
+	}
+}
+
+func TestProcRootSeparateFromHostRoot(t *testing.T) {
+	h := hostFiles(t, map[string]string{configPath: configHead + `, "readOnlyPort": 10255}`})
+	proc := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(proc, "77"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(proc, "77", "cmdline"), []byte("kubelet\x00--config\x00"+configPath+"\x00--read-only-port=0\x00"), 0o644))
+	h.ProcRoot = proc
+	r, err := Scan(h, policy.DefaultBenchmark, "n")
+	require.NoError(t, err)
+	res := result(t, r, "read-only-port")
+	assert.Equal(t, "flag --read-only-port", res.Source)
+	assert.Equal(t, policy.StatusPass, res.Status)
+}
+
+func TestSymlinksResolveInsideHostRoot(t *testing.T) {
+	h := hostFiles(t, map[string]string{
+		"/real/config.json":  configHead + `, "readOnlyPort": 10255}`,
+		"proc/10/cmdline":    kubeletCmdline("--config", "/etc/kubelet/config.json"),
+		"/etc/kubelet/.keep": "",
+	})
+	// An absolute link target is the node's path, never the scanner's own /.
+	require.NoError(t, os.Symlink("/real/config.json", filepath.Join(h.Root, "etc/kubelet/config.json")))
+	r, err := Scan(h, policy.DefaultBenchmark, "n")
+	require.NoError(t, err)
+	assert.Equal(t, "10255", result(t, r, "read-only-port").Actual)
+}
+
+func TestNodeReport(t *testing.T) {
+	r := Report{Benchmark: policy.EKS180, Node: "ip-10-0-1-1", Results: []Result{{ID: "3.2.4", Slug: "read-only-port", Status: policy.StatusPass}}}
+	at := time.Date(2026, 3, 1, 12, 30, 15, 999, time.FixedZone("x", 3600))
+	payload := NewNodeReport(r, at)
+	assert.Equal(t, "node.ip-10-0-1-1.json", NodeReportKey("ip-10-0-1-1"))
+	assert.Equal(t, NodeReport{SchemaVersion: 1, Node: "ip-10-0-1-1", Benchmark: policy.EKS180,
+		Time: time.Date(2026, 3, 1, 11, 30, 15, 0, time.UTC), Results: r.Results}, payload)
+}
