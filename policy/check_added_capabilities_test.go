@@ -36,6 +36,10 @@ func TestAddedCapabilities(t *testing.T) {
 		{name: "windows pod skipped", spec: windows(corev1.PodSpec{Containers: []corev1.Container{caps("app", "NET_ADMIN")}})},
 	}
 	// added-capabilities is 4.2.8 in eks-1.0.1/1.1.0 and 4.2.7 in eks-1.2.0.
-	t.Run("eks-1.0.1", func(t *testing.T) { podCheck(t, policy.EKS101, policy.DefaultSettings(), "added-capabilities", "4.2.8", cases) })
-	t.Run("eks-1.2.0", func(t *testing.T) { podCheck(t, policy.EKS120, policy.DefaultSettings(), "added-capabilities", "4.2.7", cases) })
+	t.Run("eks-1.0.1", func(t *testing.T) {
+		podCheck(t, policy.EKS101, policy.DefaultSettings(), "added-capabilities", "4.2.8", cases)
+	})
+	t.Run("eks-1.2.0", func(t *testing.T) {
+		podCheck(t, policy.EKS120, policy.DefaultSettings(), "added-capabilities", "4.2.7", cases)
+	})
 }

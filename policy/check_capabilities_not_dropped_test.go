@@ -41,6 +41,10 @@ func TestCapabilitiesNotDropped(t *testing.T) {
 		{name: "windows pod skipped", spec: windows(corev1.PodSpec{Containers: []corev1.Container{ctr("app")}})},
 	}
 	// capabilities-not-dropped is 4.2.9 in eks-1.0.1/1.1.0 and 4.2.8 in eks-1.2.0.
-	t.Run("eks-1.1.0", func(t *testing.T) { podCheck(t, policy.EKS110, policy.DefaultSettings(), "capabilities-not-dropped", "4.2.9", cases) })
-	t.Run("eks-1.2.0", func(t *testing.T) { podCheck(t, policy.EKS120, policy.DefaultSettings(), "capabilities-not-dropped", "4.2.8", cases) })
+	t.Run("eks-1.1.0", func(t *testing.T) {
+		podCheck(t, policy.EKS110, policy.DefaultSettings(), "capabilities-not-dropped", "4.2.9", cases)
+	})
+	t.Run("eks-1.2.0", func(t *testing.T) {
+		podCheck(t, policy.EKS120, policy.DefaultSettings(), "capabilities-not-dropped", "4.2.8", cases)
+	})
 }

@@ -97,8 +97,15 @@ func LoadConfig(file string) (*Policy, error) {
 // ParseConfig decodes and validates YAML or JSON config.
 func ParseConfig(data []byte) (*Policy, error) {
 	cfg := DefaultConfig()
+	// encoding/json decodes a list into the existing elements of the default slice, so an entry
+	// that omits a field would inherit the default subject's (e.g. {kind: Group} would become
+	// Group system:masters); decode the subjects into nothing and default them when absent.
+	cfg.RBAC.ClusterAdminSubjects = nil
 	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
+	}
+	if cfg.RBAC.ClusterAdminSubjects == nil {
+		cfg.RBAC.ClusterAdminSubjects = DefaultConfig().RBAC.ClusterAdminSubjects
 	}
 	return cfg.Compile()
 }

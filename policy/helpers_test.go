@@ -64,8 +64,12 @@ type want struct {
 	Abs    bool
 }
 
-func fails(path, detail string) want { return want{Status: policy.StatusFail, Path: path, Detail: detail} }
-func warns(path, detail string) want { return want{Status: policy.StatusWarn, Path: path, Detail: detail} }
+func fails(path, detail string) want {
+	return want{Status: policy.StatusFail, Path: path, Detail: detail}
+}
+func warns(path, detail string) want {
+	return want{Status: policy.StatusWarn, Path: path, Detail: detail}
+}
 
 func evaluator(t testing.TB, b policy.Benchmark, settings policy.Settings) *policy.Evaluator {
 	t.Helper()
@@ -190,7 +194,9 @@ var errForbidden = errors.New(`serviceaccounts "app" is forbidden: User "cisgate
 
 // container builders.
 
-func ctr(name string) corev1.Container { return corev1.Container{Name: name, Image: "registry.example/app:1"} }
+func ctr(name string) corev1.Container {
+	return corev1.Container{Name: name, Image: "registry.example/app:1"}
+}
 
 func withSC(c corev1.Container, sc corev1.SecurityContext) corev1.Container {
 	c.SecurityContext = &sc

@@ -1,0 +1,383 @@
+package policy_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+func TestParseConfigDefaults(t *testing.T) {
+	for name, data := range map[string]string{"empty": "", "comment only": "# nothing set\n", "empty object": "{}"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := policy.ParseConfig([]byte(data))
+			require.NoError(t, err)
+			assert.Equal(t, policy.DefaultConfig(), p.Config)
+			assert.Equal(t, policy.EKS180, p.Catalogue.Benchmark())
+			assert.Equal(t, policy.ModeAudit, p.Config.Mode)
+			assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
+			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
+			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
+			assert.Empty(t, p.Config.Registries)
+			require.NotNil(t, p.Evaluator)
+			assert.Equal(t, policy.EKS180, p.Evaluator.Catalogue().Benchmark())
+		})
+	}
+}
+
+func TestParseConfigFull(t *testing.T) {
+	p, err := policy.ParseConfig([]byte(`
+benchmark: eks-1.2.0
+mode: enforce
+checks: {"4.1.6": "off", "privileged": "audit", "4.2.7": "enforce"}
+exemptions:
+  namespaces: [kube-system, cisgate-system]
+  groups: [system:nodes]
+  usernames: [admin@example.com]
+  rules:
+    - {checks: ["4.2.2"], namespace: cisgate-system, kind: Pod, name: "cisgate-nodescan-*", reason: "reads the kubelet's command line"}
+registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/"]
+rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: ServiceAccount, name: deployer, namespace: ci}]}
+`))
+	require.NoError(t, err)
+	assert.Equal(t, policy.EKS120, p.Catalogue.Benchmark())
+	assert.Equal(t, policy.ModeOff, p.ModeFor("sa-token-automount", ""))
+	assert.Equal(t, policy.ModeAudit, p.ModeFor("privileged", ""))
+	assert.Equal(t, policy.ModeEnforce, p.ModeFor("added-capabilities", "")) // 4.2.7 in eks-1.2.0
+	assert.Equal(t, policy.ModeEnforce, p.ModeFor("approved-registries", ""))
+	// Exemptions keep what the file lists, not the defaults.
+	assert.Equal(t, []string{"system:nodes"}, p.Config.Exemptions.Groups)
+	assert.Len(t, p.Config.RBAC.ClusterAdminSubjects, 2)
+}
+
+func TestParseConfigPartialExemptionsKeepDefaults(t *testing.T) {
+	p, err := policy.ParseConfig([]byte("exemptions: {usernames: [ops]}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
+	assert.Equal(t, []string{"ops"}, p.Config.Exemptions.Usernames)
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want []string // each a whole line of the error
+	}{
+		{"benchmark", "benchmark: eks-9.9.9\n", []string{
+			`benchmark: unknown benchmark "eks-9.9.9" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0])`}},
+		{"mode", "mode: block\n", []string{`mode: must be "enforce" or "audit", got "block"`}},
+		{"mode off is not global", "mode: \"off\"\n", []string{`mode: must be "enforce" or "audit", got "off"`}},
+		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks["4.9.9"]: no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks["4.2.6"]: no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"check mode", `checks: {"4.2.1": deny}`, []string{`checks["4.2.1"]: mode must be "enforce", "audit" or "off", got "deny"`}},
+		{"check by slug, bad mode", `checks: {"host-pid": "yes"}`, []string{`checks["host-pid"]: mode must be "enforce", "audit" or "off", got "yes"`}},
+		{"manual item", `checks: {"4.1.7": "off"}`, []string{`checks["4.1.7"]: check 4.1.7 (access-manager) is not decided on objects and has no mode`}},
+		{"node item", `checks: {"read-only-port": "off"}`, []string{`checks["read-only-port"]: check 3.2.4 (read-only-port) is not decided on objects and has no mode`}},
+		{"rule without checks", `exemptions: {rules: [{reason: legacy}]}`, []string{`exemptions.rules[0].checks: must name at least one check ID or slug`}},
+		{"rule with a bad check", `exemptions: {rules: [{checks: ["4.2.1", "4.7.1"], reason: legacy}]}`, []string{
+			`exemptions.rules[0].checks[1]: "4.7.1" is no check ID or slug in benchmark eks-1.8.0`}},
+		{"rule with a bad glob", `exemptions: {rules: [{checks: ["4.2.1"], name: "web-[", reason: legacy}]}`, []string{
+			`exemptions.rules[0].name: bad glob "web-[": syntax error in pattern`}},
+		{"rule without reason", `exemptions: {rules: [{checks: ["4.2.1"], reason: legacy}, {checks: ["4.2.2"], reason: "  "}]}`, []string{
+			`exemptions.rules[1].reason: required: say why the exemption exists`}},
+		{"empty namespace", `exemptions: {namespaces: [kube-system, ""]}`, []string{`exemptions.namespaces[1]: must not be empty`}},
+		{"empty registry", `registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/", " "]`, []string{`registries[1]: must not be empty`}},
+		{"subject kind", `rbac: {clusterAdminSubjects: [{kind: Team, name: ops}]}`, []string{
+			`rbac.clusterAdminSubjects[0].kind: must be User, Group or ServiceAccount, got "Team"`}},
+		{"subject name", `rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: User}]}`, []string{
+			`rbac.clusterAdminSubjects[1].name: required`}},
+		{"subject namespace", `rbac: {clusterAdminSubjects: [{kind: ServiceAccount, name: deployer}]}`, []string{
+			`rbac.clusterAdminSubjects[0].namespace: required for a ServiceAccount`}},
+		{"every error at once", `
+benchmark: eks-0.1
+mode: strict
+checks: {"4.9.9": audit, "4.2.1": deny}
+exemptions:
+  namespaces: [""]
+  rules: [{checks: [nope], name: "[", reason: ""}]
+registries: [""]
+rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
+`, []string{
+			`benchmark: unknown benchmark "eks-0.1" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0])`,
+			`mode: must be "enforce" or "audit", got "strict"`,
+			`checks["4.9.9"]: no check with this ID or slug in benchmark eks-1.8.0`,
+			`checks["4.2.1"]: mode must be "enforce", "audit" or "off", got "deny"`,
+			`exemptions.rules[0].checks[0]: "nope" is no check ID or slug in benchmark eks-1.8.0`,
+			`exemptions.rules[0].name: bad glob "[": syntax error in pattern`,
+			`exemptions.rules[0].reason: required: say why the exemption exists`,
+			`exemptions.namespaces[0]: must not be empty`,
+			`registries[0]: must not be empty`,
+			`rbac.clusterAdminSubjects[0].name: required`,
+			`rbac.clusterAdminSubjects[0].namespace: required for a ServiceAccount`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := policy.ParseConfig([]byte(tc.yaml))
+			require.Error(t, err)
+			require.Nil(t, p)
+			// Map order of checks is random: compare as sets of lines.
+			assert.ElementsMatch(t, tc.want, strings.Split(err.Error(), "\n"))
+		})
+	}
+}
+
+func TestParseConfigStrict(t *testing.T) {
+	for _, tc := range []struct{ yaml, key string }{
+		{"mode: audit\nregistry: [x]\n", `unknown field "registry"`},
+		{"exemptions: {namespace: [a]}\n", `unknown field "namespace"`},
+		{"exemptions: {rules: [{checks: [\"4.2.1\"], reason: r, names: x}]}\n", `unknown field "names"`},
+	} {
+		_, err := policy.ParseConfig([]byte(tc.yaml))
+		require.Error(t, err, tc.yaml)
+		assert.Contains(t, err.Error(), "invalid config")
+		assert.Contains(t, err.Error(), tc.key)
+	}
+	_, err := policy.ParseConfig([]byte("mode: [audit]\n"))
+	require.ErrorContains(t, err, "invalid config")
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(good, []byte("mode: enforce\n"), 0o644))
+	p, err := policy.LoadConfig(good)
+	require.NoError(t, err)
+	assert.Equal(t, policy.ModeEnforce, p.Config.Mode)
+
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("mode: block\n"), 0o644))
+	_, err = policy.LoadConfig(bad)
+	require.EqualError(t, err, bad+`: mode: must be "enforce" or "audit", got "block"`)
+
+	_, err = policy.LoadConfig(filepath.Join(dir, "missing.yaml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, "missing.yaml")
+}
+
+func mustParse(t *testing.T, yaml string) *policy.Policy {
+	t.Helper()
+	p, err := policy.ParseConfig([]byte(yaml))
+	require.NoError(t, err)
+	return p
+}
+
+func TestModeFor(t *testing.T) {
+	p := mustParse(t, `
+mode: audit
+checks: {"4.1.6": "off", "4.2.1": enforce, "host-pid": audit}
+`)
+	withRegistries := mustParse(t, "mode: enforce\nregistries: [\"ecr/\"]\n")
+	for _, tc := range []struct {
+		name   string
+		p      *policy.Policy
+		slug   policy.Slug
+		nsMode string
+		want   policy.Mode
+	}{
+		{"global", p, "host-ipc", "", policy.ModeAudit},
+		{"per-check over global", p, "privileged", "", policy.ModeEnforce},
+		{"per-check audit", p, "host-pid", "", policy.ModeAudit},
+		{"namespace label over per-check", p, "privileged", "audit", policy.ModeAudit},
+		{"namespace label over global", p, "host-ipc", "enforce", policy.ModeEnforce},
+		{"namespace label off", p, "host-ipc", "off", policy.ModeOff},
+		{"check off over namespace label", p, "sa-token-automount", "enforce", policy.ModeOff},
+		{"invalid label ignored", p, "privileged", "Enforce!", policy.ModeEnforce},
+		{"invalid label ignored, global", p, "host-ipc", "strict", policy.ModeAudit},
+		{"5.1.4 off without registries", p, "approved-registries", "enforce", policy.ModeOff},
+		{"5.1.4 with registries", withRegistries, "approved-registries", "", policy.ModeEnforce},
+		{"5.1.4 with registries, namespace label", withRegistries, "approved-registries", "audit", policy.ModeAudit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.p.ModeFor(tc.slug, tc.nsMode))
+		})
+	}
+}
+
+func TestExemptUserAndNamespace(t *testing.T) {
+	p := mustParse(t, `
+exemptions:
+  namespaces: [kube-system, cisgate-system]
+  groups: [system:nodes, system:serviceaccounts:kube-system]
+  usernames: [admin@example.com]
+`)
+	for _, tc := range []struct {
+		user   string
+		groups []string
+		reason string
+	}{
+		{"admin@example.com", nil, `user "admin@example.com" is exempt`},
+		{"system:node:ip-10-0-1-1", []string{"system:authenticated", "system:nodes"}, `group "system:nodes" is exempt`},
+		{"system:serviceaccount:kube-system:coredns", []string{"system:serviceaccounts", "system:serviceaccounts:kube-system"}, `group "system:serviceaccounts:kube-system" is exempt`},
+		{"alice", []string{"system:authenticated", "devs"}, ""},
+		{"Admin@example.com", nil, ""},
+	} {
+		reason, ok := p.ExemptUser(tc.user, tc.groups)
+		assert.Equal(t, tc.reason != "", ok, tc.user)
+		assert.Equal(t, tc.reason, reason, tc.user)
+	}
+	assert.True(t, p.ExemptNamespace("kube-system"))
+	assert.True(t, p.ExemptNamespace("cisgate-system"))
+	assert.False(t, p.ExemptNamespace("kube-public"))
+	assert.False(t, p.ExemptNamespace(""))
+}
+
+func TestExemptionFor(t *testing.T) {
+	p := mustParse(t, `
+exemptions:
+  rules:
+    - {checks: ["4.2.2", "host-network"], namespace: cisgate-system, kind: Pod, name: "cisgate-nodescan-*", reason: "reads the kubelet's command line"}
+    - {checks: ["4.4.1"], reason: "legacy app, tracked in JIRA-1"}
+    - {checks: ["privileged"], kind: DaemonSet, name: "aws-node", reason: "VPC CNI"}
+`)
+	obj := func(kind, ns, name string) policy.Object {
+		return policy.Object{Kind: kind, Namespace: ns, Name: name, Namespaced: true}
+	}
+	for _, tc := range []struct {
+		name   string
+		slug   policy.Slug
+		obj    policy.Object
+		reason string
+	}{
+		{"glob match by ID", "host-pid", obj("Pod", "cisgate-system", "cisgate-nodescan-ip-10-0-1-1"), "reads the kubelet's command line"},
+		{"glob match by slug", "host-network", obj("Pod", "cisgate-system", "cisgate-nodescan-x"), "reads the kubelet's command line"},
+		{"check not listed", "privileged", obj("Pod", "cisgate-system", "cisgate-nodescan-x"), ""},
+		{"glob does not match", "host-pid", obj("Pod", "cisgate-system", "cisgate-webhook-0"), ""},
+		{"glob needs the prefix", "host-pid", obj("Pod", "cisgate-system", "x-cisgate-nodescan-1"), ""},
+		{"other namespace", "host-pid", obj("Pod", "default", "cisgate-nodescan-x"), ""},
+		{"other kind", "host-pid", obj("Job", "cisgate-system", "cisgate-nodescan-x"), ""},
+		{"empty namespace, kind and name match any", "secrets-in-env", obj("CronJob", "billing", "nightly"), "legacy app, tracked in JIRA-1"},
+		{"exact name", "privileged", obj("DaemonSet", "kube-system", "aws-node"), "VPC CNI"},
+		{"exact name only", "privileged", obj("DaemonSet", "kube-system", "aws-node-2"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reason, ok := p.ExemptionFor(tc.slug, tc.obj)
+			assert.Equal(t, tc.reason != "", ok)
+			assert.Equal(t, tc.reason, reason)
+		})
+	}
+}
+
+func TestJudge(t *testing.T) {
+	p := mustParse(t, `
+mode: enforce
+checks: {"4.2.2": audit, "4.1.6": "off"}
+exemptions:
+  namespaces: [kube-system]
+  rules:
+    - {checks: ["4.4.1"], kind: Deployment, name: "legacy-*", reason: "migrating to mounted secrets"}
+`)
+	spec := corev1.PodSpec{
+		ServiceAccountName: "web", AutomountServiceAccountToken: ptr(false), HostPID: true,
+		Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr(true), AllowPrivilegeEscalation: ptr(false)})},
+	}
+	spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}}}}
+	deployment := func(ns, name string) policy.Object {
+		w := workloads(ns, spec)[1]
+		w.Obj.(metav1.Object).SetName(name)
+		return policy.NewObject(w.Kind, w.Obj)
+	}
+	type judged struct {
+		ID     string
+		Status policy.Status
+		Mode   policy.Mode
+		Exempt string
+		Denies bool
+	}
+	flatten := func(js []policy.Judged) []judged {
+		out := []judged{}
+		for _, j := range js {
+			out = append(out, judged{j.ID, j.Status, j.Mode, j.ExemptReason, j.Denies()})
+		}
+		return out
+	}
+	lookup := &fakeLookup{netpols: map[string]int{"team-a": 1, "kube-system": 1}}
+
+	t.Run("modes", func(t *testing.T) {
+		assert.Equal(t, []judged{
+			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
+			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "", true},
+		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "")))
+	})
+	t.Run("exemption rule", func(t *testing.T) {
+		assert.Equal(t, []judged{
+			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
+			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "migrating to mounted secrets", false},
+		}, flatten(p.Judge(deployment("team-a", "legacy-billing"), policy.OperationCreate, lookup, "")))
+	})
+	t.Run("exempt namespace", func(t *testing.T) {
+		assert.Equal(t, []judged{
+			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "namespace kube-system is exempt", false},
+			{"4.2.2", policy.StatusFail, policy.ModeAudit, "namespace kube-system is exempt", false},
+			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "namespace kube-system is exempt", false},
+		}, flatten(p.Judge(deployment("kube-system", "web"), policy.OperationCreate, lookup, "")))
+	})
+	t.Run("namespace label audit", func(t *testing.T) {
+		assert.Equal(t, []judged{
+			{"4.2.1", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.4.1", policy.StatusFail, policy.ModeAudit, "", false},
+		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "audit")))
+	})
+	t.Run("namespace label off drops everything", func(t *testing.T) {
+		assert.Empty(t, p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "off"))
+	})
+	t.Run("a check off drops its WARN", func(t *testing.T) {
+		// 4.1.6 would WARN without a lookup (automount unset), but it is off.
+		s := spec.DeepCopy()
+		s.AutomountServiceAccountToken = nil
+		w := workloads("team-a", *s)[0]
+		for _, j := range p.Judge(policy.NewObject(w.Kind, w.Obj), policy.OperationCreate, nil, "") {
+			assert.NotEqual(t, "4.1.6", j.ID)
+		}
+	})
+	t.Run("WARN never denies", func(t *testing.T) {
+		s := corev1.PodSpec{ServiceAccountName: "web", AutomountServiceAccountToken: ptr(false), Containers: []corev1.Container{hardened("app")}}
+		w := workloads("team-a", s)[0]
+		js := p.Judge(policy.NewObject(w.Kind, w.Obj), policy.OperationCreate, nil, "")
+		assert.Equal(t, []judged{{"4.3.2", policy.StatusWarn, policy.ModeEnforce, "", false}}, flatten(js))
+	})
+}
+
+func TestJudgedDenies(t *testing.T) {
+	fail := policy.Result{Finding: policy.Finding{Status: policy.StatusFail}}
+	warn := policy.Result{Finding: policy.Finding{Status: policy.StatusWarn}}
+	advisory := policy.Result{Finding: policy.Finding{Status: policy.StatusFail, Advisory: true}}
+	for _, tc := range []struct {
+		name string
+		j    policy.Judged
+		want bool
+	}{
+		{"enforce FAIL", policy.Judged{Result: fail, Mode: policy.ModeEnforce}, true},
+		{"audit FAIL", policy.Judged{Result: fail, Mode: policy.ModeAudit}, false},
+		{"enforce WARN", policy.Judged{Result: warn, Mode: policy.ModeEnforce}, false},
+		{"enforce FAIL, exempt", policy.Judged{Result: fail, Mode: policy.ModeEnforce, ExemptReason: "why"}, false},
+		{"enforce FAIL, advisory", policy.Judged{Result: advisory, Mode: policy.ModeEnforce}, false},
+	} {
+		assert.Equal(t, tc.want, tc.j.Denies(), tc.name)
+	}
+}
+
+// A list entry must not inherit fields from the default list it replaces.
+func TestParseConfigSubjectsDoNotInheritDefaults(t *testing.T) {
+	_, err := policy.ParseConfig([]byte("rbac: {clusterAdminSubjects: [{kind: Group}]}\n"))
+	require.EqualError(t, err, "rbac.clusterAdminSubjects[0].name: required")
+
+	p := mustParse(t, "rbac: {clusterAdminSubjects: [{kind: User, name: alice}]}\n")
+	assert.Equal(t, []rbacv1.Subject{{Kind: "User", Name: "alice"}}, p.Config.RBAC.ClusterAdminSubjects)
+
+	p = mustParse(t, "rbac: {clusterAdminSubjects: []}\n")
+	assert.Empty(t, p.Config.RBAC.ClusterAdminSubjects, "an explicit empty list allows no one")
+
+	p = mustParse(t, "rbac: {}\n")
+	assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
+}

@@ -1,0 +1,108 @@
+package policy_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// objectChecks returns every built-in check the catalogue decides on objects, across versions.
+func objectChecks(t *testing.T) []*policy.Check {
+	t.Helper()
+	seen := map[policy.Slug]bool{}
+	var out []*policy.Check
+	for _, b := range policy.Benchmarks() {
+		cat, err := policy.CatalogueFor(b)
+		require.NoError(t, err)
+		for _, e := range cat.Entries() {
+			if e.Section != policy.SectionObject || seen[e.Slug] {
+				continue
+			}
+			seen[e.Slug] = true
+			c, ok := policy.DefaultRegistry().Check(e.Slug)
+			require.True(t, ok, "no check for %s", e.Slug)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestDefaultRegistry(t *testing.T) {
+	checks := objectChecks(t)
+	require.Len(t, checks, 27) // CHECKS.md: 12 in 4.1, 9 in 4.2, 4.3.2, 4.4.1, 4.5.x twice, 5.1.4, 5.4.5
+	for _, c := range checks {
+		assert.NotEmpty(t, c.Decides, c.Slug)
+		assert.NotEmpty(t, c.Targets, c.Slug)
+		assert.NotNil(t, c.Evaluate, c.Slug)
+	}
+	_, err := policy.NewRegistry(checks)
+	require.NoError(t, err)
+	// Manual and node items have no object check.
+	for _, s := range []policy.Slug{"access-manager", "cni-network-policy", "external-secrets", "namespace-boundaries", "read-only-port"} {
+		_, ok := policy.DefaultRegistry().Check(s)
+		assert.False(t, ok, s)
+	}
+}
+
+func TestNewRegistryRejects(t *testing.T) {
+	valid := objectChecks(t)
+	stub := func(slug policy.Slug) *policy.Check {
+		return &policy.Check{Slug: slug, Decides: "x", Targets: []policy.Target{policy.TargetPodSpec}, Evaluate: func(*policy.Input) []policy.Finding { return nil }}
+	}
+	without := func(slug policy.Slug) []*policy.Check {
+		var out []*policy.Check
+		for _, c := range valid {
+			if c.Slug != slug {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		checks []*policy.Check
+		want   []string
+	}{
+		{"duplicate slug", append(without(""), stub("privileged")), []string{`check "privileged": registered twice`}},
+		{"unknown slug", append(without(""), stub("no-such-check")), []string{`check "no-such-check": slug not in the catalogue`}},
+		{"node item", append(without(""), stub("read-only-port")), []string{`check "read-only-port": the catalogue has it decided outside the policy engine`}},
+		{"manual item", append(without(""), stub("access-manager")), []string{`check "access-manager": the catalogue has it decided outside the policy engine`}},
+		{"empty slug", append(without(""), stub("")), []string{"check with empty slug"}},
+		{"no Evaluate", append(without("privileged"), &policy.Check{Slug: "privileged", Decides: "x", Targets: []policy.Target{policy.TargetPodSpec}}),
+			[]string{`check "privileged": needs Decides, Targets and Evaluate`}},
+		{"no Targets", append(without("host-pid"), &policy.Check{Slug: "host-pid", Decides: "x", Evaluate: stub("").Evaluate}),
+			[]string{`check "host-pid": needs Decides, Targets and Evaluate`}},
+		{"catalogue slug with no check", without("node-proxy"), []string{`catalogue slug "node-proxy" has no check`}},
+		{"every problem at once", append(without("lb-tls"), stub("no-such-check"), stub("privileged")), []string{
+			`check "no-such-check": slug not in the catalogue`,
+			`check "privileged": registered twice`,
+			`catalogue slug "lb-tls" has no check`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := policy.NewRegistry(tc.checks)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Len(t, splitLines(err.Error()), len(tc.want), err.Error())
+		})
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '\n' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
