@@ -1,0 +1,82 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+var configReloadErrors = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "cisgate_config_reload_errors_total",
+	Help: "Config file changes rejected as invalid; the previous config stays in force.",
+})
+
+func init() { metrics.Registry.MustRegister(configReloadErrors) }
+
+// ConfigWatcher holds the current policy and reloads it when the config file changes. A mounted
+// ConfigMap changes by an atomic symlink swap, which file watches miss; comparing the content on
+// a short poll catches every update. An invalid new file is logged and counted, and the policy in
+// force stays.
+type ConfigWatcher struct {
+	path     string
+	interval time.Duration
+	current  atomic.Pointer[policy.Policy]
+	content  []byte
+}
+
+// NewConfigWatcher loads the config once; a bad file at start is an error.
+func NewConfigWatcher(path string, interval time.Duration) (*ConfigWatcher, error) {
+	w := &ConfigWatcher{path: path, interval: interval}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := policy.ParseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	w.current.Store(p)
+	w.content = data
+	return w, nil
+}
+
+// Policy returns the policy in force.
+func (w *ConfigWatcher) Policy() *policy.Policy { return w.current.Load() }
+
+// Start polls the file until ctx ends; it implements manager.Runnable.
+func (w *ConfigWatcher) Start(ctx context.Context) error {
+	t := time.NewTicker(w.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			w.reload(ctx)
+		}
+	}
+}
+
+func (w *ConfigWatcher) reload(ctx context.Context) {
+	data, err := os.ReadFile(w.path)
+	if err != nil || bytes.Equal(data, w.content) {
+		return
+	}
+	w.content = data
+	p, err := policy.ParseConfig(data)
+	if err != nil {
+		configReloadErrors.Inc()
+		log.FromContext(ctx).Error(err, "config change rejected; keeping the previous config", "path", w.path)
+		return
+	}
+	w.current.Store(p)
+	log.FromContext(ctx).Info("config reloaded", "path", w.path, "benchmark", p.Config.Benchmark, "mode", p.Config.Mode)
+}

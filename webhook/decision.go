@@ -1,0 +1,133 @@
+// Package webhook is cisgate's validating admission webhook: a thin controller-runtime handler
+// (decode, evaluate, decide, respond) around Decide, which holds every admission rule and which
+// tests call without HTTP.
+package webhook
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// Request is what Decide needs to know of an admission request.
+type Request struct {
+	Operation policy.Operation
+	// SubResource is the request's subresource ("" for the object itself).
+	SubResource string
+	// Object is the object being written (for DELETE: the object being deleted).
+	Object policy.Object
+	// OldObject is the stored object on UPDATE; nil otherwise.
+	OldObject *policy.Object
+	// NamespaceMode is the cisgate.io/mode label of the object's namespace ("" when none).
+	NamespaceMode string
+	Username      string
+	Groups        []string
+}
+
+// Verdict is what happens to one judged result at admission.
+type Verdict string
+
+const (
+	VerdictDeny   Verdict = "deny"
+	VerdictWarn   Verdict = "warn"
+	VerdictExempt Verdict = "exempt"
+)
+
+// Finding is one judged result with its verdict.
+type Finding struct {
+	policy.Judged
+	Verdict Verdict
+	// Preexisting is set on UPDATE when the old object already had the finding: enforce mode
+	// only warns about it, so scaling or relabelling a legacy workload is never blocked.
+	Preexisting bool
+}
+
+// Decision is the webhook's answer and what it reports.
+type Decision struct {
+	Allowed bool
+	// Message lists every denying finding, sorted by ID; empty when allowed.
+	Message string
+	// Warnings go back to the client (kubectl prints them).
+	Warnings []string
+	Findings []Finding
+}
+
+// subresourceChecked reports whether a request to the subresource is evaluated at all.
+func subresourceChecked(sub string) bool { return sub == "" || sub == "ephemeralcontainers" }
+
+// Decide applies modes, exemptions and the UPDATE and DELETE rules of DESIGN.md to one request.
+// lookup may be nil (no cluster state); checks that need it answer WARN.
+func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
+	// Status, scale and other subresources carry nothing the checks decide on; on DELETE only the
+	// loss of a namespace's last NetworkPolicy (4.3.2) matters.
+	if !subresourceChecked(req.SubResource) || (req.Operation == policy.OperationDelete && req.Object.Kind != "NetworkPolicy") {
+		return Decision{Allowed: true}
+	}
+	judged := pol.Judge(req.Object, req.Operation, lookup, req.NamespaceMode)
+	if len(judged) == 0 {
+		return Decision{Allowed: true}
+	}
+	var before map[findingKey]bool
+	if req.Operation == policy.OperationUpdate && req.OldObject != nil {
+		before = map[findingKey]bool{}
+		for _, j := range pol.Judge(*req.OldObject, req.Operation, lookup, req.NamespaceMode) {
+			before[keyOf(j)] = true
+		}
+	}
+	userReason, userExempt := pol.ExemptUser(req.Username, req.Groups)
+
+	d := Decision{Allowed: true, Findings: make([]Finding, 0, len(judged))}
+	var denials []string
+	for _, j := range judged {
+		if userExempt && j.ExemptReason == "" {
+			j.ExemptReason = userReason
+		}
+		f := Finding{Judged: j, Preexisting: before[keyOf(j)]}
+		switch {
+		case j.ExemptReason != "":
+			f.Verdict = VerdictExempt
+		case j.Denies() && !f.Preexisting:
+			f.Verdict = VerdictDeny
+			denials = append(denials, j.Message())
+		default:
+			f.Verdict = VerdictWarn
+			d.Warnings = append(d.Warnings, warning(f))
+		}
+		d.Findings = append(d.Findings, f)
+	}
+	if len(denials) > 0 {
+		d.Allowed = false
+		d.Message = "cisgate denied " + describe(req.Object) + " (CIS Amazon EKS Benchmark " +
+			string(pol.Catalogue.Benchmark()) + "): " + strings.Join(denials, "; ")
+	}
+	return d
+}
+
+// findingKey identifies a finding across the old and new object: the detail names the container
+// or rule, so reordering containers does not turn an old finding into a new one.
+type findingKey struct {
+	slug   policy.Slug
+	detail string
+}
+
+func keyOf(j policy.Judged) findingKey { return findingKey{j.Slug, j.Detail} }
+
+func warning(f Finding) string {
+	switch {
+	case f.Status == policy.StatusWarn:
+		return f.Message() + " (cannot be decided here)"
+	case f.Preexisting && f.Mode == policy.ModeEnforce:
+		return f.Message() + " (already present before this update; not denied)"
+	case f.Advisory && f.Mode == policy.ModeEnforce:
+		return f.Message() + " (advisory; never denied)"
+	}
+	return f.Message()
+}
+
+func describe(o policy.Object) string {
+	if o.Namespace == "" {
+		return o.Kind + " " + strconv.Quote(o.Name)
+	}
+	return o.Kind + " " + strconv.Quote(o.Namespace+"/"+o.Name)
+}

@@ -1,0 +1,195 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// ClusterState is the read-only view of the cluster the handler decides with, served from
+// informer caches.
+type ClusterState interface {
+	policy.Lookup
+	// NamespaceMode is the cisgate.io/mode label of a namespace ("" when none).
+	NamespaceMode(namespace string) (string, error)
+}
+
+// Recorder takes a decided request for Events, the report and metrics. Record must not block.
+type Recorder interface {
+	Record(Record)
+}
+
+// Record is one decided request, as the recorder sees it.
+type Record struct {
+	Time      time.Time
+	Benchmark policy.Benchmark
+	Operation admissionv1.Operation
+	Object    policy.Object
+	// OwnedByChecked is set for a Pod or ReplicaSet whose controller is itself a checked kind:
+	// the owner already carries the Event.
+	OwnedByChecked bool
+	Decision       Decision
+}
+
+// Handler is the admission.Handler behind /validate: decode, evaluate, decide, respond. The
+// response never waits on reporting.
+type Handler struct {
+	// Policy returns the current policy; the config may be reloaded between requests.
+	Policy   func() *policy.Policy
+	State    ClusterState
+	Recorder Recorder
+	// DenyOnError denies a request cisgate cannot evaluate; by default it is admitted with a warning.
+	DenyOnError bool
+}
+
+var _ admission.Handler = (*Handler)(nil)
+
+// Handle implements admission.Handler.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	kind := req.Kind.Kind
+	op := string(req.Operation)
+	in, err := decodeRequest(req)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "cannot evaluate request", "kind", kind, "name", req.Name, "namespace", req.Namespace)
+		observeRequest(decisionError, kind, op, start)
+		msg := "cisgate could not evaluate this request: " + err.Error()
+		if h.DenyOnError {
+			return admission.Denied(msg)
+		}
+		return admission.Allowed("").WithWarnings(msg)
+	}
+	if mode, err := h.namespaceMode(in.Object.Namespace); err == nil {
+		in.NamespaceMode = mode
+	} else {
+		log.FromContext(ctx).V(1).Info("namespace mode unknown; using the configured modes", "namespace", in.Object.Namespace, "error", err.Error())
+	}
+	pol := h.Policy()
+	var lookup policy.Lookup
+	if h.State != nil {
+		lookup = h.State
+	}
+	d := Decide(pol, in, lookup)
+
+	resp := admission.Allowed("")
+	decision := decisionAllowed
+	if !d.Allowed {
+		resp, decision = admission.Denied(d.Message), decisionDenied
+	}
+	if len(d.Warnings) > 0 {
+		resp = resp.WithWarnings(d.Warnings...)
+	}
+	observeRequest(decision, kind, op, start)
+	observeFindings(d.Findings)
+	if h.Recorder != nil && !isDryRun(req) && len(d.Findings) > 0 {
+		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: ownedByChecked(in.Object), Decision: d})
+	}
+	return resp
+}
+
+func (h *Handler) namespaceMode(ns string) (string, error) {
+	if ns == "" || h.State == nil {
+		return "", nil
+	}
+	return h.State.NamespaceMode(ns)
+}
+
+func isDryRun(req admission.Request) bool { return req.DryRun != nil && *req.DryRun }
+
+var errNoObject = errors.New("the request carries no object")
+
+// decodeRequest turns an AdmissionRequest into Decide's Request. Built-in kinds decode to their
+// Go types; any other kind to its metadata, which is all 4.5.2 needs.
+func decodeRequest(req admission.Request) (Request, error) {
+	r := Request{SubResource: req.SubResource, Username: req.UserInfo.Username, Groups: req.UserInfo.Groups}
+	raw := req.Object.Raw
+	switch req.Operation {
+	case admissionv1.Create:
+		r.Operation = policy.OperationCreate
+	case admissionv1.Update:
+		r.Operation = policy.OperationUpdate
+	case admissionv1.Delete:
+		r.Operation, raw = policy.OperationDelete, req.OldObject.Raw
+	default:
+		r.Operation = policy.OperationNone
+	}
+	if len(raw) == 0 {
+		return r, errNoObject
+	}
+	obj, err := decodeObject(req.Kind, raw, req.Namespace, req.Name)
+	if err != nil {
+		return r, err
+	}
+	r.Object = obj
+	if r.Operation == policy.OperationUpdate && len(req.OldObject.Raw) > 0 {
+		old, err := decodeObject(req.Kind, req.OldObject.Raw, req.Namespace, req.Name)
+		if err != nil {
+			return r, fmt.Errorf("old object: %w", err)
+		}
+		r.OldObject = &old
+	}
+	return r, nil
+}
+
+func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name string) (policy.Object, error) {
+	var obj runtime.Object
+	if typed, err := scheme.Scheme.New(schema.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}); err == nil {
+		if err := json.Unmarshal(raw, typed); err != nil {
+			return policy.Object{}, fmt.Errorf("decoding %s: %w", gvk.Kind, err)
+		}
+		obj = typed
+	} else {
+		meta := &metav1.PartialObjectMetadata{}
+		if err := json.Unmarshal(raw, meta); err != nil {
+			return policy.Object{}, fmt.Errorf("decoding %s metadata: %w", gvk.Kind, err)
+		}
+		obj = meta
+	}
+	o := policy.NewObject(gvk.Kind, obj)
+	// The request names the object where its body cannot: generateName, and namespace defaults.
+	if o.Namespace == "" {
+		o.Namespace = namespace
+	}
+	if o.Name == "" {
+		o.Name = name
+	}
+	return o, nil
+}
+
+// ownedByChecked reports a Pod or ReplicaSet controlled by a kind whose own object is checked.
+func ownedByChecked(o policy.Object) bool {
+	if o.Kind != "Pod" && o.Kind != "ReplicaSet" {
+		return false
+	}
+	acc, ok := o.Raw.(metav1.Object)
+	if !ok {
+		return false
+	}
+	ref := metav1.GetControllerOfNoCopy(acc)
+	if ref == nil {
+		return false
+	}
+	switch ref.Kind {
+	case "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob":
+		return true
+	}
+	return false
+}
+
+// NewWebhook wraps the handler for controller-runtime's webhook server; panics are recovered
+// into an error response rather than taking the server down.
+func NewWebhook(h *Handler) *admission.Webhook {
+	return (&admission.Webhook{Handler: h}).WithRecoverPanic(true)
+}

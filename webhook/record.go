@@ -1,0 +1,194 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+)
+
+// recentFindings is how many findings the replica's report key keeps.
+const recentFindings = 50
+
+// AdmissionReport is the payload of admission.<replica>.json.
+type AdmissionReport struct {
+	report.Header
+	Replica   string           `json:"replica"`
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Updated   time.Time        `json:"updated"`
+	// Checks counts findings per CIS ID and verdict since the replica started.
+	Checks map[string]*CheckCounts `json:"checks"`
+	// Recent are the last findings, oldest first.
+	Recent []RecentFinding `json:"recent"`
+}
+
+// CheckCounts are one check's findings by verdict.
+type CheckCounts struct {
+	Slug   policy.Slug `json:"slug"`
+	Deny   int         `json:"deny"`
+	Warn   int         `json:"warn"`
+	Exempt int         `json:"exempt"`
+}
+
+// RecentFinding is one finding as the report lists it.
+type RecentFinding struct {
+	Time         time.Time `json:"time"`
+	ID           string    `json:"id"`
+	Verdict      Verdict   `json:"verdict"`
+	Operation    string    `json:"operation"`
+	Kind         string    `json:"kind"`
+	Namespace    string    `json:"namespace,omitempty"`
+	Name         string    `json:"name"`
+	Path         string    `json:"path"`
+	Detail       string    `json:"detail"`
+	ExemptReason string    `json:"exemptReason,omitempty"`
+}
+
+// Summarise keeps the counts and drops the recent findings, oldest first, until the payload fits.
+func (r *AdmissionReport) Summarise(budget int) report.Payload {
+	s := *r
+	s.Truncated = true
+	for keep := len(r.Recent) / 2; ; keep /= 2 {
+		s.Recent = r.Recent[len(r.Recent)-keep:]
+		if data, err := json.Marshal(&s); keep == 0 || (err == nil && len(data) <= budget) {
+			return &s
+		}
+	}
+}
+
+// ReportRecorder keeps the replica's counters and recent findings, emits Events, and hands the
+// report key to its writer once a second when something changed. Record only takes a mutex for
+// a few map updates; Events go through the sink's bounded queue.
+type ReportRecorder struct {
+	events  *report.EventSink
+	writer  *report.Writer
+	replica string
+
+	mu     sync.Mutex
+	state  AdmissionReport
+	recent []RecentFinding
+	dirty  bool
+}
+
+// NewReportRecorder records into events (nil: no Events) and writer (nil: no report key).
+func NewReportRecorder(replica string, events *report.EventSink, writer *report.Writer) *ReportRecorder {
+	return &ReportRecorder{
+		events: events, writer: writer, replica: replica,
+		state: AdmissionReport{Header: report.NewHeader(), Replica: replica, Checks: map[string]*CheckCounts{}},
+	}
+}
+
+// Record implements Recorder.
+func (r *ReportRecorder) Record(rec Record) {
+	r.count(rec)
+	if r.events == nil || rec.OwnedByChecked {
+		return
+	}
+	var notes []string
+	for _, f := range rec.Decision.Findings {
+		if f.Verdict != VerdictExempt && f.Status == policy.StatusFail {
+			notes = append(notes, f.Message())
+		}
+	}
+	if len(notes) == 0 {
+		return
+	}
+	reason := report.ReasonViolation
+	if !rec.Decision.Allowed {
+		reason = report.ReasonDenied
+	}
+	gvk := rec.Object.Raw.GetObjectKind().GroupVersionKind()
+	ref := &corev1.ObjectReference{
+		Kind: rec.Object.Kind, APIVersion: gvk.GroupVersion().String(),
+		Namespace: rec.Object.Namespace, Name: rec.Object.Name,
+	}
+	// A rejected Event (bad reference) must not affect admission; the sink counts drops itself.
+	_ = r.events.Emit(ref, report.EventWarning, reason, report.ActionAdmission,
+		strings.ToLower(string(rec.Operation))+": "+strings.Join(notes, "; "))
+}
+
+func (r *ReportRecorder) count(rec Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range rec.Decision.Findings {
+		c := r.state.Checks[f.ID]
+		if c == nil {
+			c = &CheckCounts{Slug: f.Slug}
+			r.state.Checks[f.ID] = c
+		}
+		switch f.Verdict {
+		case VerdictDeny:
+			c.Deny++
+		case VerdictWarn:
+			c.Warn++
+		case VerdictExempt:
+			c.Exempt++
+		}
+		if len(r.recent) == recentFindings {
+			r.recent = r.recent[1:]
+		}
+		r.recent = append(r.recent, RecentFinding{
+			Time: rec.Time.UTC(), ID: f.ID, Verdict: f.Verdict, Operation: string(rec.Operation),
+			Kind: rec.Object.Kind, Namespace: rec.Object.Namespace, Name: rec.Object.Name,
+			Path: f.Path, Detail: f.Detail, ExemptReason: f.ExemptReason,
+		})
+	}
+	r.state.Benchmark = rec.Benchmark
+	r.dirty = true
+}
+
+// snapshot copies the report for writing; false when nothing changed since the last one.
+func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.dirty {
+		return nil, false
+	}
+	r.dirty = false
+	s := r.state
+	s.Updated = time.Now().UTC()
+	s.Checks = make(map[string]*CheckCounts, len(r.state.Checks))
+	for id, c := range r.state.Checks {
+		cc := *c
+		s.Checks[id] = &cc
+	}
+	s.Recent = append([]RecentFinding(nil), r.recent...)
+	return &s, true
+}
+
+// Start hands changes to the writer once a second until ctx ends (a manager.Runnable on every
+// replica).
+func (r *ReportRecorder) Start(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.flush(ctx)
+			return nil
+		case <-t.C:
+			r.flush(ctx)
+		}
+	}
+}
+
+func (r *ReportRecorder) flush(ctx context.Context) {
+	if r.writer == nil {
+		return
+	}
+	if s, changed := r.snapshot(); changed {
+		if err := r.writer.Set(s); err != nil {
+			log.FromContext(ctx).Error(err, "admission report not updated")
+		}
+	}
+}
+
+// NeedLeaderElection: every replica writes its own key.
+func (r *ReportRecorder) NeedLeaderElection() bool { return false }

@@ -1,0 +1,92 @@
+package webhook
+
+import (
+	"slices"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Path is where the webhook is served.
+const Path = "/validate"
+
+// checkedResources are the resources, by group, whose objects a check decides on at admission.
+var checkedResources = []struct {
+	group     string
+	resources []string
+}{
+	{"", []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates", "serviceaccounts", "services"}},
+	{"apps", []string{"deployments", "replicasets", "statefulsets", "daemonsets"}},
+	{"batch", []string{"jobs", "cronjobs"}},
+	{"rbac.authorization.k8s.io", []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}},
+	{"networking.k8s.io", []string{"ingresses"}},
+}
+
+// Rules are the webhook rules for everything outside the default namespace: every kind a check
+// decides on, on CREATE and UPDATE, and the DELETE of NetworkPolicies (4.3.2).
+func Rules() []admissionregistrationv1.RuleWithOperations {
+	var rules []admissionregistrationv1.RuleWithOperations
+	for _, g := range checkedResources {
+		rules = append(rules, rule([]string{g.group}, g.resources, admissionregistrationv1.Create, admissionregistrationv1.Update))
+	}
+	return append(rules, networkPolicyDeleteRule())
+}
+
+// DefaultNamespaceRules cover every namespaced kind in the default namespace (4.5.2), and with
+// it the other checks for the objects there, so that each request is sent once.
+func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
+	return []admissionregistrationv1.RuleWithOperations{
+		rule([]string{"*"}, []string{"*", "pods/ephemeralcontainers"}, admissionregistrationv1.Create, admissionregistrationv1.Update),
+		networkPolicyDeleteRule(),
+	}
+}
+
+func networkPolicyDeleteRule() admissionregistrationv1.RuleWithOperations {
+	return rule([]string{"networking.k8s.io"}, []string{"networkpolicies"}, admissionregistrationv1.Delete)
+}
+
+func rule(groups, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
+	versions := []string{"v1"}
+	if groups[0] == "*" {
+		versions = []string{"*"}
+	}
+	return admissionregistrationv1.RuleWithOperations{
+		Operations: ops,
+		Rule:       admissionregistrationv1.Rule{APIGroups: groups, APIVersions: versions, Resources: resources},
+	}
+}
+
+// Configuration builds the ValidatingWebhookConfiguration the chart renders, for tests and the
+// demo: one entry for the checked kinds outside excluded namespaces and default, one for every
+// kind in default. clientConfig is filled in by the caller (Service or URL).
+func Configuration(name string, excludedNamespaces []string, failurePolicy admissionregistrationv1.FailurePolicyType, clientConfig admissionregistrationv1.WebhookClientConfig) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	sideEffects := admissionregistrationv1.SideEffectClassNoneOnDryRun
+	timeout := int32(5)
+	equivalent := admissionregistrationv1.Equivalent
+	entry := func(webhookName string, rules []admissionregistrationv1.RuleWithOperations, sel metav1.LabelSelectorRequirement) admissionregistrationv1.ValidatingWebhook {
+		fp := failurePolicy
+		return admissionregistrationv1.ValidatingWebhook{
+			Name:                    webhookName,
+			ClientConfig:            clientConfig,
+			Rules:                   rules,
+			FailurePolicy:           &fp,
+			MatchPolicy:             &equivalent,
+			SideEffects:             &sideEffects,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector:       &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{sel}},
+		}
+	}
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			entry("validate.cisgate.io", Rules(), metav1.LabelSelectorRequirement{
+				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: slices.Concat(excludedNamespaces, []string{"default"}),
+			}),
+			entry("default-namespace.cisgate.io", DefaultNamespaceRules(), metav1.LabelSelectorRequirement{
+				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"default"},
+			}),
+		},
+	}
+}
