@@ -143,6 +143,7 @@ func splitDocuments(data []byte) []document {
 	var docs []document
 	var cur bytes.Buffer
 	index, start, line := 1, 1, 0
+	separated := false // a separator was seen: what follows each one is a document
 	flush := func() {
 		if hasContent(cur.Bytes()) {
 			docs = append(docs, document{index: index, line: start, body: bytes.Clone(cur.Bytes())})
@@ -155,10 +156,14 @@ func splitDocuments(data []byte) []document {
 		line++
 		text := sc.Text()
 		if isSeparator(text) {
-			if line > 1 || hasContent(cur.Bytes()) {
+			// Comments before the first separator are no document (as in YAML), but a bare
+			// document before it is, and so is every (even empty) one between separators.
+			if separated || hasContent(cur.Bytes()) {
 				flush()
 				index++
 			}
+			cur.Reset()
+			separated = true
 			start = line + 1
 			continue
 		}
