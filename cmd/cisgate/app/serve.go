@@ -241,4 +241,4 @@ type runnable struct {
 }
 
 func (r runnable) Start(ctx context.Context) error { return r.r.Start(ctx) }
-func (runnable) NeedLeaderElection() bool         { return false }
+func (runnable) NeedLeaderElection() bool          { return false }
