@@ -54,6 +54,8 @@ func writeJUnit(w io.Writer, r *Report) error {
 				blocking = append(blocking, line)
 			case f.ExemptReason != "":
 				other = append(other, line+" (exempt: "+f.ExemptReason+")")
+			case f.Advisory:
+				other = append(other, line+" (advisory)")
 			case f.Status == policy.StatusFail:
 				other = append(other, line+" ("+string(f.Mode)+" mode)")
 			default:

@@ -63,11 +63,14 @@ type Finding struct {
 	Path         string        `json:"path"`
 	Detail       string        `json:"detail"`
 	ExemptReason string        `json:"exemptReason,omitempty"`
+	// Advisory findings never block (policy.Finding.Advisory), e.g. the default ServiceAccount.
+	Advisory bool `json:"advisory,omitempty"`
 }
 
-// Blocks reports a finding that fails the caller: an enforce-mode FAIL that no exemption covers.
+// Blocks reports a finding that fails the caller: an enforce-mode FAIL that no exemption covers
+// and that is not advisory, exactly what admission would deny (policy.Judged.Denies).
 func (f Finding) Blocks() bool {
-	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == ""
+	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == "" && !f.Advisory
 }
 
 // Report is the result of checking a set of objects.
@@ -82,7 +85,7 @@ type Report struct {
 func NewFinding(j policy.Judged, obj ObjectRef) Finding {
 	return Finding{
 		ID: j.ID, Slug: j.Slug, Title: j.Title, Status: j.Status, Mode: j.Mode,
-		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason,
+		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, Advisory: j.Advisory,
 	}
 }
 

@@ -18,6 +18,9 @@ func writeTable(w io.Writer, r *Report) error {
 			obj += " (" + f.Object.File + ")"
 		}
 		mode, detail := string(f.Mode), f.Detail
+		if f.Advisory {
+			mode = "advisory" // never blocks
+		}
 		if f.ExemptReason != "" {
 			mode, detail = "exempt", detail+" [exempt: "+f.ExemptReason+"]"
 			exempt++
