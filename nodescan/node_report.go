@@ -1,35 +1,66 @@
 package nodescan
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
-// NodeReportSchemaVersion is the version of the node.<node>.json key's content.
-const NodeReportSchemaVersion = 1
-
-// NodeReport is the content of the report ConfigMap key node.<node>.json: one node's section 3
-// results with their value sources.
+// NodeReport is the content of the report ConfigMap key node.<node>.json (report.NodeKey): one
+// node's section 3 results with their value sources. It is a report.Payload.
 type NodeReport struct {
-	SchemaVersion int              `json:"schemaVersion"`
-	Node          string           `json:"node"`
-	Benchmark     policy.Benchmark `json:"benchmark"`
-	Time          time.Time        `json:"time"`
-	Results       []Result         `json:"results"`
+	report.Header
+	Node      string           `json:"node"`
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Time      time.Time        `json:"time"`
+	// Counts are the results per status; they stay exact when the results are cut.
+	Counts  map[policy.Status]int `json:"counts"`
+	Results []Result              `json:"results"`
 }
 
-// NewNodeReport builds the report payload of a scan taken at a time (UTC, whole seconds, so
-// that rewriting an unchanged result does not churn on sub-second noise).
+// NewNodeReport builds the report payload of a scan taken at a time (UTC, whole seconds: the
+// key is rewritten on every scan and sub-second noise says nothing).
 func NewNodeReport(r Report, at time.Time) NodeReport {
 	return NodeReport{
-		SchemaVersion: NodeReportSchemaVersion,
-		Node:          r.Node,
-		Benchmark:     r.Benchmark,
-		Time:          at.UTC().Truncate(time.Second),
-		Results:       r.Results,
+		Header:    report.NewHeader(),
+		Node:      r.Node,
+		Benchmark: r.Benchmark,
+		Time:      at.UTC().Truncate(time.Second),
+		Counts:    r.counts(),
+		Results:   r.Results,
 	}
 }
 
-// NodeReportKey is the report ConfigMap key of a node's scan.
-func NodeReportKey(node string) string { return "node." + node + ".json" }
+// Summarise shrinks the payload for a small budget (many nodes share the ConfigMap): the PASS
+// results go first, then the details and sources of the rest; the counts stay.
+func (n NodeReport) Summarise(budget int) report.Payload {
+	summary := n
+	summary.Truncated = true
+	summary.Results = nil
+	for _, res := range n.Results {
+		if res.Status != policy.StatusPass {
+			summary.Results = append(summary.Results, res)
+		}
+	}
+	if fits(summary, budget) {
+		return summary
+	}
+	cut := make([]Result, len(summary.Results))
+	for i, res := range summary.Results {
+		cut[i] = Result{ID: res.ID, Slug: res.Slug, Status: res.Status, Actual: res.Actual}
+	}
+	summary.Results = cut
+	if fits(summary, budget) {
+		return summary
+	}
+	summary.Results = nil
+	return summary
+}
+
+// fits measures the summary itself: report.MarshalWithin would summarise it again.
+func fits(n NodeReport, budget int) bool {
+	data, err := json.Marshal(n)
+	return err == nil && len(data) <= budget
+}

@@ -6,13 +6,20 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 func init() { subcommands = append(subcommands, newNodescanCommand) }
@@ -158,9 +165,91 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 	return nil
 }
 
-// errNoReportSink is returned for --report until the report sinks are wired into this binary.
-var errNoReportSink = errors.New("--report needs the report sink")
+// nodeScanComponent is the reportingController of the CISNodeScan Events.
+const nodeScanComponent = "cisgate.io/nodescan"
 
-func newClusterNodeScanReporter(*NodescanOptions) (NodeScanReporter, error) {
-	return nil, errNoReportSink
+// newClusterNodeScanReporter connects to the cluster with --kubeconfig, else in-cluster.
+func newClusterNodeScanReporter(o *NodescanOptions) (NodeScanReporter, error) {
+	// An empty --kubeconfig makes clientcmd use the in-cluster config.
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--report: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--report: %w", err)
+	}
+	return newNodeScanReporter(client, o.Namespace)
+}
+
+func newNodeScanReporter(client kubernetes.Interface, namespace string) (*clusterNodeScanReporter, error) {
+	events, err := report.NewEventSink(client, nodeScanComponent)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterNodeScanReporter{client: client, namespace: namespace, events: events}, nil
+}
+
+// clusterNodeScanReporter writes the node's report ConfigMap key and its CISNodeScan Event, each
+// once and synchronously: the Job exits right after.
+type clusterNodeScanReporter struct {
+	client    kubernetes.Interface
+	namespace string
+	events    *report.EventSink
+}
+
+// ReportNodeScan writes both sinks; a failure of one does not skip the other.
+func (r *clusterNodeScanReporter) ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error {
+	keyErr := r.writeKey(ctx, payload)
+	node, err := r.client.CoreV1().Nodes().Get(ctx, payload.Node, metav1.GetOptions{})
+	if err != nil {
+		return errors.Join(keyErr, fmt.Errorf("--report: the Event needs the Node: %w", err))
+	}
+	return errors.Join(keyErr, r.emitEvent(ctx, node, payload))
+}
+
+// writeKey applies node.<node>.json within this node's share of the ConfigMap budget. The share
+// depends on how many nodes write: one List of a single item tells the total.
+func (r *clusterNodeScanReporter) writeKey(ctx context.Context, payload nodescan.NodeReport) error {
+	nodes, err := r.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return fmt.Errorf("--report: counting nodes for the report budget: %w", err)
+	}
+	writers := len(nodes.Items)
+	if nodes.RemainingItemCount != nil {
+		writers += int(*nodes.RemainingItemCount)
+	}
+	data, err := report.MarshalWithin(payload, report.SplitBudget(report.NodeShare, writers))
+	if err != nil {
+		return err
+	}
+	return report.ApplyKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node), data)
+}
+
+// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails.
+func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.Node, payload nodescan.NodeReport) error {
+	eventType := report.EventNormal
+	if payload.Counts[policy.StatusFail] > 0 {
+		eventType = report.EventWarning
+	}
+	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload))
+}
+
+// nodeScanNote summarises a scan in an Event note, e.g.
+// "eks-1.8.0 section 3: 2 FAIL, 0 WARN, 11 PASS; details in ConfigMap cisgate-report key
+// node.n1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth); ...". The sink cuts
+// it to the API server's limit, so the pointer to the details comes before the list.
+func nodeScanNote(payload nodescan.NodeReport) string {
+	var b strings.Builder
+	b.WriteString(string(payload.Benchmark) + " section 3: " +
+		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
+		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +
+		strconv.Itoa(payload.Counts[policy.StatusPass]) + " PASS")
+	b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+	for _, res := range payload.Results {
+		if res.Status == policy.StatusFail {
+			b.WriteString("; FAIL [" + res.ID + "] " + string(res.Slug) + " (" + res.Actual + ", " + res.Source + ")")
+		}
+	}
+	return b.String()
 }

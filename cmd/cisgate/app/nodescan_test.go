@@ -13,9 +13,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 const nodeFixtures = "../../../test/testdata/nodes"
@@ -198,11 +203,55 @@ func TestNodescanReport(t *testing.T) {
 	assert.Len(t, payload.Results, 13)
 }
 
-func TestNodescanReportWithoutSink(t *testing.T) {
-	root := rootOwnedFixture(t, "al2")
-	code, stdout, stderr := runCLI(t, "nodescan", "--host-root", root, "--node-name", "n", "--report")
-	assert.Contains(t, stdout, "13 PASS")
-	if code != ExitOK {
-		assert.Contains(t, stderr, "--report")
-	}
+func TestClusterNodeScanReporter(t *testing.T) {
+	root := rootOwnedFixture(t, "flags-only-insecure")
+	const node, namespace = "ip-10-0-1-1", "cisgate-system"
+	client := fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, UID: "uid-1"}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-1-2"}},
+	)
+	reporter, err := newNodeScanReporter(client, namespace)
+	require.NoError(t, err)
+	o := NewNodescanOptions()
+	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
+	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return reporter, nil }
+
+	var out bytes.Buffer
+	err = o.Run(t.Context(), IOStreams{Out: &out})
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, ExitFindings, exit.Code)
+
+	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	var payload nodescan.NodeReport
+	require.NoError(t, json.Unmarshal([]byte(cm.Data["node."+node+".json"]), &payload))
+	assert.Equal(t, 1, payload.SchemaVersion)
+	assert.Equal(t, node, payload.Node)
+	assert.Equal(t, policy.EKS180, payload.Benchmark)
+	assert.Equal(t, 8, payload.Counts[policy.StatusFail])
+	assert.Len(t, payload.Results, 13, "two nodes share the budget: everything fits")
+
+	events, err := client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, events.Items, 1)
+	ev := events.Items[0]
+	assert.Equal(t, "CISNodeScan", ev.Reason)
+	assert.Equal(t, corev1.EventTypeWarning, ev.Type)
+	assert.Equal(t, "Node", ev.Regarding.Kind)
+	assert.Equal(t, node, ev.Regarding.Name)
+	assert.Equal(t, types.UID("uid-1"), ev.Regarding.UID)
+	assert.Contains(t, ev.Note, "eks-1.8.0 section 3: 8 FAIL, 2 WARN, 3 PASS; details in ConfigMap cisgate-report key node.ip-10-0-1-1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth)")
+}
+
+func TestClusterNodeScanReporterUnknownNode(t *testing.T) {
+	client := fake.NewClientset()
+	reporter, err := newNodeScanReporter(client, "ns")
+	require.NoError(t, err)
+	err = reporter.ReportNodeScan(t.Context(), nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "gone"}, time.Now()))
+	require.ErrorContains(t, err, "the Event needs the Node")
+	// The key is written even so.
+	cm, err := client.CoreV1().ConfigMaps("ns").Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, cm.Data, "node.gone.json")
 }
