@@ -1,0 +1,181 @@
+// Package admission tests `cisgate serve` as users meet it: a real kube-apiserver calls the
+// webhook, and the tests talk to the API server with client-go as kubectl would, asserting the
+// denials, the warnings, the Events and the report ConfigMap.
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/test/e2e/framework"
+	"github.com/cisgate/cisgate/webhook"
+)
+
+const (
+	cisgateNamespace = "cisgate-system"
+	replica          = "e2e-replica"
+)
+
+var (
+	env        *framework.Env
+	configPath string
+)
+
+func TestMain(m *testing.M) {
+	path := webhook.Path
+	cfg := webhook.Configuration("cisgate", []string{"kube-system", cisgateNamespace}, admissionregistrationv1.Fail,
+		admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+			Namespace: cisgateNamespace, Name: "cisgate", Path: &path,
+		}})
+	os.Exit(framework.Main(m, framework.Options{ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{cfg}}, &env))
+}
+
+// baseConfig is the config the suite serves with; tests that change it restore it.
+const baseConfig = `
+benchmark: eks-1.8.0
+mode: enforce
+exemptions:
+  namespaces: [kube-system, cisgate-system, exempt-ns]
+  groups: [system:nodes, platform:break-glass]
+  usernames: [ci-bot]
+  rules:
+    - {checks: ["4.2.4"], kind: Deployment, name: "net-agent-*", reason: "needs the host network to program routes"}
+`
+
+var serveOnce sync.Once
+
+// serve starts `cisgate serve` once for the package, as the chart runs it, and waits until it
+// answers admission requests.
+func serve(t *testing.T) {
+	t.Helper()
+	framework.Require(t, env)
+	serveOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cisgate-admission-e2e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		configPath = filepath.Join(dir, "config.yaml")
+		writeConfig(t, baseConfig)
+		ensureNamespace(t, cisgateNamespace, nil)
+		ensureNamespace(t, "exempt-ns", nil)
+		probe := freeAddr(t)
+		args := []string{"serve",
+			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
+			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
+			"--metrics-bind-address", "0", "--health-probe-bind-address", probe, "--leader-elect=false",
+			"--config-poll-interval", "100ms", "--report-interval", "200ms",
+		}
+		logs, err := os.Create(filepath.Join(dir, "serve.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			code := app.Run(context.Background(), args, app.IOStreams{In: nil, Out: logs, ErrOut: logs})
+			fmt.Fprintf(os.Stderr, "cisgate serve exited with %d; logs in %s\n", code, logs.Name())
+		}()
+		waitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
+			resp, err := http.Get("http://" + probe + "/readyz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz: %s", resp.Status)
+			}
+			return nil
+		})
+	})
+}
+
+func writeConfig(t *testing.T, content string) {
+	t.Helper()
+	if err := os.WriteFile(configPath, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	_, err := env.Clientset.CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	if err != nil && !isAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls check until it succeeds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// warnings records the admission warnings the API server passes back, as kubectl prints them.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warnings) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
+}
+
+// userClient is a clientset that records warnings and acts as the given user (empty: admin).
+func userClient(t *testing.T, user string, groups ...string) (kubernetes.Interface, *warnings) {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	w := &warnings{}
+	cfg.WarningHandler = w
+	if user != "" {
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:masters", "system:authenticated")}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, w
+}
