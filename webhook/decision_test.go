@@ -216,7 +216,7 @@ exemptions:
 			findings: []seen{{"4.2.1", VerdictExempt, false, `user "ci-bot" is exempt`}, {"4.2.4", VerdictExempt, false, `user "ci-bot" is exempt`}},
 		},
 		{
-			name:     "another username is not exempt", config: "mode: enforce\nexemptions: {usernames: [ci-bot]}\n",
+			name: "another username is not exempt", config: "mode: enforce\nexemptions: {usernames: [ci-bot]}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, Username: "ci-bot-2"},
 			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
 			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}},
@@ -248,8 +248,8 @@ exemptions:
 		},
 		{
 			name: "exemption rule: another namespace", config: exporterRule,
-			req: create(object(pod("team-b", "node-exporter-x7k2p", compliantSpec(privileged(hardened("app")))))),
-			lookup: &fakeState{netpols: map[string]int{"team-b": 3}, sas: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
+			req:      create(object(pod("team-b", "node-exporter-x7k2p", compliantSpec(privileged(hardened("app")))))),
+			lookup:   &fakeState{netpols: map[string]int{"team-b": 3}, sas: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
 			message:  deniedPrefix("Pod", "team-b/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged,
 			findings: []seen{{"4.2.1", VerdictDeny, false, ""}},
 		},
@@ -371,8 +371,12 @@ exemptions:
 			findings: []seen{{"4.1.6", VerdictWarn, false, ""}, {"4.3.2", VerdictWarn, false, ""}},
 		},
 		{
-			name:     "a lookup error warns next to a denial",
-			req:      create(object(pod(ns, "web", func() corev1.PodSpec { s := tokenUnset; s.Containers = []corev1.Container{privileged(hardened("app"))}; return s }()))),
+			name: "a lookup error warns next to a denial",
+			req: create(object(pod(ns, "web", func() corev1.PodSpec {
+				s := tokenUnset
+				s.Containers = []corev1.Container{privileged(hardened("app"))}
+				return s
+			}()))),
 			lookup:   saErr,
 			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged,
 			warnings: []string{`[4.1.6] cannot read ServiceAccount "app": the cache is not synced` + undecided},
