@@ -33,3 +33,8 @@ bench:
 
 clean:
 	rm -rf bin
+
+# A local control plane, the webhook in enforce mode, the samples in test/demo/samples denied and
+# warned with their CIS IDs, the Events, the report ConfigMap and a node scan.
+demo: tools
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) run ./test/demo
