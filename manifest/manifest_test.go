@@ -17,8 +17,8 @@ import (
 // obj is what a test asserts of a loaded object.
 type obj struct {
 	Kind, Namespace, Name, File string
-	Document, Line             int
-	HasPod                     bool
+	Document, Line              int
+	HasPod                      bool
 }
 
 func objs(res manifest.Result) []obj {

@@ -1,0 +1,421 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/policy"
+)
+
+// corpus is the manifest corpus, from this package's directory.
+const corpus = "../../../test/testdata/manifests"
+
+// updateGolden is the -update flag that rewrites golden files. Another test file of this
+// package may have registered it already; share it rather than panic on a second definition.
+var updateGolden = func() func() bool {
+	if f := flag.Lookup("update"); f != nil {
+		return func() bool { return f.Value.String() == "true" }
+	}
+	b := flag.Bool("update", false, "rewrite golden files")
+	return func() bool { return *b }
+}()
+
+type runResult struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+func run(t *testing.T, stdin io.Reader, args ...string) runResult {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errOut bytes.Buffer
+	code := app.Run(context.Background(), args, app.IOStreams{In: stdin, Out: &out, ErrOut: &errOut})
+	return runResult{code, out.String(), errOut.String()}
+}
+
+// jsonReport is the JSON contract of `cisgate check -o json`.
+type jsonReport struct {
+	Benchmark string `json:"benchmark"`
+	Findings  []struct {
+		ID     string `json:"id"`
+		Slug   string `json:"slug"`
+		Title  string `json:"title"`
+		Status string `json:"status"`
+		Mode   string `json:"mode"`
+		Object struct {
+			Kind      string `json:"kind"`
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+			File      string `json:"file"`
+		} `json:"object"`
+		Path         string `json:"path"`
+		Detail       string `json:"detail"`
+		ExemptReason string `json:"exemptReason"`
+		Advisory     bool   `json:"advisory"`
+	} `json:"findings"`
+}
+
+func parseJSON(t *testing.T, s string) jsonReport {
+	t.Helper()
+	var r jsonReport
+	require.NoError(t, json.Unmarshal([]byte(s), &r), "stdout is not the JSON report:\n%s", s)
+	return r
+}
+
+// ids returns the sorted distinct IDs of the findings with a status.
+func (r jsonReport) ids(status string) []string {
+	out := []string{}
+	for _, f := range r.Findings {
+		if f.Status == status && !slices.Contains(out, f.ID) {
+			out = append(out, f.ID)
+		}
+	}
+	slices.SortFunc(out, policy.CompareIDs)
+	return out
+}
+
+type expectation struct {
+	Fail []string `json:"fail"`
+	Warn []string `json:"warn"`
+	Exit *int     `json:"exit"`
+}
+
+func loadExpected(t *testing.T) map[string]expectation {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(corpus, "expected.yaml"))
+	require.NoError(t, err)
+	var exp map[string]expectation
+	require.NoError(t, yaml.UnmarshalStrict(data, &exp))
+	return exp
+}
+
+// TestCheckCorpus runs `cisgate check -o json` on every manifest of the corpus and asserts the
+// FAIL and WARN IDs and the exit code that expected.yaml lists.
+func TestCheckCorpus(t *testing.T) {
+	exp := loadExpected(t)
+	var files []string
+	for _, dir := range []string{"compliant", "noncompliant"} {
+		matches, err := filepath.Glob(filepath.Join(corpus, dir, "*.yaml"))
+		require.NoError(t, err)
+		for _, m := range matches {
+			rel, err := filepath.Rel(corpus, m)
+			require.NoError(t, err)
+			files = append(files, filepath.ToSlash(rel))
+		}
+	}
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		_, ok := exp[f]
+		assert.True(t, ok, "%s has no entry in expected.yaml", f)
+	}
+	for f := range exp {
+		assert.Contains(t, files, f, "expected.yaml lists %s, which is not in the corpus", f)
+	}
+
+	for _, f := range files {
+		e, ok := exp[f]
+		if !ok {
+			continue
+		}
+		t.Run(f, func(t *testing.T) {
+			if strings.HasPrefix(f, "compliant/") {
+				require.Empty(t, e.Fail, "a compliant manifest must not FAIL")
+			}
+			wantCode := app.ExitOK
+			if len(e.Fail) > 0 {
+				wantCode = app.ExitFindings
+			}
+			if e.Exit != nil {
+				wantCode = *e.Exit
+			}
+			res := run(t, nil, "check", "-f", filepath.Join(corpus, f), "-o", "json")
+			assert.Empty(t, res.stderr)
+			r := parseJSON(t, res.stdout)
+			assert.Equal(t, "eks-1.8.0", r.Benchmark)
+			assert.Equal(t, nonNil(e.Fail), r.ids("FAIL"), "FAIL IDs")
+			assert.Equal(t, nonNil(e.Warn), r.ids("WARN"), "WARN IDs")
+			assert.Equal(t, wantCode, res.code, "exit code")
+			for _, fd := range r.Findings {
+				assert.Equal(t, filepath.Join(corpus, f), fd.Object.File)
+				assert.Equal(t, "enforce", fd.Mode, "without --config every check is in enforce mode")
+				assert.NotEmpty(t, fd.Title)
+				assert.NotEmpty(t, fd.Path)
+				assert.NotEmpty(t, fd.Detail)
+			}
+		})
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func TestCheckCorpusDirectories(t *testing.T) {
+	res := run(t, nil, "check", "-f", filepath.Join(corpus, "compliant"), "-o", "json")
+	assert.Equal(t, app.ExitOK, res.code, res.stderr)
+	assert.Empty(t, parseJSON(t, res.stdout).ids("FAIL"))
+
+	res = run(t, nil, "check", "-f", filepath.Join(corpus, "compliant"), "-f", filepath.Join(corpus, "noncompliant"), "-o", "json")
+	assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+	r := parseJSON(t, res.stdout)
+	// Every section 4 and 5 check of eks-1.8.0 that needs no registry list fails somewhere in the corpus.
+	assert.Equal(t, []string{"4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.1.5", "4.1.6", "4.1.8", "4.1.9", "4.1.10", "4.1.11", "4.1.12",
+		"4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5", "4.4.1", "4.5.2", "5.4.5"}, r.ids("FAIL"))
+}
+
+func TestCheckBrokenDocument(t *testing.T) {
+	file := filepath.Join(corpus, "invalid", "broken-document.yaml")
+	res := run(t, nil, "check", "-f", file, "-o", "json")
+	assert.Equal(t, app.ExitUsage, res.code)
+	assert.Equal(t, "error: "+file+": document 2 (line 20): yaml: line 5: mapping values are not allowed in this context\n", res.stderr)
+	// The other documents are still checked and reported.
+	r := parseJSON(t, res.stdout)
+	assert.Equal(t, []string{"4.2.1", "4.5.2"}, r.ids("FAIL"))
+	var names []string
+	for _, f := range r.Findings {
+		names = append(names, f.Object.Name)
+	}
+	assert.Contains(t, names, "privileged")
+	assert.Contains(t, names, "feature-flags")
+	assert.NotContains(t, names, "broken")
+}
+
+func TestCheckStdin(t *testing.T) {
+	manifest, err := os.ReadFile(filepath.Join(corpus, "noncompliant", "privileged-pod.yaml"))
+	require.NoError(t, err)
+	res := run(t, bytes.NewReader(manifest), "check", "-f", "-", "-o", "json")
+	assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+	r := parseJSON(t, res.stdout)
+	assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+	require.NotEmpty(t, r.Findings)
+	assert.Equal(t, "-", r.Findings[0].Object.File)
+	assert.Equal(t, "Pod", r.Findings[0].Object.Kind)
+	assert.Equal(t, "shop", r.Findings[0].Object.Namespace)
+	assert.Equal(t, "debug-tools", r.Findings[0].Object.Name)
+	assert.Equal(t, "spec.containers[0].securityContext.privileged", r.Findings[0].Path)
+	assert.Equal(t, `container "tools" must not set securityContext.privileged=true`, r.Findings[0].Detail)
+
+	// stdin and a file together.
+	res = run(t, bytes.NewReader(manifest), "check", "-f", "-", "-f", filepath.Join(corpus, "compliant", "nlb-service.yaml"), "-o", "json")
+	assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	return path
+}
+
+func TestCheckConfig(t *testing.T) {
+	nc := func(name string) string { return filepath.Join(corpus, "noncompliant", name) }
+	cfg := writeConfig(t, `
+mode: enforce
+checks: {"4.2.3": "off", "4.3.2": "off"}
+exemptions:
+  namespaces: []
+  rules:
+    - {checks: ["privileged"], namespace: shop, kind: Deployment, name: "gpu-*", reason: "the GPU driver loads a kernel module"}
+`)
+
+	t.Run("exempt findings are reported and do not block; a check off is gone", func(t *testing.T) {
+		res := run(t, nil, "check", "--config", cfg, "-f", nc("privileged-container.yaml"), "-f", nc("host-ipc.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		require.Len(t, r.Findings, 1)
+		f := r.Findings[0]
+		assert.Equal(t, "4.2.1", f.ID)
+		assert.Equal(t, "FAIL", f.Status)
+		assert.Equal(t, "enforce", f.Mode)
+		assert.Equal(t, "gpu-driver", f.Object.Name)
+		assert.Equal(t, "the GPU driver loads a kernel module", f.ExemptReason)
+		assert.Empty(t, r.ids("WARN"), "4.3.2 is off")
+	})
+	t.Run("the exemption covers only what it names", func(t *testing.T) {
+		res := run(t, nil, "check", "--config", cfg, "-f", nc("privileged-container.yaml"), "-f", nc("privileged-pod.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		require.Len(t, r.Findings, 2)
+		assert.Equal(t, "the GPU driver loads a kernel module", r.Findings[1].ExemptReason+r.Findings[0].ExemptReason)
+	})
+	t.Run("table output shows the exemption", func(t *testing.T) {
+		res := run(t, nil, "check", "--config", cfg, "-f", nc("privileged-container.yaml"))
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		assert.Contains(t, res.stdout, "4.2.1  FAIL    exempt")
+		assert.Contains(t, res.stdout, `container "app" must not set securityContext.privileged=true [exempt: the GPU driver loads a kernel module]`)
+		assert.Contains(t, res.stdout, "eks-1.8.0: 1 objects checked, 0 FAIL (0 blocking), 0 WARN, 1 exempt")
+	})
+	t.Run("audit mode never fails", func(t *testing.T) {
+		audit := writeConfig(t, "mode: audit\n")
+		res := run(t, nil, "check", "--config", audit, "-f", filepath.Join(corpus, "noncompliant"), "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		assert.NotEmpty(t, r.ids("FAIL"))
+		for _, f := range r.Findings {
+			assert.Equal(t, "audit", f.Mode)
+		}
+	})
+	t.Run("a per-check enforce in audit mode fails", func(t *testing.T) {
+		mixed := writeConfig(t, "mode: audit\nchecks: {privileged: enforce}\n")
+		res := run(t, nil, "check", "--config", mixed, "-f", nc("privileged-pod.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+		res = run(t, nil, "check", "--config", mixed, "-f", nc("host-ipc.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+	})
+	t.Run("the default exempt namespaces apply with a config", func(t *testing.T) {
+		defaults := writeConfig(t, "mode: enforce\n")
+		in := strings.NewReader(strings.ReplaceAll(readFile(t, nc("privileged-pod.yaml")), "namespace: shop", "namespace: kube-system"))
+		res := run(t, in, "check", "--config", defaults, "-f", "-", "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		require.NotEmpty(t, r.Findings)
+		for _, f := range r.Findings {
+			assert.Equal(t, "namespace kube-system is exempt", f.ExemptReason)
+		}
+	})
+	t.Run("a Namespace's cisgate.io/mode label in the manifests sets the mode inside it", func(t *testing.T) {
+		in := strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {cisgate.io/mode: audit}}\n---\n" + readFile(t, nc("privileged-pod.yaml")))
+		res := run(t, in, "check", "-f", "-", "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+		assert.Equal(t, "audit", r.Findings[0].Mode)
+	})
+	t.Run("5.1.4 runs with registries", func(t *testing.T) {
+		regs := writeConfig(t, "mode: enforce\nregistries: [\"123456789012.dkr.ecr.us-east-1.amazonaws.com/\"]\n")
+		res := run(t, nil, "check", "--config", regs, "-f", filepath.Join(corpus, "compliant", "hardened-deployment.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitOK, res.code, res.stderr)
+		res = run(t, nil, "check", "--config", regs, "-f", nc("ephemeral-debug-container.yaml"), "-o", "json")
+		r := parseJSON(t, res.stdout)
+		assert.Contains(t, r.ids("FAIL"), "5.1.4")
+		for _, f := range r.Findings {
+			if f.ID == "5.1.4" {
+				assert.Equal(t, `ephemeral container "debugger-8x7vq" image "nicolaka/netshoot:v0.13" must come from an approved registry ("123456789012.dkr.ecr.us-east-1.amazonaws.com/")`, f.Detail)
+			}
+		}
+	})
+	t.Run("a bad config names the file and the key", func(t *testing.T) {
+		bad := writeConfig(t, "mode: enforce\nchecks: {\"4.2.9\": enforce}\n")
+		res := run(t, nil, "check", "--config", bad, "-f", nc("privileged-pod.yaml"))
+		assert.Equal(t, app.ExitUsage, res.code)
+		assert.Equal(t, "error: "+bad+`: checks["4.2.9"]: no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
+		assert.Empty(t, res.stdout)
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(data)
+}
+
+func TestCheckBenchmarkFlag(t *testing.T) {
+	nc := func(name string) string { return filepath.Join(corpus, "noncompliant", name) }
+	for _, tc := range []struct {
+		file  string
+		bench string
+		fail  []string
+	}{
+		{"default-namespace-configmap.yaml", "eks-1.2.0", []string{"4.6.3"}},
+		{"default-namespace-configmap.yaml", "eks-1.5.0", []string{"4.5.3"}},
+		{"default-namespace-configmap.yaml", "eks-1.8.0", []string{"4.5.2"}},
+		// 1.2.0 also carries root-containers, added-capabilities (4.2.7), capabilities-not-dropped (4.2.8), security-context (4.6.2).
+		{"ephemeral-debug-container.yaml", "eks-1.2.0", []string{"4.2.1", "4.2.5", "4.2.8"}},
+		{"wildcard-clusterrole.yaml", "eks-1.2.0", []string{"4.1.2", "4.1.3", "4.1.4", "4.1.8"}},
+		{"wildcard-clusterrole.yaml", "eks-1.0.1", []string{"4.1.2", "4.1.3", "4.1.4"}},
+		{"helm-template-mixed.yaml", "eks-1.2.0", []string{"4.1.5", "4.2.5", "4.2.6", "4.2.8", "4.4.1", "4.6.2", "5.4.5"}},
+	} {
+		t.Run(tc.bench+"/"+tc.file, func(t *testing.T) {
+			res := run(t, nil, "check", "--benchmark", tc.bench, "-f", nc(tc.file), "-o", "json")
+			assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+			r := parseJSON(t, res.stdout)
+			assert.Equal(t, tc.bench, r.Benchmark)
+			assert.Equal(t, tc.fail, r.ids("FAIL"))
+		})
+	}
+	t.Run("the flag overrides the config's benchmark", func(t *testing.T) {
+		cfg := writeConfig(t, "benchmark: eks-1.8.0\nmode: enforce\n")
+		res := run(t, nil, "check", "--config", cfg, "--benchmark", "eks-1.5.0", "-f", nc("default-namespace-configmap.yaml"), "-o", "json")
+		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+		assert.Equal(t, []string{"4.5.3"}, parseJSON(t, res.stdout).ids("FAIL"))
+	})
+}
+
+func TestCheckUsageErrors(t *testing.T) {
+	pod := filepath.Join(corpus, "noncompliant", "privileged-pod.yaml")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no file", []string{"check"}, "-f/--filename is required (a file, a directory or -)"},
+		{"bad output", []string{"check", "-f", pod, "-o", "yaml"}, `--output must be one of table, json, junit, sarif, got "yaml"`},
+		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-2.0.0"}, `--benchmark: unknown benchmark "eks-2.0.0"`},
+		{"unknown flag", []string{"check", "-f", pod, "--strict"}, "unknown flag: --strict"},
+		{"positional argument", []string{"check", "-f", pod, "extra.yaml"}, `unknown command "extra.yaml"`},
+		{"missing file", []string{"check", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml: no such file or directory"},
+		{"missing config", []string{"check", "-f", pod, "--config", "no-config.yaml"}, "no-config.yaml: no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, nil, tc.args...)
+			assert.Equal(t, app.ExitUsage, res.code)
+			assert.Contains(t, res.stderr, tc.want)
+		})
+	}
+	t.Run("validation reports every problem", func(t *testing.T) {
+		res := run(t, nil, "check", "-o", "xml", "--benchmark", "cis-1.8")
+		assert.Contains(t, res.stderr, "-f/--filename is required")
+		assert.Contains(t, res.stderr, `--benchmark: unknown benchmark "cis-1.8"`)
+		assert.Contains(t, res.stderr, `--output must be one of table, json, junit, sarif, got "xml"`)
+	})
+}
+
+// TestCheckGolden renders the whole corpus in every format, from the repository root as a CI job
+// would run it. go test ./cmd/cisgate/app/ -run TestCheckGolden -update rewrites the files.
+func TestCheckGolden(t *testing.T) {
+	testdata, err := filepath.Abs("testdata")
+	require.NoError(t, err)
+	root, err := filepath.Abs("../../..")
+	require.NoError(t, err)
+	t.Chdir(root)
+	for _, tc := range []struct{ format, file string }{
+		{"table", "check-corpus.txt"},
+		{"json", "check-corpus.json"},
+		{"junit", "check-corpus.junit.xml"},
+		{"sarif", "check-corpus.sarif"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			res := run(t, nil, "check", "-f", "test/testdata/manifests/compliant", "-f", "test/testdata/manifests/noncompliant", "-o", tc.format)
+			assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+			assert.Empty(t, res.stderr)
+			path := filepath.Join(testdata, tc.file)
+			if updateGolden() {
+				require.NoError(t, os.WriteFile(path, []byte(res.stdout), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test ./cmd/cisgate/app/ -run TestCheckGolden -update to create it")
+			assert.Equal(t, string(want), res.stdout, "output differs from %s; rerun with -update if the change is intended", path)
+		})
+	}
+}
