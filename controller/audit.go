@@ -1,0 +1,225 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+)
+
+// AuditOptions configure the background audit and the summary in `cisgate serve`.
+type AuditOptions struct {
+	// Interval is the time between two audits; the first runs when the replica becomes leader.
+	Interval time.Duration
+	// SummaryInterval is the time between two writes of summary.json, which merges the webhook
+	// replicas' and node scans' keys as they change between audits.
+	SummaryInterval time.Duration
+	// PageSize is how many objects one list request asks for.
+	PageSize int64
+}
+
+// NewAuditOptions returns the defaults.
+func NewAuditOptions() AuditOptions {
+	return AuditOptions{Interval: 10 * time.Minute, SummaryInterval: time.Minute, PageSize: DefaultPageSize}
+}
+
+// AddFlags binds the options to flags.
+func (o *AuditOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&o.Interval, "audit-interval", o.Interval, "time between two background audits of every object (the leader runs them)")
+	fs.DurationVar(&o.SummaryInterval, "summary-interval", o.SummaryInterval, "time between two writes of summary.json in the report ConfigMap (the leader writes it)")
+	fs.Int64Var(&o.PageSize, "audit-page-size", o.PageSize, "objects per list request of the background audit")
+}
+
+// Validate reports every problem with the options.
+func (o *AuditOptions) Validate() []error {
+	var errs []error
+	if o.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("--audit-interval must be positive, got %v", o.Interval))
+	}
+	if o.SummaryInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--summary-interval must be positive, got %v", o.SummaryInterval))
+	}
+	if o.PageSize < 1 {
+		errs = append(errs, fmt.Errorf("--audit-page-size must be at least 1, got %d", o.PageSize))
+	}
+	return errs
+}
+
+// Auditor is the leader's background audit, a controller-runtime manager.Runnable. Every
+// Interval it audits the cluster (see Audit), writes audit.json, raises a CISViolation Event on an
+// object when a finding first appears on it, and writes summary.json, which it also refreshes
+// every SummaryInterval.
+type Auditor struct {
+	client    kubernetes.Interface
+	namespace string
+	policy    func() *policy.Policy
+	events    *report.EventSink
+	opts      AuditOptions
+
+	// mu serialises audits and summaries, and guards what they share.
+	mu sync.Mutex
+	// alerted are the failing findings of the last audit: a finding alerts only when it is not
+	// there, so a fixed and re-broken object alerts again. A new leader starts empty.
+	alerted map[alertKey]bool
+	// auditBenchmark and auditCounts are the last audit's, for the summary.
+	auditBenchmark policy.Benchmark
+	auditCounts    map[string]*Counts
+}
+
+// alertKey is one check failing on one object (its UID, else kind/namespace/name).
+type alertKey struct {
+	object string
+	id     string
+}
+
+// NewAuditor returns the audit of the cluster behind client, writing to the report ConfigMap in
+// namespace and emitting Events to events (nil: none), judged with the policy current at each
+// run. opts must have passed Validate.
+func NewAuditor(client kubernetes.Interface, namespace string, policy func() *policy.Policy, events *report.EventSink, opts AuditOptions) *Auditor {
+	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}}
+}
+
+// NeedLeaderElection: only the leader audits and writes audit.json and summary.json.
+func (a *Auditor) NeedLeaderElection() bool { return true }
+
+// Start audits at once and then every Interval, and refreshes the summary every SummaryInterval,
+// until ctx ends. Failures are logged and retried at the next tick.
+func (a *Auditor) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("audit")
+	audit := func() {
+		if err := a.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			logger.Error(err, "Background audit failed; retrying at the next interval")
+		}
+	}
+	audit()
+	auditTicker := time.NewTicker(a.opts.Interval)
+	defer auditTicker.Stop()
+	summaryTicker := time.NewTicker(a.opts.SummaryInterval)
+	defer summaryTicker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-auditTicker.C:
+			audit()
+		case <-summaryTicker.C:
+			if err := a.RefreshSummary(ctx); err != nil && ctx.Err() == nil {
+				logger.Error(err, "Writing the summary failed; retrying at the next interval")
+			}
+		}
+	}
+}
+
+// RunOnce audits the cluster once: it raises the Events of new findings, then writes audit.json
+// and summary.json, and returns when both are written.
+func (a *Auditor) RunOnce(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pol := a.policy()
+	if pol == nil {
+		return errors.New("audit: no policy loaded")
+	}
+	start := time.Now()
+	run, err := Audit(ctx, a.client, pol, a.opts.PageSize)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	a.auditBenchmark, a.auditCounts = run.Benchmark, run.Counts
+	a.alert(run)
+	auditReport := NewAuditReport(run)
+	data, err := report.MarshalWithin(auditReport, report.AuditShare)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := report.ApplyKey(ctx, a.client, a.namespace, report.AuditKey(), data); err != nil {
+		return err
+	}
+	log.FromContext(ctx).WithName("audit").Info("Audited the cluster", "objects", auditReport.Checked,
+		"failingChecks", len(auditReport.Checks), "bytes", len(data), "duration", time.Since(start).Round(time.Millisecond))
+	return a.writeSummary(ctx, pol)
+}
+
+// RefreshSummary writes summary.json from the last audit and the report keys as they are now.
+func (a *Auditor) RefreshSummary(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pol := a.policy()
+	if pol == nil {
+		return errors.New("summary: no policy loaded")
+	}
+	return a.writeSummary(ctx, pol)
+}
+
+func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
+	cm, err := a.client.CoreV1().ConfigMaps(a.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("summary: reading the report ConfigMap: %w", err)
+	}
+	b := newSummaryBuilder(pol.Catalogue, time.Now())
+	if a.auditCounts != nil {
+		b.addAudit(a.auditBenchmark, a.auditCounts)
+	}
+	if cm != nil {
+		b.addReportKeys(cm.Data)
+	}
+	data, err := report.MarshalWithin(b.summary, report.SummaryShare)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return report.ApplyKey(ctx, a.client, a.namespace, report.SummaryKey(), data)
+}
+
+// alert raises one CISViolation Event per object with findings that were not failing in the last
+// audit, and remembers this audit's failing findings. The sink drops Events past its queue and
+// rate limit (counted in cisgate_report_dropped_total); a dropped one is not raised again while
+// the finding stays.
+func (a *Auditor) alert(run *AuditRun) {
+	failing := map[alertKey]bool{}
+	notes := map[output.ObjectRef][]string{}
+	var order []output.ObjectRef
+	for _, f := range run.Report.Findings {
+		ref, ok := run.references[f.Object]
+		if !ok || f.Status != policy.StatusFail || f.ExemptReason != "" {
+			continue
+		}
+		key := alertKey{object: objectKey(ref), id: f.ID}
+		failing[key] = true
+		if a.alerted[key] {
+			continue
+		}
+		if notes[f.Object] == nil {
+			order = append(order, f.Object)
+		}
+		notes[f.Object] = append(notes[f.Object], "["+f.ID+"] "+f.Detail)
+	}
+	a.alerted = failing
+	if a.events == nil {
+		return
+	}
+	for _, obj := range order {
+		ref := run.references[obj]
+		// A rejected Event (a bad reference) must not stop the audit; the sink logs and counts.
+		_ = a.events.Emit(&ref, report.EventWarning, report.ReasonViolation, report.ActionAudit,
+			"audit: "+strings.Join(notes[obj], "; "))
+	}
+}
+
+func objectKey(ref corev1.ObjectReference) string {
+	if ref.UID != "" {
+		return string(ref.UID)
+	}
+	return ref.Kind + "/" + ref.Namespace + "/" + ref.Name
+}

@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+)
+
+// AuditReport is the payload of audit.json (report.AuditKey): per check ID, the objects that fail
+// it. Over its budget it is summarised: the totals stay exact, the lists are cut and the payload
+// says "truncated": true.
+type AuditReport struct {
+	report.Header
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Time      time.Time        `json:"time"`
+	// Checked is how many objects (namespaces included) the audit evaluated.
+	Checked int `json:"checked"`
+	// Checks holds every check with at least one failing, unexempted object, by ID.
+	Checks map[string]*FailingObjects `json:"checks"`
+}
+
+// FailingObjects are one check's failing objects.
+type FailingObjects struct {
+	Slug policy.Slug `json:"slug"`
+	// Total is how many objects fail the check; Objects lists fewer when the payload is truncated.
+	Total   int             `json:"total"`
+	Objects []FailingObject `json:"objects"`
+}
+
+// FailingObject is one object failing a check, with its first finding of that check; a
+// truncated payload drops the path and detail before it drops objects.
+type FailingObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Path      string `json:"path,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+}
+
+// NewAuditReport lists the run's failing, unexempted objects per check. Advisory findings (the
+// default ServiceAccount) are failures too: they are only never denied at admission.
+func NewAuditReport(run *AuditRun) *AuditReport {
+	r := &AuditReport{
+		Header: report.NewHeader(), Benchmark: run.Benchmark, Time: run.Time,
+		Checked: len(run.Report.Checked), Checks: map[string]*FailingObjects{},
+	}
+	for _, f := range run.Report.Findings {
+		if f.Status != policy.StatusFail || f.ExemptReason != "" {
+			continue
+		}
+		c := r.Checks[f.ID]
+		if c == nil {
+			c = &FailingObjects{Slug: f.Slug}
+			r.Checks[f.ID] = c
+		}
+		// Findings are sorted by ID, then object: an object's findings of a check are adjacent.
+		if n := len(c.Objects); n > 0 && c.Objects[n-1].Kind == f.Object.Kind &&
+			c.Objects[n-1].Namespace == f.Object.Namespace && c.Objects[n-1].Name == f.Object.Name {
+			continue
+		}
+		c.Objects = append(c.Objects, FailingObject{
+			Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name, Path: f.Path, Detail: f.Detail,
+		})
+		c.Total++
+	}
+	return r
+}
+
+// Summarise drops every path and detail, then cuts each check's list to the longest common length
+// that fits the budget.
+func (r *AuditReport) Summarise(budget int) report.Payload {
+	bare := *r
+	bare.Truncated = true
+	bare.Checks = make(map[string]*FailingObjects, len(r.Checks))
+	longest := 0
+	for id, c := range r.Checks {
+		objs := make([]FailingObject, len(c.Objects))
+		for i, o := range c.Objects {
+			objs[i] = FailingObject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+		}
+		bare.Checks[id] = &FailingObjects{Slug: c.Slug, Total: c.Total, Objects: objs}
+		longest = max(longest, len(objs))
+	}
+	if fitsBudget(&bare, budget) {
+		return &bare
+	}
+	// The largest cap that fits; cap 0 is the smallest payload there is.
+	limit := sort.Search(longest+1, func(n int) bool { return !fitsBudget(bare.capped(n+1), budget) })
+	return bare.capped(limit)
+}
+
+// capped is the report with each check's list cut to at most n objects.
+func (r *AuditReport) capped(n int) *AuditReport {
+	out := *r
+	out.Checks = make(map[string]*FailingObjects, len(r.Checks))
+	for id, c := range r.Checks {
+		cc := *c
+		cc.Objects = c.Objects[:min(n, len(c.Objects))]
+		out.Checks[id] = &cc
+	}
+	return &out
+}
+
+// fitsBudget measures a payload as it is: report.MarshalWithin would summarise it again.
+func fitsBudget(v any, budget int) bool {
+	data, err := json.Marshal(v)
+	return err == nil && len(data) <= budget
+}

@@ -1,0 +1,399 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/policy"
+)
+
+// DefaultPageSize is how many objects one list request asks for.
+const DefaultPageSize = 500
+
+// namespaceNetworkPolicy is 4.3.2's slug: the audit decides it per namespace, not per workload.
+const namespaceNetworkPolicy policy.Slug = "namespace-network-policy"
+
+// ClusterKind is the object kind of the findings on the cluster as a whole: the benchmark's
+// manual items, which no Kubernetes object decides.
+const ClusterKind = "Cluster"
+
+// Counts are one check's results from one source, counted per object (or request, or node).
+type Counts struct {
+	Pass   int `json:"pass"`
+	Fail   int `json:"fail"`
+	Warn   int `json:"warn"`
+	Exempt int `json:"exempt"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Pass += o.Pass
+	c.Fail += o.Fail
+	c.Warn += o.Warn
+	c.Exempt += o.Exempt
+}
+
+// AuditRun is the result of one audit of a cluster.
+type AuditRun struct {
+	Benchmark policy.Benchmark
+	Time      time.Time
+	// Report holds every finding (FAIL, WARN and exempt) on the live objects, sorted by ID then
+	// object, and every object evaluated in Checked: what `cisgate audit` prints.
+	Report *output.Report
+	// Counts are the results per check ID: an object counts once per check it is subject to.
+	Counts map[string]*Counts
+	// references identify the objects with a failing, unexempted finding, for their Events.
+	references map[output.ObjectRef]corev1.ObjectReference
+}
+
+// auditedKind is one kind the audit lists and evaluates.
+type auditedKind struct {
+	kind       string
+	apiVersion string
+	// each visits every object of the kind in every namespace, one page at a time.
+	each func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error
+}
+
+// kindOf describes a kind listed with a typed client-go List.
+func kindOf[L interface{ GetContinue() string }, T any, PT interface {
+	*T
+	runtime.Object
+}](kind, apiVersion string, list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T) auditedKind {
+	return auditedKind{kind: kind, apiVersion: apiVersion, each: func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error {
+		return listEach(ctx, pageSize, list, items, func(obj PT) { visit(obj) })
+	}}
+}
+
+// listEach visits every object a List returns, asking for pageSize objects at a time. The objects
+// point into their page, which is dropped once visited, so the audit never holds more than one
+// page of objects. An expired continue token (a list that outlived etcd's compaction) fails the
+// list; the next cycle starts over.
+func listEach[L interface{ GetContinue() string }, T any, PT interface {
+	*T
+	runtime.Object
+}](ctx context.Context, pageSize int64, list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T, visit func(PT)) error {
+	opts := metav1.ListOptions{Limit: pageSize}
+	for {
+		page, err := list(ctx, opts)
+		if err != nil {
+			return err
+		}
+		objs := items(page)
+		for i := range objs {
+			visit(PT(&objs[i]))
+		}
+		next := page.GetContinue()
+		if next == "" {
+			return nil
+		}
+		opts.Continue = next
+	}
+}
+
+// evaluatedKinds are the kinds that have a check, except ServiceAccounts, which the lookup needs
+// first and which are listed on their own.
+func evaluatedKinds(c kubernetes.Interface) []auditedKind {
+	const all = metav1.NamespaceAll
+	return []auditedKind{
+		kindOf("Pod", "v1", c.CoreV1().Pods(all).List, func(l *corev1.PodList) []corev1.Pod { return l.Items }),
+		kindOf("ReplicationController", "v1", c.CoreV1().ReplicationControllers(all).List, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items }),
+		kindOf("PodTemplate", "v1", c.CoreV1().PodTemplates(all).List, func(l *corev1.PodTemplateList) []corev1.PodTemplate { return l.Items }),
+		kindOf("Service", "v1", c.CoreV1().Services(all).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items }),
+		kindOf("Deployment", "apps/v1", c.AppsV1().Deployments(all).List, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items }),
+		kindOf("ReplicaSet", "apps/v1", c.AppsV1().ReplicaSets(all).List, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items }),
+		kindOf("StatefulSet", "apps/v1", c.AppsV1().StatefulSets(all).List, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items }),
+		kindOf("DaemonSet", "apps/v1", c.AppsV1().DaemonSets(all).List, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items }),
+		kindOf("Job", "batch/v1", c.BatchV1().Jobs(all).List, func(l *batchv1.JobList) []batchv1.Job { return l.Items }),
+		kindOf("CronJob", "batch/v1", c.BatchV1().CronJobs(all).List, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items }),
+		kindOf("Role", rbacv1.SchemeGroupVersion.String(), c.RbacV1().Roles(all).List, func(l *rbacv1.RoleList) []rbacv1.Role { return l.Items }),
+		kindOf("ClusterRole", rbacv1.SchemeGroupVersion.String(), c.RbacV1().ClusterRoles().List, func(l *rbacv1.ClusterRoleList) []rbacv1.ClusterRole { return l.Items }),
+		kindOf("RoleBinding", rbacv1.SchemeGroupVersion.String(), c.RbacV1().RoleBindings(all).List, func(l *rbacv1.RoleBindingList) []rbacv1.RoleBinding { return l.Items }),
+		kindOf("ClusterRoleBinding", rbacv1.SchemeGroupVersion.String(), c.RbacV1().ClusterRoleBindings().List, func(l *rbacv1.ClusterRoleBindingList) []rbacv1.ClusterRoleBinding { return l.Items }),
+		kindOf("Ingress", networkingv1.SchemeGroupVersion.String(), c.NetworkingV1().Ingresses(all).List, func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items }),
+	}
+}
+
+// clusterState answers the checks' lookups from what the audit listed.
+type clusterState struct {
+	networkPolicies map[string]int
+	// serviceAccounts keep only what 4.1.6 reads, keyed by namespace/name.
+	serviceAccounts map[string]*corev1.ServiceAccount
+}
+
+func (s *clusterState) NetworkPolicyCount(namespace string) (int, error) {
+	return s.networkPolicies[namespace], nil
+}
+
+func (s *clusterState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
+	sa, ok := s.serviceAccounts[namespace+"/"+name]
+	return sa, ok, nil
+}
+
+// Audit lists every kind that has a check, page by page, and judges each object with pol, as the
+// webhook would judge it on CREATE, with the lookups decided from the listed NetworkPolicies and
+// ServiceAccounts. Pods, ReplicaSets and Jobs controlled by a checked kind are skipped: their
+// owner carries the finding. 4.3.2 is decided once per namespace (kind Namespace), and the
+// benchmark's manual items are listed as WARN on the cluster.
+func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy, pageSize int64) (*AuditRun, error) {
+	a := newAuditor(pol)
+	namespaceModes := map[string]string{}
+	var namespaces []*corev1.Namespace
+	err := listEach(ctx, pageSize, client.CoreV1().Namespaces().List, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items },
+		func(ns *corev1.Namespace) {
+			namespaceModes[ns.Name] = ns.Labels[policy.NamespaceModeLabel]
+			// Only what the 4.3.2 finding and its Event need.
+			namespaces = append(namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns.Name, UID: ns.UID}})
+		})
+	if err != nil {
+		return nil, fmt.Errorf("listing Namespaces: %w", err)
+	}
+	state := &clusterState{networkPolicies: map[string]int{}, serviceAccounts: map[string]*corev1.ServiceAccount{}}
+	err = listEach(ctx, pageSize, client.NetworkingV1().NetworkPolicies(metav1.NamespaceAll).List,
+		func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items },
+		func(np *networkingv1.NetworkPolicy) { state.networkPolicies[np.Namespace]++ })
+	if err != nil {
+		return nil, fmt.Errorf("listing NetworkPolicies: %w", err)
+	}
+	saKind := auditedKind{kind: "ServiceAccount", apiVersion: "v1"}
+	err = listEach(ctx, pageSize, client.CoreV1().ServiceAccounts(metav1.NamespaceAll).List,
+		func(l *corev1.ServiceAccountList) []corev1.ServiceAccount { return l.Items },
+		func(sa *corev1.ServiceAccount) {
+			state.serviceAccounts[sa.Namespace+"/"+sa.Name] = &corev1.ServiceAccount{
+				ObjectMeta:                   metav1.ObjectMeta{Namespace: sa.Namespace, Name: sa.Name},
+				AutomountServiceAccountToken: sa.AutomountServiceAccountToken,
+			}
+			// A ServiceAccount's own checks need no lookup, so it is judged in the same pass.
+			a.judge(saKind, sa, state, namespaceModes)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("listing ServiceAccounts: %w", err)
+	}
+	for _, k := range evaluatedKinds(client) {
+		if err := k.each(ctx, pageSize, func(obj runtime.Object) { a.judge(k, obj, state, namespaceModes) }); err != nil {
+			return nil, fmt.Errorf("listing %ss: %w", k.kind, err)
+		}
+	}
+	for _, ns := range namespaces {
+		a.judgeNamespace(ns, state.networkPolicies[ns.Name], namespaceModes[ns.Name])
+	}
+	a.listManual()
+	a.run.Report.Sort()
+	return a.run, nil
+}
+
+// auditor accumulates one audit run.
+type auditor struct {
+	pol      *policy.Policy
+	registry *policy.Registry
+	// objectChecks are the benchmark's checks decided on objects, except 4.3.2.
+	objectChecks []policy.Entry
+	run          *AuditRun
+}
+
+func newAuditor(pol *policy.Policy) *auditor {
+	a := &auditor{
+		pol:      pol,
+		registry: policy.DefaultRegistry(),
+		run: &AuditRun{
+			Benchmark:  pol.Catalogue.Benchmark(),
+			Time:       time.Now().UTC().Truncate(time.Second),
+			Report:     &output.Report{Benchmark: pol.Catalogue.Benchmark()},
+			Counts:     map[string]*Counts{},
+			references: map[output.ObjectRef]corev1.ObjectReference{},
+		},
+	}
+	for _, e := range pol.Catalogue.Entries() {
+		if e.Section == policy.SectionObject && e.Slug != namespaceNetworkPolicy {
+			a.objectChecks = append(a.objectChecks, e)
+		}
+	}
+	return a
+}
+
+func (a *auditor) counts(id string) *Counts {
+	c := a.run.Counts[id]
+	if c == nil {
+		c = &Counts{}
+		a.run.Counts[id] = c
+	}
+	return c
+}
+
+// judge evaluates one listed object and records its findings and counts.
+func (a *auditor) judge(k auditedKind, raw runtime.Object, state policy.Lookup, namespaceModes map[string]string) {
+	meta, ok := raw.(metav1.Object)
+	if !ok || controlledByCheckedKind(k.kind, meta) {
+		return
+	}
+	obj := policy.NewObject(k.kind, raw)
+	ref := output.ObjectRef{Kind: k.kind, Namespace: obj.Namespace, Name: obj.Name}
+	a.run.Report.Checked = append(a.run.Report.Checked, ref)
+	namespaceMode := namespaceModes[obj.Namespace]
+	judged := a.pol.Judge(obj, policy.OperationNone, state, namespaceMode)
+	failing := false
+	for _, j := range judged {
+		if j.Slug == namespaceNetworkPolicy {
+			continue // decided once per namespace
+		}
+		a.run.Report.Findings = append(a.run.Report.Findings, output.NewFinding(j, ref))
+		failing = failing || (j.Status == policy.StatusFail && j.ExemptReason == "")
+	}
+	if failing {
+		a.run.references[ref] = corev1.ObjectReference{
+			Kind: k.kind, APIVersion: k.apiVersion, Namespace: obj.Namespace, Name: obj.Name, UID: meta.GetUID(),
+		}
+	}
+	for _, e := range a.objectChecks {
+		check, ok := a.registry.Check(e.Slug)
+		if !ok || !subjectTo(check, obj) || a.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
+			continue
+		}
+		a.counts(e.ID).add(outcome(e.Slug, judged))
+	}
+}
+
+// outcome classifies an object's results of one check: FAIL before WARN before exempt; no result
+// is a pass.
+func outcome(slug policy.Slug, judged []policy.Judged) Counts {
+	var exempt, warn bool
+	for _, j := range judged {
+		switch {
+		case j.Slug != slug:
+		case j.ExemptReason != "":
+			exempt = true
+		case j.Status == policy.StatusFail:
+			return Counts{Fail: 1}
+		default:
+			warn = true
+		}
+	}
+	switch {
+	case warn:
+		return Counts{Warn: 1}
+	case exempt:
+		return Counts{Exempt: 1}
+	}
+	return Counts{Pass: 1}
+}
+
+// subjectTo reports whether a check applies to an object, by the check's declared targets: the
+// objects it applies to and finds nothing on are its passes.
+func subjectTo(c *policy.Check, o policy.Object) bool {
+	for _, t := range c.Targets {
+		switch t {
+		case policy.TargetPodSpec:
+			if o.Pod != nil {
+				return true
+			}
+		case policy.TargetRole:
+			if o.Kind == "Role" || o.Kind == "ClusterRole" {
+				return true
+			}
+		case policy.TargetBinding:
+			if o.Kind == "RoleBinding" || o.Kind == "ClusterRoleBinding" {
+				return true
+			}
+		case policy.TargetServiceAccount, policy.TargetService, policy.TargetIngress, policy.TargetNetworkPolicy:
+			if o.Kind == targetKinds[t] {
+				return true
+			}
+		case policy.TargetNamespaced:
+			if o.Namespaced {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var targetKinds = map[policy.Target]string{
+	policy.TargetServiceAccount: "ServiceAccount",
+	policy.TargetService:        "Service",
+	policy.TargetIngress:        "Ingress",
+	policy.TargetNetworkPolicy:  "NetworkPolicy",
+}
+
+// checkedOwners are the controllers whose own object carries their pods' (or replica sets', or
+// jobs') findings.
+var checkedOwners = map[schema.GroupKind]bool{
+	{Group: "apps", Kind: "Deployment"}:        true,
+	{Group: "apps", Kind: "ReplicaSet"}:        true,
+	{Group: "apps", Kind: "StatefulSet"}:       true,
+	{Group: "apps", Kind: "DaemonSet"}:         true,
+	{Group: "batch", Kind: "Job"}:              true,
+	{Group: "batch", Kind: "CronJob"}:          true,
+	{Group: "", Kind: "ReplicationController"}: true,
+}
+
+// controlledByCheckedKind reports a Pod, ReplicaSet or Job whose controller is itself audited.
+func controlledByCheckedKind(kind string, obj metav1.Object) bool {
+	if kind != "Pod" && kind != "ReplicaSet" && kind != "Job" {
+		return false
+	}
+	ref := metav1.GetControllerOfNoCopy(obj)
+	if ref == nil {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && checkedOwners[schema.GroupKind{Group: gv.Group, Kind: ref.Kind}]
+}
+
+// judgeNamespace decides 4.3.2 on a namespace: it fails without a NetworkPolicy.
+func (a *auditor) judgeNamespace(ns *corev1.Namespace, networkPolicies int, namespaceMode string) {
+	ref := output.ObjectRef{Kind: "Namespace", Name: ns.Name}
+	a.run.Report.Checked = append(a.run.Report.Checked, ref)
+	entry, ok := a.pol.Catalogue.Entry(namespaceNetworkPolicy)
+	mode := a.pol.ModeFor(namespaceNetworkPolicy, namespaceMode)
+	if !ok || mode == policy.ModeOff {
+		return
+	}
+	counts := a.counts(entry.ID)
+	if networkPolicies > 0 {
+		counts.Pass++
+		return
+	}
+	f := output.Finding{
+		ID: entry.ID, Slug: entry.Slug, Title: entry.Title, Status: policy.StatusFail, Mode: mode, Object: ref,
+		Detail: "namespace " + strconv.Quote(ns.Name) + " has no NetworkPolicy; add one (at least a default deny) to every namespace",
+	}
+	// A rule scoped to a namespace covers the Namespace object itself.
+	if a.pol.ExemptNamespace(ns.Name) {
+		f.ExemptReason = "namespace " + ns.Name + " is exempt"
+	} else if reason, ok := a.pol.ExemptionFor(namespaceNetworkPolicy, policy.Object{Kind: "Namespace", Namespace: ns.Name, Name: ns.Name}); ok {
+		f.ExemptReason = reason
+	}
+	a.run.Report.Findings = append(a.run.Report.Findings, f)
+	if f.ExemptReason != "" {
+		counts.Exempt++
+		return
+	}
+	counts.Fail++
+	a.run.references[ref] = corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: ns.Name, UID: ns.UID}
+}
+
+// listManual adds the benchmark's manual items as WARN on the cluster: no object decides them.
+func (a *auditor) listManual() {
+	ref := output.ObjectRef{Kind: ClusterKind}
+	for _, e := range a.pol.Catalogue.Entries() {
+		if e.Section != policy.SectionManual {
+			continue
+		}
+		a.run.Report.Findings = append(a.run.Report.Findings, output.Finding{
+			ID: e.ID, Slug: e.Slug, Title: e.Title, Status: policy.StatusWarn, Mode: a.pol.ModeFor(e.Slug, ""), Object: ref,
+			Detail: "manual: not decided from Kubernetes objects; review it by hand",
+		})
+		a.counts(e.ID).Warn++
+	}
+}

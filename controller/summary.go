@@ -1,0 +1,180 @@
+package controller
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/webhook"
+)
+
+// Source is the part of cisgate a count comes from.
+type Source string
+
+const (
+	SourceAdmission Source = "admission"
+	SourceAudit     Source = "audit"
+	SourceNode      Source = "node"
+)
+
+// Summary is the payload of summary.json (report.SummaryKey), written by the leader: per check ID
+// of the selected benchmark, the counts of each source. Its size is bounded by the catalogue.
+type Summary struct {
+	report.Header
+	Benchmark policy.Benchmark `json:"benchmark"`
+	Time      time.Time        `json:"time"`
+	// Sources says how many report keys (or audit runs) each source's counts merge.
+	Sources map[Source]*SourceKeys   `json:"sources"`
+	Checks  map[string]*CheckSummary `json:"checks"`
+}
+
+// SourceKeys counts the report keys of a source that were merged and those that were not: keys of
+// another benchmark, keys that do not decode, and node keys summarised down to bare counts.
+type SourceKeys struct {
+	Merged  int `json:"merged"`
+	Skipped int `json:"skipped"`
+}
+
+// CheckSummary is one check's counts by source. Admission counts requests: fail are denials,
+// warn are admissions with a warning (audit mode), and passing requests are not counted. Audit
+// counts objects, node counts nodes.
+type CheckSummary struct {
+	Slug      policy.Slug `json:"slug"`
+	Admission *Counts     `json:"admission,omitempty"`
+	Audit     *Counts     `json:"audit,omitempty"`
+	Node      *Counts     `json:"node,omitempty"`
+}
+
+// summaryBuilder merges the sources into a Summary for one catalogue.
+type summaryBuilder struct {
+	catalogue *policy.Catalogue
+	summary   *Summary
+}
+
+func newSummaryBuilder(cat *policy.Catalogue, at time.Time) *summaryBuilder {
+	return &summaryBuilder{catalogue: cat, summary: &Summary{
+		Header: report.NewHeader(), Benchmark: cat.Benchmark(), Time: at.UTC().Truncate(time.Second),
+		Sources: map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
+		Checks:  map[string]*CheckSummary{},
+	}}
+}
+
+// counts returns the counts of a check ID and source, or nil for an ID the catalogue lacks.
+func (b *summaryBuilder) counts(id string, source Source) *Counts {
+	entry, ok := b.catalogue.Resolve(id)
+	if !ok || entry.ID != id {
+		return nil
+	}
+	c := b.summary.Checks[id]
+	if c == nil {
+		c = &CheckSummary{Slug: entry.Slug}
+		b.summary.Checks[id] = c
+	}
+	field := c.field(source)
+	if *field == nil {
+		*field = &Counts{}
+	}
+	return *field
+}
+
+func (c *CheckSummary) field(source Source) **Counts {
+	switch source {
+	case SourceAdmission:
+		return &c.Admission
+	case SourceNode:
+		return &c.Node
+	}
+	return &c.Audit
+}
+
+// addAudit merges the counts of an audit run of a benchmark.
+func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts map[string]*Counts) {
+	if benchmark != b.catalogue.Benchmark() {
+		b.summary.Sources[SourceAudit].Skipped++
+		return
+	}
+	b.summary.Sources[SourceAudit].Merged++
+	for id, c := range auditCounts {
+		if counts := b.counts(id, SourceAudit); counts != nil {
+			counts.add(*c)
+		}
+	}
+}
+
+// addReportKeys merges the admission.<replica>.json and node.<node>.json keys of the report
+// ConfigMap's data.
+func (b *summaryBuilder) addReportKeys(data map[string]string) {
+	for key, value := range data {
+		switch {
+		case !strings.HasSuffix(key, ".json"):
+		case strings.HasPrefix(key, "admission."):
+			b.addAdmission(value)
+		case strings.HasPrefix(key, "node."):
+			b.addNode(value)
+		}
+	}
+}
+
+func (b *summaryBuilder) addAdmission(value string) {
+	var r webhook.AdmissionReport
+	keys := b.summary.Sources[SourceAdmission]
+	if err := json.Unmarshal([]byte(value), &r); err != nil || r.Benchmark != b.catalogue.Benchmark() {
+		keys.Skipped++
+		return
+	}
+	keys.Merged++
+	for id, c := range r.Checks {
+		if counts := b.counts(id, SourceAdmission); counts != nil && c != nil {
+			counts.add(Counts{Fail: c.Deny, Warn: c.Warn, Exempt: c.Exempt})
+		}
+	}
+}
+
+// addNode merges one node's results. A summarised key that dropped only its PASS results still
+// lists every other result, so the node checks it does not list passed; a key cut down to bare
+// counts cannot say which check failed, and is skipped.
+func (b *summaryBuilder) addNode(value string) {
+	var r nodescan.NodeReport
+	keys := b.summary.Sources[SourceNode]
+	if err := json.Unmarshal([]byte(value), &r); err != nil || r.Benchmark != b.catalogue.Benchmark() {
+		keys.Skipped++
+		return
+	}
+	total := 0
+	for _, n := range r.Counts {
+		total += n
+	}
+	passesDropped := r.Truncated
+	if passesDropped && (total == 0 || len(r.Results) != total-r.Counts[policy.StatusPass]) {
+		keys.Skipped++
+		return
+	}
+	keys.Merged++
+	listed := map[string]bool{}
+	for _, res := range r.Results {
+		listed[res.ID] = true
+		counts := b.counts(res.ID, SourceNode)
+		if counts == nil {
+			continue
+		}
+		switch res.Status {
+		case policy.StatusPass:
+			counts.Pass++
+		case policy.StatusFail:
+			counts.Fail++
+		default:
+			counts.Warn++
+		}
+	}
+	if !passesDropped {
+		return
+	}
+	for _, e := range b.catalogue.Entries() {
+		if e.Section == policy.SectionNode && !listed[e.ID] {
+			b.counts(e.ID, SourceNode).Pass++
+		}
+	}
+}
