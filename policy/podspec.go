@@ -16,6 +16,37 @@ type PodSpec struct {
 	Path string
 	Meta *metav1.ObjectMeta
 	Spec *corev1.PodSpec
+	// containerPaths caches each container's path by list (init, regular, ephemeral), built once
+	// by ExtractPodSpec rather than by every check that visits the containers.
+	containerPaths [3][]string
+}
+
+func newPodSpec(path string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) *PodSpec {
+	p := &PodSpec{Path: path, Meta: meta, Spec: spec}
+	lens := [3]int{len(spec.InitContainers), len(spec.Containers), len(spec.EphemeralContainers)}
+	all := make([]string, 0, lens[0]+lens[1]+lens[2])
+	for k, list := range containerLists {
+		start := len(all)
+		if lens[k] > 0 {
+			prefix := p.Field(list)
+			for i := range lens[k] {
+				all = append(all, indexed(prefix, i))
+			}
+		}
+		p.containerPaths[k] = all[start:len(all):len(all)]
+	}
+	return p
+}
+
+// containerLists are the pod spec fields of each ContainerKind, in ContainerKind order.
+var containerLists = [3]string{"initContainers", "containers", "ephemeralContainers"}
+
+// containerPath is the path of container i of a list, from the cache when it covers it.
+func (p *PodSpec) containerPath(kind ContainerKind, i int) string {
+	if cached := p.containerPaths[kind-1]; i < len(cached) {
+		return cached[i]
+	}
+	return indexed(p.Field(containerLists[kind-1]), i)
 }
 
 // ExtractPodSpec yields the pod spec of every kind that carries one. It is the only place that
@@ -23,27 +54,27 @@ type PodSpec struct {
 func ExtractPodSpec(obj runtime.Object) (*PodSpec, bool) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		return &PodSpec{Path: "spec", Meta: &o.ObjectMeta, Spec: &o.Spec}, true
+		return newPodSpec("spec", &o.ObjectMeta, &o.Spec), true
 	case *corev1.PodTemplate:
-		return &PodSpec{Path: "template.spec", Meta: &o.Template.ObjectMeta, Spec: &o.Template.Spec}, true
+		return newPodSpec("template.spec", &o.Template.ObjectMeta, &o.Template.Spec), true
 	case *corev1.ReplicationController:
 		if o.Spec.Template == nil {
 			return nil, false
 		}
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *appsv1.Deployment:
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *appsv1.ReplicaSet:
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *appsv1.StatefulSet:
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *appsv1.DaemonSet:
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *batchv1.Job:
-		return &PodSpec{Path: "spec.template.spec", Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec}, true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
 	case *batchv1.CronJob:
 		t := &o.Spec.JobTemplate.Spec.Template
-		return &PodSpec{Path: "spec.jobTemplate.spec.template.spec", Meta: &t.ObjectMeta, Spec: &t.Spec}, true
+		return newPodSpec("spec.jobTemplate.spec.template.spec", &t.ObjectMeta, &t.Spec), true
 	}
 	return nil, false
 }
@@ -88,15 +119,15 @@ func (c Container) Describe() string {
 // VisitContainers calls visit for every init, regular and ephemeral container, in that order.
 func VisitContainers(p *PodSpec, visit func(Container)) {
 	for i := range p.Spec.InitContainers {
-		visit(Container{Kind: InitContainer, Path: indexed(p.Field("initContainers"), i), Container: &p.Spec.InitContainers[i]})
+		visit(Container{Kind: InitContainer, Path: p.containerPath(InitContainer, i), Container: &p.Spec.InitContainers[i]})
 	}
 	for i := range p.Spec.Containers {
-		visit(Container{Kind: RegularContainer, Path: indexed(p.Field("containers"), i), Container: &p.Spec.Containers[i]})
+		visit(Container{Kind: RegularContainer, Path: p.containerPath(RegularContainer, i), Container: &p.Spec.Containers[i]})
 	}
 	for i := range p.Spec.EphemeralContainers {
 		// EphemeralContainerCommon has exactly Container's fields, so the conversion is exact.
 		c := (*corev1.Container)(&p.Spec.EphemeralContainers[i].EphemeralContainerCommon)
-		visit(Container{Kind: EphemeralContainer, Path: indexed(p.Field("ephemeralContainers"), i), Container: c})
+		visit(Container{Kind: EphemeralContainer, Path: p.containerPath(EphemeralContainer, i), Container: c})
 	}
 }
 
