@@ -1,0 +1,589 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+)
+
+// NodeScanOptions configures the node-scan scheduler of `cisgate serve` (flags --nodescan-*).
+type NodeScanOptions struct {
+	// Enabled turns the scheduler on; off, serve creates no Jobs.
+	Enabled bool
+	// Image runs `cisgate nodescan`; it must have cisgate on its PATH.
+	Image string
+	// Interval is the time from one scan of a node to the next.
+	Interval time.Duration
+	// TTL is how long a finished Job (and its Pod, with the logs) stays.
+	TTL time.Duration
+	// Parallelism is the most scan Jobs running at once across the cluster.
+	Parallelism int
+	// ActiveDeadline bounds one scan Job, including a Pod that never starts.
+	ActiveDeadline time.Duration
+	// ServiceAccount runs the scan Pods; it needs to get and list Nodes, create Events and
+	// apply the report ConfigMap.
+	ServiceAccount string
+	// PriorityClassName is the scan Pods' priority class; empty: the cluster's default.
+	PriorityClassName string
+}
+
+// NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.
+func NewNodeScanOptions() *NodeScanOptions {
+	return &NodeScanOptions{
+		Interval:       24 * time.Hour,
+		TTL:            time.Hour,
+		Parallelism:    10,
+		ActiveDeadline: 5 * time.Minute,
+		ServiceAccount: "cisgate-nodescan",
+	}
+}
+
+// minNodeScanInterval keeps a misconfigured interval from turning the trickle into a flood.
+const minNodeScanInterval = time.Minute
+
+// AddFlags binds the options to flags.
+func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.Enabled, "nodescan-enabled", o.Enabled, "schedule a node-scan Job per node when it joins and every --nodescan-interval (leader only)")
+	fs.StringVar(&o.Image, "nodescan-image", o.Image, "image of the node-scan Jobs, with cisgate on its PATH (required with --nodescan-enabled)")
+	fs.DurationVar(&o.Interval, "nodescan-interval", o.Interval, "time from one scan of a node to the next")
+	fs.DurationVar(&o.TTL, "nodescan-ttl", o.TTL, "how long a finished node-scan Job and its Pod stay (ttlSecondsAfterFinished)")
+	fs.IntVar(&o.Parallelism, "nodescan-parallelism", o.Parallelism, "most node-scan Jobs running at once across the cluster")
+	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds)")
+	fs.StringVar(&o.ServiceAccount, "nodescan-service-account", o.ServiceAccount, "ServiceAccount of the node-scan Pods, in cisgate's namespace")
+	fs.StringVar(&o.PriorityClassName, "nodescan-priority-class", o.PriorityClassName, "priorityClassName of the node-scan Pods (empty: the cluster's default)")
+}
+
+// Validate reports every problem with the options; disabled options are not checked.
+func (o *NodeScanOptions) Validate() []error {
+	if !o.Enabled {
+		return nil
+	}
+	var errs []error
+	if o.Image == "" {
+		errs = append(errs, errors.New("--nodescan-image is required with --nodescan-enabled"))
+	}
+	if o.Interval < minNodeScanInterval {
+		errs = append(errs, fmt.Errorf("--nodescan-interval must be at least %v, got %v", minNodeScanInterval, o.Interval))
+	}
+	if o.TTL < 0 {
+		errs = append(errs, fmt.Errorf("--nodescan-ttl must not be negative, got %v", o.TTL))
+	}
+	if o.Parallelism < 1 {
+		errs = append(errs, fmt.Errorf("--nodescan-parallelism must be at least 1, got %d", o.Parallelism))
+	}
+	if o.ActiveDeadline < time.Second || o.ActiveDeadline >= o.Interval {
+		errs = append(errs, fmt.Errorf("--nodescan-active-deadline must be at least 1s and shorter than --nodescan-interval, got %v", o.ActiveDeadline))
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(o.ServiceAccount) {
+		errs = append(errs, fmt.Errorf("--nodescan-service-account %q: %s", o.ServiceAccount, msg))
+	}
+	if o.PriorityClassName != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(o.PriorityClassName) {
+			errs = append(errs, fmt.Errorf("--nodescan-priority-class %q: %s", o.PriorityClassName, msg))
+		}
+	}
+	return errs
+}
+
+// SetupNodeScanScheduler adds the scheduler to mgr when opts.Enabled; it runs on the leader only.
+// Its Jobs run in namespace; benchmark tells the benchmark version each new scan uses (the
+// config's, which may change while serve runs).
+func SetupNodeScanScheduler(mgr manager.Manager, namespace string, opts NodeScanOptions, benchmark func() policy.Benchmark) error {
+	if !opts.Enabled {
+		return nil
+	}
+	client, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	s, err := NewNodeScanScheduler(client, namespace, opts, benchmark)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(s)
+}
+
+// nodeScanPendingTimeout is how long a Job this process created counts as running while the
+// informer has not shown it yet; past it, the informer would have, unless the Job is gone.
+const nodeScanPendingTimeout = time.Minute
+
+// NodeScanScheduler runs one scan Job per node when the node joins and every Interval, never two
+// for a node at once and at most Parallelism across the cluster. Nodes that are due while every
+// slot is taken wait in arrival order, so a large cluster is scanned as a steady trickle. It
+// deletes the Jobs and releases the report key of a deleted node.
+//
+// Nodes are scanned when Ready, on Linux and not on Fargate (which runs no host-level Pods).
+// One worker does all the work, so the scheduling state needs no lock.
+type NodeScanScheduler struct {
+	client    kubernetes.Interface
+	namespace string
+	opts      NodeScanOptions
+	benchmark func() policy.Benchmark
+	clock     clock.WithTicker
+
+	queue      workqueue.TypedRateLimitingInterface[string]
+	nodeLister corelisters.NodeLister
+	jobLister  batchlisters.JobLister
+	jobIndexer cache.Indexer
+	synced     []cache.InformerSynced
+	start      func(stop <-chan struct{})
+
+	// lastScan is when the latest scan of each node started (its Job's creation, or the time in
+	// its report key, which outlives the Job).
+	lastScan map[string]time.Time
+	// pending are the Jobs created by this process that the informer has not shown yet, by node,
+	// with their creation time: they count as running.
+	pending map[string]pendingJob
+	// due are the nodes waiting for a free slot, oldest first; dueSet is the same as a set.
+	due    []string
+	dueSet map[string]bool
+}
+
+type pendingJob struct {
+	name    string
+	created time.Time
+}
+
+// NewNodeScanScheduler returns a scheduler of Jobs in namespace; Start runs it.
+func NewNodeScanScheduler(client kubernetes.Interface, namespace string, opts NodeScanOptions, benchmark func() policy.Benchmark) (*NodeScanScheduler, error) {
+	return newNodeScanScheduler(client, namespace, opts, benchmark, clock.RealClock{})
+}
+
+func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts NodeScanOptions, benchmark func() policy.Benchmark, clk clock.WithTicker) (*NodeScanScheduler, error) {
+	opts.Enabled = true
+	if err := errors.Join(opts.Validate()...); err != nil {
+		return nil, err
+	}
+	if namespace == "" || benchmark == nil {
+		return nil, errors.New("node-scan scheduler: a namespace and a benchmark source are required")
+	}
+	s := &NodeScanScheduler{
+		client:    client,
+		namespace: namespace,
+		opts:      opts,
+		benchmark: benchmark,
+		clock:     clk,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodescan-scheduler", Clock: clk}),
+		lastScan: map[string]time.Time{},
+		pending:  map[string]pendingJob{},
+		dueSet:   map[string]bool{},
+	}
+
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode))
+	nodeInformer := nodeFactory.Core().V1().Nodes()
+	jobFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = labels.SelectorFromSet(nodeScanJobLabels).String()
+		}))
+	jobInformer := jobFactory.Batch().V1().Jobs()
+	if err := jobInformer.Informer().AddIndexers(cache.Indexers{jobsByNodeIndex: jobNodeLabelIndex}); err != nil {
+		return nil, err
+	}
+	enqueueNode := func(obj any) {
+		if node, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			s.queue.Add(node)
+		}
+	}
+	enqueueJobNode := func(obj any) {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		if job, ok := obj.(*batchv1.Job); ok && job.Spec.Template.Spec.NodeName != "" {
+			s.queue.Add(job.Spec.Template.Spec.NodeName)
+		}
+	}
+	if _, err := nodeInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueueNode,
+		UpdateFunc: func(_, obj any) { enqueueNode(obj) },
+		DeleteFunc: enqueueNode,
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := jobInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueueJobNode,
+		UpdateFunc: func(_, obj any) { enqueueJobNode(obj) },
+		DeleteFunc: enqueueJobNode,
+	}); err != nil {
+		return nil, err
+	}
+	s.nodeLister = nodeInformer.Lister()
+	s.jobLister = jobInformer.Lister()
+	s.jobIndexer = jobInformer.Informer().GetIndexer()
+	s.synced = []cache.InformerSynced{nodeInformer.Informer().HasSynced, jobInformer.Informer().HasSynced}
+	s.start = func(stop <-chan struct{}) {
+		nodeFactory.Start(stop)
+		jobFactory.Start(stop)
+	}
+	return s, nil
+}
+
+// NeedLeaderElection makes the manager run the scheduler on the leader only.
+func (s *NodeScanScheduler) NeedLeaderElection() bool { return true }
+
+// Start schedules scans until ctx ends.
+func (s *NodeScanScheduler) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("nodescan-scheduler").WithValues("namespace", s.namespace)
+	ctx = log.IntoContext(ctx, logger)
+	defer s.queue.ShutDown()
+	s.start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
+		return errors.New("node-scan scheduler: informer caches did not sync")
+	}
+	// A new leader must not rescan every node at once: the report keys say when each was last
+	// scanned. Without them every node counts as never scanned, which the parallelism still paces.
+	if err := s.loadLastScans(ctx); err != nil {
+		logger.Error(err, "Reading the last scan times from the report failed; nodes without a Job count as never scanned")
+	}
+	go func() {
+		<-ctx.Done()
+		s.queue.ShutDown()
+	}()
+	for s.processNext(ctx, logger) {
+	}
+	return nil
+}
+
+// loadLastScans reads each node key of the report ConfigMap and queues its node, so that the keys
+// of nodes deleted while no leader ran are released too.
+func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
+	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for key, data := range cm.Data {
+		var scan struct {
+			Node string    `json:"node"`
+			Time time.Time `json:"time"`
+		}
+		// Other writers' keys and foreign data do not decode into a node report of this key.
+		if json.Unmarshal([]byte(data), &scan) != nil || scan.Node == "" || report.NodeKey(scan.Node).Name != key {
+			continue
+		}
+		if scan.Time.After(s.lastScan[scan.Node]) {
+			s.lastScan[scan.Node] = scan.Time
+		}
+		s.queue.Add(scan.Node)
+	}
+	return nil
+}
+
+func (s *NodeScanScheduler) processNext(ctx context.Context, logger logr.Logger) bool {
+	node, shutdown := s.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer s.queue.Done(node)
+	if err := s.sync(ctx, node); err != nil {
+		logger.Error(err, "Scheduling the node scan failed; retrying", "node", node)
+		s.queue.AddRateLimited(node)
+		return true
+	}
+	s.queue.Forget(node)
+	s.startDue(ctx, logger)
+	return true
+}
+
+// sync brings one node's scheduling up to date: cleans up after a deleted node, queues a node
+// whose scan is due, or wakes it up when the next one will be.
+func (s *NodeScanScheduler) sync(ctx context.Context, nodeName string) error {
+	node, err := s.nodeLister.Get(nodeName)
+	if apierrors.IsNotFound(err) {
+		return s.cleanUp(ctx, nodeName)
+	}
+	if err != nil {
+		return err
+	}
+	if !scannable(node) {
+		s.dropDue(nodeName)
+		return nil
+	}
+	jobs, err := s.jobsOf(nodeName)
+	if err != nil {
+		return err
+	}
+	for _, job := range jobs {
+		if job.CreationTimestamp.After(s.lastScan[nodeName]) {
+			s.lastScan[nodeName] = job.CreationTimestamp.Time
+		}
+		if !jobFinished(job) {
+			// Its end is a Job event, which queues the node again.
+			s.dropDue(nodeName)
+			return nil
+		}
+	}
+	if s.awaitingInformer(nodeName, jobs) {
+		// The informer's Add of the Job queues the node again; the timeout covers a Job
+		// deleted before the informer saw it.
+		s.queue.AddAfter(nodeName, nodeScanPendingTimeout)
+		return nil
+	}
+	last, scanned := s.lastScan[nodeName]
+	if wait := last.Add(s.opts.Interval).Sub(s.clock.Now()); scanned && wait > 0 {
+		s.queue.AddAfter(nodeName, wait)
+		return nil
+	}
+	if !s.dueSet[nodeName] {
+		s.dueSet[nodeName] = true
+		s.due = append(s.due, nodeName)
+	}
+	return nil
+}
+
+// startDue starts the Jobs of the nodes that wait longest, as many as there are free slots.
+func (s *NodeScanScheduler) startDue(ctx context.Context, logger logr.Logger) {
+	for len(s.due) > 0 {
+		running, err := s.runningScans()
+		if err != nil {
+			logger.Error(err, "Counting the running node scans failed")
+			return
+		}
+		if running >= s.opts.Parallelism {
+			return
+		}
+		nodeName := s.due[0]
+		if err := s.startScan(ctx, nodeName); err != nil {
+			// The node keeps its place; its retry comes back here.
+			logger.Error(err, "Starting the node scan failed; retrying", "node", nodeName)
+			s.queue.AddRateLimited(nodeName)
+			return
+		}
+		s.dropDue(nodeName)
+	}
+}
+
+// runningScans counts the unfinished scan Jobs, and those just created that the informer has not
+// shown yet.
+func (s *NodeScanScheduler) runningScans() (int, error) {
+	jobs, err := s.jobLister.Jobs(s.namespace).List(labels.Everything())
+	if err != nil {
+		return 0, err
+	}
+	seen := make(map[string]bool, len(jobs))
+	running := 0
+	for _, job := range jobs {
+		seen[job.Name] = true
+		if !jobFinished(job) {
+			running++
+		}
+	}
+	now := s.clock.Now()
+	for nodeName, p := range s.pending {
+		if seen[p.name] || now.Sub(p.created) > nodeScanPendingTimeout {
+			delete(s.pending, nodeName)
+			continue
+		}
+		running++
+	}
+	return running, nil
+}
+
+// awaitingInformer reports whether this process created the node's Job and the informer has not
+// shown it yet (among jobs, the node's Jobs it has), forgetting the Job once it has, or once
+// nodeScanPendingTimeout says it never will.
+func (s *NodeScanScheduler) awaitingInformer(nodeName string, jobs []*batchv1.Job) bool {
+	p, ok := s.pending[nodeName]
+	if !ok {
+		return false
+	}
+	for _, job := range jobs {
+		if job.Name == p.name {
+			delete(s.pending, nodeName)
+			return false
+		}
+	}
+	if s.clock.Now().Sub(p.created) > nodeScanPendingTimeout {
+		delete(s.pending, nodeName)
+		return false
+	}
+	return true
+}
+
+// startScan creates the node's Job. A finished Job of the same name (the previous scan, still
+// within its TTL) is deleted first. AlreadyExists means another Job of that name runs (say, made
+// by a previous leader): it is the scan, and its events drive the node from here.
+func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) error {
+	node, err := s.nodeLister.Get(nodeName)
+	if apierrors.IsNotFound(err) {
+		return nil // its sync cleans up
+	}
+	if err != nil {
+		return err
+	}
+	job := renderNodeScanJob(node, s.namespace, s.opts, s.benchmark())
+	previous, err := s.jobLister.Jobs(s.namespace).Get(job.Name)
+	switch {
+	case err == nil && jobFinished(previous):
+		if err := s.deleteJob(ctx, previous); err != nil {
+			return err
+		}
+	case err == nil:
+		return nil // running: its events drive the node
+	case !apierrors.IsNotFound(err):
+		return err
+	}
+	created, err := s.client.BatchV1().Jobs(s.namespace).Create(ctx, job, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating Job %s/%s: %w", s.namespace, job.Name, err)
+	}
+	s.pending[nodeName] = pendingJob{name: created.Name, created: s.clock.Now()}
+	s.lastScan[nodeName] = s.clock.Now()
+	log.FromContext(ctx).V(1).Info("Started a node scan", "node", nodeName, "job", created.Name)
+	return nil
+}
+
+// cleanUp deletes a deleted node's Jobs and releases its report key.
+func (s *NodeScanScheduler) cleanUp(ctx context.Context, nodeName string) error {
+	s.dropDue(nodeName)
+	delete(s.pending, nodeName)
+	delete(s.lastScan, nodeName)
+	jobs, err := s.jobsOf(nodeName)
+	if err != nil {
+		return err
+	}
+	for _, job := range jobs {
+		if err := s.deleteJob(ctx, job); err != nil {
+			return err
+		}
+	}
+	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	key := report.NodeKey(nodeName)
+	if _, ok := cm.Data[key.Name]; !ok {
+		return nil
+	}
+	return report.ReleaseKey(ctx, s.client, s.namespace, key)
+}
+
+// deleteJob deletes a Job and, in the background, its Pod; a Job already gone is fine.
+func (s *NodeScanScheduler) deleteJob(ctx context.Context, job *batchv1.Job) error {
+	err := s.client.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{
+		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
+		Preconditions:     &metav1.Preconditions{UID: &job.UID},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	return nil
+}
+
+func (s *NodeScanScheduler) jobsOf(nodeName string) ([]*batchv1.Job, error) {
+	objs, err := s.jobIndexer.ByIndex(jobsByNodeIndex, nodeIndexKey(nodeName))
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]*batchv1.Job, 0, len(objs))
+	for _, obj := range objs {
+		if job, ok := obj.(*batchv1.Job); ok {
+			jobs = append(jobs, job)
+		}
+	}
+	return jobs, nil
+}
+
+func (s *NodeScanScheduler) dropDue(nodeName string) {
+	if !s.dueSet[nodeName] {
+		return
+	}
+	delete(s.dueSet, nodeName)
+	for i, n := range s.due {
+		if n == nodeName {
+			s.due = append(s.due[:i], s.due[i+1:]...)
+			return
+		}
+	}
+}
+
+// jobFinished reports whether the Job controller has marked the Job Complete or Failed.
+func jobFinished(job *batchv1.Job) bool {
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// fargateComputeType is the eks.amazonaws.com/compute-type of Fargate nodes: one Pod per
+// micro-VM, no hostPID, no hostPath, no kubelet of the customer's to scan.
+const (
+	eksComputeTypeLabel = "eks.amazonaws.com/compute-type"
+	fargateComputeType  = "fargate"
+)
+
+// scannable reports whether a node can run a scan Job: Ready (a joining node is scanned once it
+// is; its Pod could not start before), Linux, not Fargate.
+func scannable(node *corev1.Node) bool {
+	if osName, ok := node.Labels[corev1.LabelOSStable]; ok && osName != string(corev1.Linux) {
+		return false
+	}
+	if node.Labels[eksComputeTypeLabel] == fargateComputeType {
+		return false
+	}
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// trimNode keeps what the scheduler reads of a Node (name, labels, readiness, OS image): the
+// informer holds every node of the cluster, and a node's status (its image list above all) is
+// most of its size.
+func trimNode(obj any) (any, error) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil // not a Node: nothing to trim
+	}
+	trimmed := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            node.Name,
+			UID:             node.UID,
+			ResourceVersion: node.ResourceVersion,
+			Labels:          node.Labels,
+		},
+	}
+	trimmed.Status.NodeInfo.OSImage = node.Status.NodeInfo.OSImage
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			trimmed.Status.Conditions = []corev1.NodeCondition{{Type: c.Type, Status: c.Status}}
+		}
+	}
+	return trimmed, nil
+}

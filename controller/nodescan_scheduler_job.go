@@ -1,0 +1,239 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+
+	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
+)
+
+// Labels and annotations of the scan Jobs and their Pods.
+const (
+	nodeScanNodeLabel = "cisgate.io/node"
+	// nodeScanNodeHashLabel replaces nodeScanNodeLabel for a node name too long for a label
+	// value; the nodeScanNodeLabel annotation then names the node.
+	nodeScanNodeHashLabel = "cisgate.io/node-hash"
+	nodeScanJobPrefix     = "cisgate-nodescan-"
+	nodeScanContainer     = "nodescan"
+	// hostRoot is where the node's files are mounted in the scan container.
+	hostRoot = "/host"
+)
+
+// nodeScanJobLabels select every scan Job; the scheduler watches only those.
+var nodeScanJobLabels = map[string]string{
+	"app.kubernetes.io/name":      "cisgate",
+	"app.kubernetes.io/component": "nodescan",
+}
+
+// exitFindings is `cisgate nodescan`'s exit code for a scan that found a FAIL: the scan worked
+// (its report is written), so the Job fails at once instead of scanning again.
+const exitFindings = 1
+
+// nodeScanResources are small: the scan reads a few files and writes one Event and one key.
+var nodeScanResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+	Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+}
+
+// hostMount is a node path mounted read-only at the same path under hostRoot.
+type hostMount struct {
+	volume   string
+	nodePath string
+	pathType corev1.HostPathType
+}
+
+// The node paths the scanner reads. /proc is not among them: with hostPID the container's own
+// /proc lists the node's processes (--proc-root /proc).
+var (
+	kubernetesConfigMount = hostMount{volume: "etc-kubernetes", nodePath: "/etc/kubernetes", pathType: corev1.HostPathDirectory}
+	systemdEtcMount       = hostMount{volume: "etc-systemd-system", nodePath: "/etc/systemd/system", pathType: corev1.HostPathDirectory}
+	systemdLibMount       = hostMount{volume: "usr-lib-systemd-system", nodePath: "/usr/lib/systemd/system", pathType: corev1.HostPathDirectory}
+	// Only the kubeconfig of /var/lib/kubelet: the rest holds every Pod's volumes, Secrets
+	// included, which a scanner has no business seeing.
+	kubeletKubeconfigMount = hostMount{volume: "var-lib-kubelet-kubeconfig", nodePath: "/var/lib/kubelet/kubeconfig", pathType: corev1.HostPathFile}
+)
+
+// OS image prefixes (status.nodeInfo.osImage) whose layouts differ.
+const (
+	amazonLinuxImage  = "Amazon Linux"
+	bottlerocketImage = "Bottlerocket"
+)
+
+// hostMounts are the mounts for a node's OS. A hostPath that does not exist fails the Pod (typed
+// mounts) or is created on the node (untyped ones), so a path is mounted only where the OS has it:
+// Amazon Linux 2 and 2023 keep the kubeconfig in /var/lib/kubelet; Bottlerocket keeps all of the
+// kubelet's files in /etc/kubernetes and its units on a read-only image the scanner does not need,
+// as hostPID shows the kubelet's command line. Other systems get the directories every systemd
+// node has; a kubeconfig elsewhere is reported as not found (WARN), never PASS.
+func hostMounts(node *corev1.Node) []hostMount {
+	osImage := node.Status.NodeInfo.OSImage
+	switch {
+	case strings.HasPrefix(osImage, bottlerocketImage):
+		return []hostMount{kubernetesConfigMount}
+	case strings.HasPrefix(osImage, amazonLinuxImage):
+		return []hostMount{kubernetesConfigMount, systemdEtcMount, systemdLibMount, kubeletKubeconfigMount}
+	default:
+		return []hostMount{kubernetesConfigMount, systemdEtcMount, systemdLibMount}
+	}
+}
+
+// nodeScanJobName is cisgate-nodescan-<node>, a DNS label (the Job's Pods carry it in a label and
+// their hostname). A node name with dots or too long for that gets them replaced and is cut,
+// with a hash of the whole name so that distinct nodes keep distinct Jobs.
+func nodeScanJobName(nodeName string) string {
+	if name := nodeScanJobPrefix + nodeName; len(validation.IsDNS1123Label(name)) == 0 {
+		return name
+	}
+	hash := nameHash(nodeName)
+	stem := strings.ReplaceAll(nodeName, ".", "-")
+	if room := validation.DNS1123LabelMaxLength - len(nodeScanJobPrefix) - len(hash) - 1; len(stem) > room {
+		stem = stem[:room]
+	}
+	return nodeScanJobPrefix + strings.TrimRight(stem, "-") + "-" + hash
+}
+
+// nodeScanNodeSelector is the label that ties a Job to its node: the node name, or its hash when
+// the name is no valid label value.
+func nodeScanNodeSelector(nodeName string) (key, value string) {
+	if len(validation.IsValidLabelValue(nodeName)) == 0 {
+		return nodeScanNodeLabel, nodeName
+	}
+	return nodeScanNodeHashLabel, nameHash(nodeName)
+}
+
+func nameHash(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:6])
+}
+
+// jobsByNodeIndex indexes the scan Jobs by their node label (see nodeIndexKey).
+const jobsByNodeIndex = "node"
+
+// nodeIndexKey is the index key of a node's Jobs: the label key and value that select them.
+func nodeIndexKey(nodeName string) string {
+	key, value := nodeScanNodeSelector(nodeName)
+	return key + "=" + value
+}
+
+func jobNodeLabelIndex(obj any) ([]string, error) {
+	job, ok := obj.(*batchv1.Job)
+	if !ok {
+		return nil, nil
+	}
+	for _, key := range []string{nodeScanNodeLabel, nodeScanNodeHashLabel} {
+		if value, ok := job.Labels[key]; ok {
+			return []string{key + "=" + value}, nil
+		}
+	}
+	return nil, nil
+}
+
+// renderNodeScanJob is the scan Job of a node: `cisgate nodescan --report` pinned to the node,
+// reading the node's files through read-only hostPath mounts and its processes through hostPID.
+func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions, benchmark policy.Benchmark) *batchv1.Job {
+	labels := map[string]string{}
+	for k, v := range nodeScanJobLabels {
+		labels[k] = v
+	}
+	key, value := nodeScanNodeSelector(node.Name)
+	labels[key] = value
+	var annotations map[string]string
+	if key == nodeScanNodeHashLabel {
+		annotations = map[string]string{nodeScanNodeLabel: node.Name}
+	}
+
+	var volumes []corev1.Volume
+	var mounts []corev1.VolumeMount
+	for _, m := range hostMounts(node) {
+		volumes = append(volumes, corev1.Volume{
+			Name:         m.volume,
+			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m.nodePath, Type: ptr.To(m.pathType)}},
+		})
+		mounts = append(mounts, corev1.VolumeMount{Name: m.volume, MountPath: path.Join(hostRoot, m.nodePath), ReadOnly: true})
+	}
+
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        nodeScanJobName(node.Name),
+			Namespace:   namespace,
+			Labels:      labels,
+			Annotations: annotations,
+		},
+		Spec: batchv1.JobSpec{
+			// One retry for a Pod that failed to scan (exit 2, OOM, eviction); none for a scan
+			// that found a FAIL (see exitFindings).
+			BackoffLimit: ptr.To[int32](1),
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action: batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					ContainerName: ptr.To(nodeScanContainer),
+					Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+					Values:        []int32{exitFindings},
+				},
+			}}},
+			ActiveDeadlineSeconds:   ptr.To(int64(opts.ActiveDeadline.Seconds())),
+			TTLSecondsAfterFinished: ptr.To(int32(opts.TTL.Seconds())),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+				Spec: corev1.PodSpec{
+					NodeName: node.Name,
+					// The kubelet's command line is /proc/<pid>/cmdline of the node's PID namespace.
+					HostPID:       true,
+					RestartPolicy: corev1.RestartPolicyNever,
+					// Scan every node, tainted or not: a taint says nothing about its kubelet.
+					Tolerations:        []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+					ServiceAccountName: opts.ServiceAccount,
+					// --report writes the Event and the report key with the Pod's token.
+					AutomountServiceAccountToken: ptr.To(true),
+					EnableServiceLinks:           ptr.To(false),
+					PriorityClassName:            opts.PriorityClassName,
+					// uid 0, because the files checked are root's and may be 0600 (3.1.x
+					// passes them), and /var/lib/kubelet, where the kubeconfig is, is 0750 root: a
+					// non-root scan would WARN on a compliant node. With every capability dropped
+					// uid 0 overrides no file mode (no CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) and
+					// traces no process (no CAP_SYS_PTRACE); the mounts are read-only.
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsUser:      ptr.To[int64](0),
+						RunAsGroup:     ptr.To[int64](0),
+						RunAsNonRoot:   ptr.To(false),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:    nodeScanContainer,
+						Image:   opts.Image,
+						Command: []string{"cisgate"},
+						Args: []string{"nodescan",
+							"--host-root", hostRoot,
+							"--proc-root", "/proc",
+							"--node-name", node.Name,
+							"--benchmark", string(benchmark),
+							"--report",
+							"--namespace", namespace,
+							"--output", string(nodescan.FormatJSON),
+						},
+						Resources:    nodeScanResources,
+						VolumeMounts: mounts,
+						SecurityContext: &corev1.SecurityContext{
+							Privileged:               ptr.To(false),
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}
+}
