@@ -1,0 +1,123 @@
+{{/*
+Every object is named after the release (fullnameOverride replaces it): the config ConfigMap is
+<release>-config, the webhook's objects <release>, the node scan's <release>-nodescan.
+*/}}
+{{- define "cisgate.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "cisgate.nodescanName" -}}
+{{- include "cisgate.fullname" . }}-nodescan
+{{- end -}}
+
+{{- define "cisgate.configMapName" -}}
+{{- include "cisgate.fullname" . }}-config
+{{- end -}}
+
+{{- define "cisgate.tlsSecretName" -}}
+{{- include "cisgate.fullname" . }}-tls
+{{- end -}}
+
+{{/* The report ConfigMap and the leader election Lease: fixed names in cisgate's code. */}}
+{{- define "cisgate.reportConfigMap" -}}cisgate-report{{- end -}}
+{{- define "cisgate.leaderElectionID" -}}cisgate-leader{{- end -}}
+
+{{- define "cisgate.labels" -}}
+app.kubernetes.io/name: cisgate
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "cisgate.selectorLabels" -}}
+app.kubernetes.io/name: cisgate
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: webhook
+{{- end -}}
+
+{{- define "cisgate.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "cisgate.nodescanImage" -}}
+{{- printf "%s:%s" (default .Values.image.repository .Values.nodeScan.image.repository) (default (default .Chart.AppVersion .Values.image.tag) .Values.nodeScan.image.tag) -}}
+{{- end -}}
+
+{{/* Ignore in audit mode, Fail in enforce mode, unless webhook.failurePolicy says. */}}
+{{- define "cisgate.failurePolicy" -}}
+{{- if .Values.webhook.failurePolicy -}}
+{{- .Values.webhook.failurePolicy -}}
+{{- else if eq .Values.mode "enforce" -}}
+Fail
+{{- else -}}
+Ignore
+{{- end -}}
+{{- end -}}
+
+{{/* The config's exempt namespaces, as JSON: the values' and the release namespace. */}}
+{{- define "cisgate.exemptNamespaces" -}}
+{{- concat .Values.exemptions.namespaces (list .Release.Namespace) | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+The namespaces the webhook is never called for, as JSON: kube-system and the release namespace
+always (a webhook that fails closed must not block the pods that run it or the cluster's own),
+and every exempt namespace (exempt there anyway).
+*/}}
+{{- define "cisgate.excludedNamespaces" -}}
+{{- concat (list "kube-system") (include "cisgate.exemptNamespaces" . | fromJsonArray) | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+The chart's own exemption rules: what cisgate's own workloads need and why. Checks are named by
+slug, which is the same in every benchmark version (the IDs are not). The first matching rule
+gives the reason, so the node scan's rule comes before the webhook's broader name globs.
+*/}}
+{{- define "cisgate.chartExemptionRules" -}}
+{{- $ns := .Release.Namespace -}}
+{{- $name := include "cisgate.fullname" . -}}
+{{- if .Values.nodeScan.enabled }}
+- checks: [host-pid, sa-token-automount]
+  namespace: {{ $ns }}
+  name: {{ include "cisgate.nodescanName" . }}-*
+  reason: >-
+    cisgate node scan (chart): the scan Job and its Pod share the host PID namespace to read
+    the kubelet's command line from /proc, mount the node's kubelet files read-only through
+    hostPath, and use the API to write the CISNodeScan Event and the report
+{{- end }}
+- checks: [sa-token-automount]
+  namespace: {{ $ns }}
+  kind: Deployment
+  name: {{ $name }}
+  reason: &webhookToken >-
+    cisgate webhook (chart): it reads Namespaces, NetworkPolicies and ServiceAccounts, lists the
+    audited objects and writes Events, the report ConfigMap and its leader Lease through the API
+- checks: [sa-token-automount]
+  namespace: {{ $ns }}
+  kind: ReplicaSet
+  name: {{ $name }}-*
+  reason: *webhookToken
+- checks: [sa-token-automount]
+  namespace: {{ $ns }}
+  kind: Pod
+  name: {{ $name }}-*
+  reason: *webhookToken
+- checks: [default-namespace]
+  namespace: default
+  kind: Event
+  reason: >-
+    cisgate (chart): Kubernetes keeps the Events about cluster-scoped objects (Nodes,
+    ClusterRoles, ...) in "default", including cisgate's own CISNodeScan and CISViolation Events;
+    denying them would lose the findings
+{{- end -}}
+
+{{/* config.yaml: the values' config and the chart's own exemption rules. */}}
+{{- define "cisgate.config" -}}
+{{- $rules := concat .Values.exemptions.rules (include "cisgate.chartExemptionRules" . | fromYamlArray) -}}
+{{- $exemptions := dict "namespaces" (include "cisgate.exemptNamespaces" . | fromJsonArray) "groups" .Values.exemptions.groups "usernames" .Values.exemptions.usernames "rules" $rules -}}
+{{- $cfg := dict "benchmark" .Values.benchmark "mode" .Values.mode "exemptions" $exemptions "rbac" (dict "clusterAdminSubjects" .Values.rbac.clusterAdminSubjects) -}}
+{{- if .Values.checks }}{{ $_ := set $cfg "checks" .Values.checks }}{{ end -}}
+{{- if .Values.registries }}{{ $_ := set $cfg "registries" .Values.registries }}{{ end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
