@@ -1,0 +1,102 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/policy"
+)
+
+// liveCluster has a privileged Pod in a namespace without a NetworkPolicy.
+func liveCluster() *fake.Clientset {
+	yes := true
+	return fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Image: "app:1", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}},
+		}},
+	)
+}
+
+// jsonReport is the `check` JSON shape as a script reads it.
+type jsonReport struct {
+	Benchmark string `json:"benchmark"`
+	Findings  []struct {
+		ID     string         `json:"id"`
+		Slug   string         `json:"slug"`
+		Status string         `json:"status"`
+		Mode   string         `json:"mode"`
+		Object map[string]any `json:"object"`
+		Path   string         `json:"path"`
+		Detail string         `json:"detail"`
+	} `json:"findings"`
+}
+
+func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
+	o := NewAuditOptions()
+	pol, err := (&CheckOptions{}).policy()
+	require.NoError(t, err)
+	var out bytes.Buffer
+	err = o.audit(t.Context(), liveCluster(), pol, output.FormatJSON, IOStreams{Out: &out})
+
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit, "without --config every check is enforced")
+	assert.Equal(t, ExitFindings, exit.Code)
+	var got jsonReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
+	assert.Equal(t, "eks-1.8.0", got.Benchmark)
+	objects := map[string][]map[string]any{}
+	for _, f := range got.Findings {
+		objects[f.ID] = append(objects[f.ID], f.Object)
+		if f.ID == "4.2.1" {
+			assert.Equal(t, "FAIL", f.Status)
+			assert.Equal(t, "enforce", f.Mode)
+			assert.Equal(t, "spec.containers[0].securityContext.privileged", f.Path)
+		}
+	}
+	assert.Equal(t, []map[string]any{{"kind": "Pod", "namespace": "shop", "name": "web"}}, objects["4.2.1"], "the live object, no file")
+	assert.Equal(t, []map[string]any{{"kind": "Namespace", "name": "shop"}}, objects["4.3.2"])
+	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.1"], "a manual item")
+}
+
+func TestAuditInAuditModeExitsZero(t *testing.T) {
+	o := NewAuditOptions()
+	pol, err := policy.ParseConfig([]byte("mode: audit"))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, o.audit(t.Context(), liveCluster(), pol, output.FormatTable, IOStreams{Out: &out}))
+	assert.Contains(t, out.String(), "4.2.1")
+	assert.Contains(t, out.String(), "Pod shop/web")
+	assert.Contains(t, out.String(), "eks-1.8.0: 2 objects checked")
+}
+
+func TestAuditUsageErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"output":     {[]string{"audit", "--output", "sarif"}, `--output must be one of table, json, junit, got "sarif"`},
+		"benchmark":  {[]string{"audit", "--benchmark", "eks-9"}, "--benchmark: unknown benchmark"},
+		"page size":  {[]string{"audit", "--page-size", "0"}, "--page-size must be at least 1"},
+		"kubeconfig": {[]string{"audit", "--kubeconfig", filepath.Join(t.TempDir(), "absent")}, "--kubeconfig:"},
+		"config":     {[]string{"audit", "--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(context.Background(), tc.args, IOStreams{Out: &stdout, ErrOut: &stderr})
+			assert.Equal(t, ExitUsage, code)
+			assert.Contains(t, stderr.String(), tc.want)
+			assert.Empty(t, stdout.String())
+		})
+	}
+}

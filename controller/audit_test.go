@@ -1,0 +1,250 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+)
+
+func TestAuditListsPageByPage(t *testing.T) {
+	const roles = 1234
+	objs := []runtime.Object{namespace("team", nil)}
+	for i := range roles {
+		objs = append(objs, wildcardRole("team", fmt.Sprintf("wild-%04d", i)))
+	}
+	client := fake.NewClientset(objs...)
+	requests := paginate(client, "roles")
+
+	run, err := Audit(t.Context(), client, mustPolicy(t, "mode: enforce"), 500)
+	require.NoError(t, err)
+
+	got := requests()
+	require.Len(t, got, 3, "1234 Roles in pages of 500")
+	for i, want := range []string{"", "500", "1000"} {
+		assert.Equal(t, int64(500), got[i].Limit)
+		assert.Equal(t, want, got[i].Continue)
+	}
+	assert.Len(t, failing(run, "4.1.3"), roles, "every Role of every page is judged once")
+	assert.Equal(t, Counts{Fail: roles}, *run.Counts["4.1.3"])
+}
+
+func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
+	priv := privileged(podSpec("app"))
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d8f", OwnerReferences: []metav1.OwnerReference{controllerRef("apps/v1", "Deployment", "web")}},
+		Spec:       appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{Spec: priv}},
+	}
+	cron := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly"},
+		Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: priv}}}}}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly-29", OwnerReferences: []metav1.OwnerReference{controllerRef("batch/v1", "CronJob", "nightly")}},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: priv}}}
+	client := fake.NewClientset(
+		namespace("shop", nil),
+		deployment("shop", "web", priv), rs,
+		pod("shop", "web-5d8f-x1", priv, controllerRef("apps/v1", "ReplicaSet", "web-5d8f")),
+		cron, job,
+		pod("shop", "nightly-29-x2", priv, controllerRef("batch/v1", "Job", "nightly-29")),
+		pod("shop", "solo", priv),
+		// Same kind name, another group: not one of the audited owners.
+		pod("shop", "custom", priv, controllerRef("example.com/v1", "Deployment", "custom")),
+	)
+
+	run, err := Audit(t.Context(), client, mustPolicy(t, "mode: enforce"), 500)
+	require.NoError(t, err)
+
+	assert.ElementsMatch(t, []string{"Deployment shop/web", "CronJob shop/nightly", "Pod shop/solo", "Pod shop/custom"}, failing(run, "4.2.1"))
+	for _, ref := range run.Report.Checked {
+		assert.NotContains(t, []string{"ReplicaSet shop/web-5d8f", "Pod shop/web-5d8f-x1", "Job shop/nightly-29", "Pod shop/nightly-29-x2"}, ref.String(), "owned objects are not evaluated")
+	}
+	assert.Equal(t, Counts{Fail: 4}, *run.Counts["4.2.1"])
+}
+
+func TestAuditDecidesWithClusterState(t *testing.T) {
+	no := false
+	pol := mustPolicy(t, `
+mode: audit
+exemptions:
+  namespaces: [kube-system]
+  rules:
+    - {checks: ["4.2.4"], kind: Pod, name: "net-*", reason: "programs routes"}
+    - {checks: ["4.3.2"], namespace: legacy, reason: "migrating off it"}
+`)
+	hostNet := podSpec("app")
+	hostNet.HostNetwork = true
+	client := fake.NewClientset(
+		namespace("shop", nil),
+		namespace("secure", map[string]string{policy.NamespaceModeLabel: "enforce"}),
+		namespace("legacy", nil),
+		namespace("kube-system", nil),
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "deny-all"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "default", UID: "uid-sa-shop-default"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "default"}, AutomountServiceAccountToken: &no},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "app"}, AutomountServiceAccountToken: &no},
+		pod("shop", "mounts-token", func() corev1.PodSpec { s := podSpec("app"); s.AutomountServiceAccountToken = nil; return s }()),
+		pod("secure", "no-token", func() corev1.PodSpec { s := privileged(podSpec("app")); s.AutomountServiceAccountToken = nil; return s }()),
+		pod("shop", "net-agent", hostNet),
+		pod("kube-system", "proxy", privileged(podSpec("app"))),
+	)
+	run, err := Audit(t.Context(), client, pol, 500)
+	require.NoError(t, err)
+
+	// 4.1.6 is decided from the listed ServiceAccounts: FAIL or nothing, never WARN.
+	tokens := findingsOf(run, "4.1.6", output.ObjectRef{Kind: "Pod", Namespace: "shop", Name: "mounts-token"})
+	require.Len(t, tokens, 1)
+	assert.Equal(t, policy.StatusFail, tokens[0].Status)
+	assert.Contains(t, tokens[0].Detail, `neither it nor ServiceAccount "app"`)
+	assert.Empty(t, findingsOf(run, "4.1.6", output.ObjectRef{Kind: "Pod", Namespace: "secure", Name: "no-token"}))
+
+	// 4.1.5 on the default ServiceAccount that mounts its token; the one that does not passes.
+	assert.Equal(t, []string{"ServiceAccount shop/default"}, failing(run, "4.1.5"))
+
+	// 4.3.2 once per namespace, on kind Namespace, never on the workloads.
+	assert.Equal(t, []string{"Namespace shop"}, failing(run, "4.3.2"))
+	for _, f := range run.Report.Findings {
+		if f.ID == "4.3.2" {
+			assert.Equal(t, "Namespace", f.Object.Kind)
+		}
+	}
+	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.3.2", output.ObjectRef{Kind: "Namespace", Name: "kube-system"})[0].ExemptReason)
+	assert.Equal(t, "migrating off it", findingsOf(run, "4.3.2", output.ObjectRef{Kind: "Namespace", Name: "legacy"})[0].ExemptReason)
+	assert.Equal(t, Counts{Pass: 1, Fail: 1, Exempt: 2}, *run.Counts["4.3.2"])
+
+	// The namespace label sets the mode, as at admission.
+	priv := findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "secure", Name: "no-token"})
+	require.Len(t, priv, 1)
+	assert.Equal(t, policy.ModeEnforce, priv[0].Mode)
+	assert.Equal(t, 1, run.Report.Blocking(), "only the enforce-mode namespace blocks")
+
+	// Exemptions are reported with their reason, not as failures.
+	assert.Equal(t, "programs routes", findingsOf(run, "4.2.4", output.ObjectRef{Kind: "Pod", Namespace: "shop", Name: "net-agent"})[0].ExemptReason)
+	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "kube-system", Name: "proxy"})[0].ExemptReason)
+	assert.Equal(t, Counts{Pass: 2, Fail: 1, Exempt: 1}, *run.Counts["4.2.1"])
+
+	// The manual items of eks-1.8.0, as WARN on the cluster.
+	var manual []string
+	for _, f := range run.Report.Findings {
+		if f.Object.Kind == ClusterKind {
+			assert.Equal(t, policy.StatusWarn, f.Status)
+			manual = append(manual, f.ID)
+		}
+	}
+	assert.Equal(t, []string{"4.1.7", "4.3.1", "4.4.2", "4.5.1"}, manual)
+}
+
+func TestAuditHonoursChecksTurnedOff(t *testing.T) {
+	client := fake.NewClientset(namespace("shop", nil), pod("shop", "solo", privileged(podSpec("app"))))
+	run, err := Audit(t.Context(), client, mustPolicy(t, `checks: {"4.2.1": "off", "4.3.2": "off"}`), 500)
+	require.NoError(t, err)
+	assert.Empty(t, failing(run, "4.2.1"))
+	assert.Empty(t, failing(run, "4.3.2"))
+	assert.NotContains(t, run.Counts, "4.2.1")
+	assert.NotContains(t, run.Counts, "4.3.2")
+}
+
+// eventWrites counts the Event creations and series updates the fake API server receives.
+func eventWrites(client *fake.Clientset) *atomic.Int64 {
+	var n atomic.Int64
+	for _, verb := range []string{"create", "update", "patch"} {
+		client.PrependReactor(verb, "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+			n.Add(1)
+			return false, nil, nil
+		})
+	}
+	return &n
+}
+
+func startEventSink(t *testing.T, client *fake.Clientset) *report.EventSink {
+	t.Helper()
+	sink, err := report.NewEventSink(client, "cisgate.io/audit")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(log.IntoContext(t.Context(), log.Log))
+	done := make(chan struct{})
+	go func() { defer close(done); assert.NoError(t, sink.Start(ctx)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sink
+}
+
+// settle waits until the Event writes stop changing and returns their number.
+func settle(t *testing.T, writes *atomic.Int64, want int64) {
+	t.Helper()
+	require.Eventually(t, func() bool { return writes.Load() >= want }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // room for a write that should not come
+	require.Equal(t, want, writes.Load())
+}
+
+func TestAuditorRaisesAnEventWhenAFindingFirstAppears(t *testing.T) {
+	priv := pod("shop", "p", privileged(podSpec("app")))
+	client := fake.NewClientset(namespace("shop", nil), priv)
+	writes := eventWrites(client)
+	pol := mustPolicy(t, "mode: audit")
+	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, startEventSink(t, client), NewAuditOptions())
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, writes, 2) // the Pod's and the Namespace's
+	// The Namespace's Event lives in "default", as Events on cluster-scoped objects do.
+	events, err := client.EventsV1().Events(metav1.NamespaceAll).List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	notes := map[string]eventsv1.Event{}
+	for _, e := range events.Items {
+		notes[e.Regarding.Kind] = e
+		assert.Equal(t, string(report.ReasonViolation), e.Reason)
+		assert.Equal(t, string(report.ActionAudit), e.Action)
+		assert.Equal(t, corev1.EventTypeWarning, e.Type)
+	}
+	assert.Equal(t, corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "shop", Name: "p", UID: "uid-shop-p"}, notes["Pod"].Regarding)
+	assert.True(t, strings.HasPrefix(notes["Pod"].Note, "audit: [4.2.1] "), notes["Pod"].Note)
+	assert.Contains(t, notes["Namespace"].Note, `[4.3.2] namespace "shop" has no NetworkPolicy`)
+	assert.Equal(t, corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: "shop", UID: "uid-ns-shop"}, notes["Namespace"].Regarding)
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, writes, 2) // still failing: no new Event
+
+	fixed := priv.DeepCopy()
+	fixed.Spec = podSpec("app")
+	_, err = client.CoreV1().Pods("shop").Update(t.Context(), fixed, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, writes, 2) // fixed: nothing to say
+
+	_, err = client.CoreV1().Pods("shop").Update(t.Context(), priv, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, writes, 3) // broken again: alerts again
+}
+
+func TestAuditOptionsValidate(t *testing.T) {
+	opts := NewAuditOptions()
+	assert.Empty(t, opts.Validate())
+	assert.Equal(t, 10*time.Minute, opts.Interval)
+	opts.Interval, opts.SummaryInterval, opts.PageSize = 0, -time.Second, 0
+	errs := opts.Validate()
+	require.Len(t, errs, 3)
+	assert.ErrorContains(t, errs[0], "--audit-interval")
+	assert.ErrorContains(t, errs[1], "--summary-interval")
+	assert.ErrorContains(t, errs[2], "--audit-page-size")
+}
+
+func TestAuditorNeedsLeaderElection(t *testing.T) {
+	assert.True(t, NewAuditor(fake.NewClientset(), cisgateNamespace, nil, nil, NewAuditOptions()).NeedLeaderElection())
+}

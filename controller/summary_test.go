@@ -1,0 +1,157 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/webhook"
+)
+
+func runAuditor(t *testing.T, client *fake.Clientset, config string) {
+	t.Helper()
+	pol := mustPolicy(t, config)
+	require.NoError(t, NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, NewAuditOptions()).RunOnce(t.Context()))
+}
+
+func TestAuditJSONListsFailingObjectsPerCheck(t *testing.T) {
+	client := fake.NewClientset(namespace("shop", nil), pod("shop", "solo", privileged(podSpec("app"))), wildcardRole("shop", "admin"))
+	runAuditor(t, client, "mode: audit")
+
+	got, _ := reportKey[AuditReport](t, client, report.AuditKey())
+	assert.Equal(t, report.SchemaVersion, got.SchemaVersion)
+	assert.False(t, got.Truncated)
+	assert.Equal(t, policy.EKS180, got.Benchmark)
+	assert.Equal(t, 3, got.Checked, "the Pod, the Role and the Namespace")
+	require.Contains(t, got.Checks, "4.2.1")
+	assert.Equal(t, &FailingObjects{Slug: "privileged", Total: 1, Objects: []FailingObject{{
+		Kind: "Pod", Namespace: "shop", Name: "solo", Path: "spec.containers[0].securityContext.privileged",
+		Detail: `container "app" must not set securityContext.privileged=true`,
+	}}}, got.Checks["4.2.1"])
+	assert.Equal(t, []FailingObject{{Kind: "Namespace", Name: "shop", Detail: `namespace "shop" has no NetworkPolicy; add one (at least a default deny) to every namespace`}}, got.Checks["4.3.2"].Objects)
+	assert.Equal(t, 1, got.Checks["4.1.3"].Total)
+	assert.NotContains(t, got.Checks, "4.1.7", "manual items are WARN, not failing objects")
+}
+
+func TestAuditJSONIsSummarisedWithinItsBudget(t *testing.T) {
+	const roles = 5000
+	objs := []runtime.Object{namespace("team", nil)}
+	for i := range roles {
+		objs = append(objs, wildcardRole("team", fmt.Sprintf("wildcard-role-%05d", i)))
+	}
+	client := fake.NewClientset(objs...)
+	runAuditor(t, client, "mode: audit")
+
+	got, size := reportKey[AuditReport](t, client, report.AuditKey())
+	assert.LessOrEqual(t, size, report.AuditShare)
+	assert.True(t, got.Truncated)
+	assert.Equal(t, roles+1, got.Checked)
+	for _, id := range []string{"4.1.2", "4.1.3", "4.1.4", "4.1.8"} {
+		require.Contains(t, got.Checks, id)
+		assert.Equal(t, roles, got.Checks[id].Total, "%s keeps its true total", id)
+		assert.NotEmpty(t, got.Checks[id].Objects)
+		assert.Less(t, len(got.Checks[id].Objects), roles)
+		assert.Empty(t, got.Checks[id].Objects[0].Detail, "details go before objects do")
+	}
+	assert.Equal(t, 1, got.Checks["4.3.2"].Total)
+	assert.Len(t, got.Checks["4.3.2"].Objects, 1, "a short list is cut no shorter than the common cap")
+}
+
+// putAdmission adds a replica's admission.<replica>.json to the report ConfigMap's data.
+func putAdmission(t *testing.T, data map[string]string, replica string, benchmark policy.Benchmark, checks map[string]*webhook.CheckCounts) {
+	t.Helper()
+	payload, err := json.Marshal(&webhook.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: benchmark, Checks: checks})
+	require.NoError(t, err)
+	data[report.AdmissionKey(replica).Name] = string(payload)
+}
+
+// putNode adds a node's node.<node>.json, as the node scan writes it within a budget.
+func putNode(t *testing.T, data map[string]string, node string, results []nodescan.Result, budget int) nodescan.NodeReport {
+	t.Helper()
+	payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, Results: results}, time.Now()), budget)
+	require.NoError(t, err)
+	data[report.NodeKey(node).Name] = string(payload)
+	var written nodescan.NodeReport
+	require.NoError(t, json.Unmarshal(payload, &written))
+	return written
+}
+
+// nodeResults are a node's 13 section 3 results of eks-1.8.0, all PASS but the ones given.
+func nodeResults(t *testing.T, statuses map[string]policy.Status) []nodescan.Result {
+	t.Helper()
+	cat, err := policy.CatalogueFor(policy.EKS180)
+	require.NoError(t, err)
+	var out []nodescan.Result
+	for _, e := range cat.Entries() {
+		if e.Section != policy.SectionNode {
+			continue
+		}
+		status, ok := statuses[e.ID]
+		if !ok {
+			status = policy.StatusPass
+		}
+		out = append(out, nodescan.Result{ID: e.ID, Slug: e.Slug, Title: e.Title, Status: status,
+			Expected: "x", Actual: "y", Source: "kubelet config file /etc/kubernetes/kubelet/config.json", Detail: "a detail long enough to matter"})
+	}
+	require.Len(t, out, 13)
+	return out
+}
+
+func TestSummaryMergesAdmissionAuditAndNodeKeys(t *testing.T) {
+	data := map[string]string{"unrelated": "kept as is"}
+	putAdmission(t, data, "a", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 3, Warn: 1}, "4.1.3": {Slug: "rbac-wildcards", Exempt: 2}})
+	putAdmission(t, data, "b", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1, Warn: 4, Exempt: 1}})
+	// A replica still on another benchmark: its IDs mean other checks.
+	putAdmission(t, data, "old", policy.EKS120, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 100}})
+	full := putNode(t, data, "node-1", nodeResults(t, map[string]policy.Status{"3.2.4": policy.StatusFail}), report.NodeShare)
+	require.False(t, full.Truncated)
+	// Summarised down to its non-PASS results: the rest passed.
+	cut := putNode(t, data, "node-2", nodeResults(t, map[string]policy.Status{"3.2.4": policy.StatusFail, "3.1.1": policy.StatusWarn}), 1000)
+	require.True(t, cut.Truncated)
+	require.Len(t, cut.Results, 2, "the fixture keeps node-2's non-PASS results")
+	// Summarised to bare counts: which check failed is lost.
+	bare := putNode(t, data, "node-3", nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusFail}), 220)
+	require.Empty(t, bare.Results, "the fixture cuts node-3 to its counts")
+
+	client := fake.NewClientset(namespace("shop", nil), pod("shop", "solo", privileged(podSpec("app"))), pod("shop", "ok", podSpec("app")),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}, Data: data})
+	runAuditor(t, client, "mode: audit")
+
+	got, size := reportKey[Summary](t, client, report.SummaryKey())
+	assert.LessOrEqual(t, size, report.SummaryShare)
+	assert.Equal(t, report.SchemaVersion, got.SchemaVersion)
+	assert.Equal(t, policy.EKS180, got.Benchmark)
+	assert.WithinDuration(t, time.Now(), got.Time, time.Minute)
+	assert.Equal(t, map[Source]*SourceKeys{
+		SourceAdmission: {Merged: 2, Skipped: 1},
+		SourceAudit:     {Merged: 1},
+		SourceNode:      {Merged: 2, Skipped: 1},
+	}, got.Sources)
+	assert.Equal(t, &CheckSummary{
+		Slug:      "privileged",
+		Admission: &Counts{Fail: 4, Warn: 5, Exempt: 1},
+		Audit:     &Counts{Pass: 1, Fail: 1},
+	}, got.Checks["4.2.1"])
+	assert.Equal(t, &Counts{Exempt: 2}, got.Checks["4.1.3"].Admission)
+	assert.Equal(t, &CheckSummary{Slug: "read-only-port", Node: &Counts{Fail: 2}}, got.Checks["3.2.4"])
+	assert.Equal(t, &Counts{Pass: 1, Warn: 1}, got.Checks["3.1.1"].Node)
+	assert.Equal(t, &Counts{Pass: 2}, got.Checks["3.2.1"].Node, "node-3's FAIL cannot be placed")
+	assert.Equal(t, &Counts{Fail: 1}, got.Checks["4.3.2"].Audit)
+	assert.Equal(t, &Counts{Warn: 1}, got.Checks["4.1.7"].Audit, "a manual item")
+
+	cm, err := client.CoreV1().ConfigMaps(cisgateNamespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "kept as is", cm.Data["unrelated"], "the leader writes only its own keys")
+	assert.Contains(t, cm.Data, report.AdmissionKey("a").Name)
+}
