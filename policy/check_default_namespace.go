@@ -1,6 +1,7 @@
 // 4.5.2 default-namespace (4.6.3 before eks-1.5.0, 4.5.3 in 1.5.0): no namespaced object lives
 // in "default", except what the control plane itself keeps there: the Service, Endpoints and
-// EndpointSlice "kubernetes", the ServiceAccount "default" and the ConfigMap "kube-root-ca.crt".
+// EndpointSlice "kubernetes", the ServiceAccount "default" and the ConfigMap "kube-root-ca.crt",
+// and Events, which the control plane and controllers write there about cluster-scoped objects.
 // An object without a namespace (a manifest that takes kubectl's) is not judged.
 package policy
 
@@ -27,6 +28,8 @@ func controlPlaneOwned(kind, name string) bool {
 		return name == "default"
 	case "ConfigMap":
 		return name == "kube-root-ca.crt"
+	case "Event":
+		return true
 	}
 	return false
 }

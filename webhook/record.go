@@ -64,9 +64,12 @@ func (r *AdmissionReport) Summarise(budget int) report.Payload {
 }
 
 // ReportRecorder keeps the replica's counters and recent findings, emits Events, and hands the
-// report key to its writer once a second when something changed. Record only takes a mutex for
+// report key to its writer every Interval when something changed. Record only takes a mutex for
 // a few map updates; Events go through the sink's bounded queue.
 type ReportRecorder struct {
+	// Interval is how often changes are handed to the writer (default a second).
+	Interval time.Duration
+
 	events  *report.EventSink
 	writer  *report.Writer
 	replica string
@@ -88,7 +91,8 @@ func NewReportRecorder(replica string, events *report.EventSink, writer *report.
 // Record implements Recorder.
 func (r *ReportRecorder) Record(rec Record) {
 	r.count(rec)
-	if r.events == nil || rec.OwnedByChecked {
+	// An Event about an Event could feed itself: Events of cluster-scoped objects live in default.
+	if r.events == nil || rec.OwnedByChecked || rec.Object.Kind == "Event" {
 		return
 	}
 	var notes []string
@@ -163,10 +167,14 @@ func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
 	return &s, true
 }
 
-// Start hands changes to the writer once a second until ctx ends (a manager.Runnable on every
+// Start hands changes to the writer every Interval until ctx ends (a manager.Runnable on every
 // replica).
 func (r *ReportRecorder) Start(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
+	interval := r.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

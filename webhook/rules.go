@@ -42,6 +42,14 @@ func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
 	}
 }
 
+// notEvents keeps Events out of the default-namespace entry: the control plane writes Events about
+// cluster-scoped objects (Nodes, and cisgate's own about ClusterRoleBindings) into default, and a
+// webhook on them would put every Event write behind cisgate.
+var notEvents = admissionregistrationv1.MatchCondition{
+	Name:       "not-events",
+	Expression: "request.resource.resource != 'events'",
+}
+
 func networkPolicyDeleteRule() admissionregistrationv1.RuleWithOperations {
 	return rule([]string{"networking.k8s.io"}, []string{"networkpolicies"}, admissionregistrationv1.Delete)
 }
@@ -64,9 +72,10 @@ func Configuration(name string, excludedNamespaces []string, failurePolicy admis
 	sideEffects := admissionregistrationv1.SideEffectClassNoneOnDryRun
 	timeout := int32(5)
 	equivalent := admissionregistrationv1.Equivalent
-	entry := func(webhookName string, rules []admissionregistrationv1.RuleWithOperations, sel metav1.LabelSelectorRequirement) admissionregistrationv1.ValidatingWebhook {
+	entry := func(webhookName string, rules []admissionregistrationv1.RuleWithOperations, sel metav1.LabelSelectorRequirement, conditions ...admissionregistrationv1.MatchCondition) admissionregistrationv1.ValidatingWebhook {
 		fp := failurePolicy
 		return admissionregistrationv1.ValidatingWebhook{
+			MatchConditions:         conditions,
 			Name:                    webhookName,
 			ClientConfig:            clientConfig,
 			Rules:                   rules,
@@ -86,7 +95,7 @@ func Configuration(name string, excludedNamespaces []string, failurePolicy admis
 			}),
 			entry("default-namespace.cisgate.io", DefaultNamespaceRules(), metav1.LabelSelectorRequirement{
 				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"default"},
-			}),
+			}, notEvents),
 		},
 	}
 }

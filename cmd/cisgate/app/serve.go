@@ -180,6 +180,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		return err
 	}
 	recorder := webhook.NewReportRecorder(o.Replica, events, writer)
+	recorder.Interval = o.ReportInterval
 	handler := &webhook.Handler{
 		Policy:      pol.Policy,
 		State:       &webhook.CachedState{Reader: mgr.GetCache(), Timeout: time.Second},

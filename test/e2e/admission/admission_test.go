@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +178,7 @@ func TestExemptions(t *testing.T) {
 	serve(t)
 	ctx := context.Background()
 	ns := prepareNamespace(t, "exempt", "")
-	before := admissionReport(t)
+	before := settledReport(t)
 
 	t.Run("namespace", func(t *testing.T) {
 		cs, w := userClient(t, "")
@@ -279,7 +280,7 @@ func TestEventsAndReportKey(t *testing.T) {
 	ctx := context.Background()
 	enforceNS := prepareNamespace(t, "events", "")
 	auditNS := prepareNamespace(t, "events-audit", "audit")
-	before := admissionReport(t)
+	before := settledReport(t)
 
 	for _, name := range []string{"evt-1", "evt-2"} {
 		_, err := env.Clientset.CoreV1().Pods(enforceNS).Create(ctx, privilegedPod(enforceNS, name), metav1.CreateOptions{})
@@ -318,7 +319,7 @@ func TestDryRunIsDecidedButRecordsNothing(t *testing.T) {
 	serve(t)
 	ctx := context.Background()
 	ns := prepareNamespace(t, "dryrun", "")
-	before := admissionReport(t)
+	before := settledReport(t)
 
 	_, err := env.Clientset.CoreV1().Pods(ns).Create(ctx, privilegedPod(ns, "dry"), metav1.CreateOptions{DryRun: dryRun})
 	requireDenied(t, err, "[4.2.1]")
@@ -357,6 +358,23 @@ func waitForEvent(t *testing.T, cs kubernetes.Interface, ns, name string) *event
 		return nil
 	})
 	return found
+}
+
+// settledReport reads the replica's key once earlier requests have reached it: two reads a few
+// report intervals apart agree.
+func settledReport(t *testing.T) *webhook.AdmissionReport {
+	t.Helper()
+	prev := admissionReport(t)
+	for range 50 {
+		time.Sleep(time.Second)
+		cur := admissionReport(t)
+		if reflect.DeepEqual(prev.Checks, cur.Checks) {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatal("the report key never settled")
+	return nil
 }
 
 // admissionReport reads this replica's key of the report ConfigMap (empty when not written yet).

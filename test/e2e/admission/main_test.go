@@ -84,10 +84,18 @@ func serve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		exited := make(chan struct{})
 		go func() {
-			code := app.Run(context.Background(), args, app.IOStreams{In: nil, Out: logs, ErrOut: logs})
-			fmt.Fprintf(os.Stderr, "cisgate serve exited with %d; logs in %s\n", code, logs.Name())
+			defer close(exited)
+			if code := app.Run(ctx, args, app.IOStreams{In: nil, Out: logs, ErrOut: logs}); code != 0 {
+				fmt.Fprintf(os.Stderr, "cisgate serve exited with %d; logs in %s\n", code, logs.Name())
+			}
 		}()
+		env.OnStop(func() {
+			cancel()
+			<-exited
+		})
 		waitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
 			resp, err := http.Get("http://" + probe + "/readyz")
 			if err != nil {
