@@ -197,11 +197,12 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 					AutomountServiceAccountToken: ptr.To(true),
 					EnableServiceLinks:           ptr.To(false),
 					PriorityClassName:            opts.PriorityClassName,
-					// uid 0, because the files checked are root's and may be 0600 (3.1.x
-					// passes them), and /var/lib/kubelet, where the kubeconfig is, is 0750 root: a
-					// non-root scan would WARN on a compliant node. With every capability dropped
-					// uid 0 overrides no file mode (no CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) and
-					// traces no process (no CAP_SYS_PTRACE); the mounts are read-only.
+					// uid 0: the kubelet's config files are root's and may be 0600, which 3.1.3
+					// passes, so a non-root scan could not read a hardened node's config and would
+					// WARN where it should PASS. With every capability dropped uid 0 overrides no
+					// file mode (no CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH) and inspects no process
+					// beyond its world-readable cmdline (no CAP_SYS_PTRACE); the mounts are
+					// read-only and the root filesystem too.
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsUser:      ptr.To[int64](0),
 						RunAsGroup:     ptr.To[int64](0),
