@@ -174,6 +174,7 @@ func NewNodeScanScheduler(client kubernetes.Interface, namespace string, opts No
 }
 
 func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts NodeScanOptions, benchmark func() policy.Benchmark, clk clock.WithTicker) (*NodeScanScheduler, error) {
+	// A scheduler is the enabled case, whatever the flag said: validate it as such.
 	opts.Enabled = true
 	if err := errors.Join(opts.Validate()...); err != nil {
 		return nil, err
@@ -252,6 +253,9 @@ func (s *NodeScanScheduler) Start(ctx context.Context) error {
 	defer s.queue.ShutDown()
 	s.start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
+		if ctx.Err() != nil {
+			return nil // stopped before it began
+		}
 		return errors.New("node-scan scheduler: informer caches did not sync")
 	}
 	// A new leader must not rescan every node at once: the report keys say when each was last

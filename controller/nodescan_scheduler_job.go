@@ -3,6 +3,7 @@ package controller
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"path"
 	"strings"
 
@@ -141,10 +142,7 @@ func jobNodeLabelIndex(obj any) ([]string, error) {
 // renderNodeScanJob is the scan Job of a node: `cisgate nodescan --report` pinned to the node,
 // reading the node's files through read-only hostPath mounts and its processes through hostPID.
 func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions, benchmark policy.Benchmark) *batchv1.Job {
-	labels := map[string]string{}
-	for k, v := range nodeScanJobLabels {
-		labels[k] = v
-	}
+	labels := maps.Clone(nodeScanJobLabels)
 	key, value := nodeScanNodeSelector(node.Name)
 	labels[key] = value
 	var annotations map[string]string
