@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"slices"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/policy"
@@ -36,7 +38,11 @@ exemptions:
 
 var env *framework.Env
 
-func TestMain(m *testing.M) { os.Exit(framework.Main(m, framework.Options{}, &env)) }
+func TestMain(m *testing.M) {
+	// The audit logs each cycle through controller-runtime's logger, which serve sets up.
+	log.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	os.Exit(framework.Main(m, framework.Options{}, &env))
+}
 
 // newAuditor is the leader's audit as serve runs it, against e, with Events to events (nil: none).
 func newAuditor(t testing.TB, e *framework.Env, events *report.EventSink) *controller.Auditor {
