@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/webhook"
@@ -47,6 +48,9 @@ type ServeOptions struct {
 	ConfigPollInterval     time.Duration
 	ReportInterval         time.Duration
 	DenyOnError            bool
+	// Audit and NodeScan configure the leader's background audit and node-scan Jobs.
+	Audit    controller.AuditOptions
+	NodeScan *controller.NodeScanOptions
 }
 
 // NewServeOptions returns the defaults of DESIGN.md's fixed interface.
@@ -69,6 +73,8 @@ func NewServeOptions() *ServeOptions {
 		LeaderElection:         true,
 		ConfigPollInterval:     5 * time.Second,
 		ReportInterval:         5 * time.Second,
+		Audit:                  controller.NewAuditOptions(),
+		NodeScan:               controller.NewNodeScanOptions(),
 	}
 }
 
@@ -86,6 +92,8 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the config file is checked for changes")
 	fs.DurationVar(&o.ReportInterval, "report-interval", o.ReportInterval, "at most one write of this replica's report key per interval")
 	fs.BoolVar(&o.DenyOnError, "deny-on-error", o.DenyOnError, "deny requests cisgate cannot evaluate (default: admit them with a warning)")
+	o.Audit.AddFlags(fs)
+	o.NodeScan.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -108,7 +116,8 @@ func (o *ServeOptions) Validate() []error {
 	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 {
 		errs = append(errs, errors.New("--config-poll-interval and --report-interval must be positive"))
 	}
-	return errs
+	errs = append(errs, o.Audit.Validate()...)
+	return append(errs, o.NodeScan.Validate()...)
 }
 
 func newServeCommand(streams IOStreams) *cobra.Command {
@@ -194,6 +203,14 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		if err := mgr.Add(runnable{r}); err != nil {
 			return err
 		}
+	}
+	// The leader audits what exists and schedules the node scans.
+	if err := mgr.Add(controller.NewAuditor(clientset, o.Namespace, pol.Policy, events, o.Audit)); err != nil {
+		return err
+	}
+	benchmark := func() policy.Benchmark { return pol.Policy().Catalogue.Benchmark() }
+	if err := controller.SetupNodeScanScheduler(mgr, o.Namespace, *o.NodeScan, benchmark); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
