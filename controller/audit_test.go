@@ -248,3 +248,27 @@ func TestAuditOptionsValidate(t *testing.T) {
 func TestAuditorNeedsLeaderElection(t *testing.T) {
 	assert.True(t, NewAuditor(fake.NewClientset(), cisgateNamespace, nil, nil, NewAuditOptions()).NeedLeaderElection())
 }
+
+func TestAuditorStartAuditsAtOnceAndEveryInterval(t *testing.T) {
+	client := fake.NewClientset(namespace("shop", nil))
+	pol := mustPolicy(t, "mode: audit")
+	opts := NewAuditOptions()
+	opts.Interval, opts.SummaryInterval = 100*time.Millisecond, 30*time.Millisecond
+	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, opts)
+	ctx, cancel := context.WithCancel(log.IntoContext(t.Context(), log.Log))
+	stopped := make(chan error)
+	go func() { stopped <- auditor.Start(ctx) }()
+
+	audited := func(object string) func() bool {
+		return func() bool {
+			cm, err := client.CoreV1().ConfigMaps(cisgateNamespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+			return err == nil && strings.Contains(cm.Data[report.AuditKey().Name], object) && cm.Data[report.SummaryKey().Name] != ""
+		}
+	}
+	require.Eventually(t, audited(`"name":"shop"`), 5*time.Second, 10*time.Millisecond, "the first audit runs at start")
+	_, err := client.CoreV1().Pods("shop").Create(t.Context(), pod("shop", "late", privileged(podSpec("app"))), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, audited(`"name":"late"`), 5*time.Second, 10*time.Millisecond, "the next audit finds a new object")
+	cancel()
+	require.NoError(t, <-stopped)
+}
