@@ -10,6 +10,9 @@ Every object is named after the release (fullnameOverride replaces it): the conf
 {{- include "cisgate.fullname" . }}-nodescan
 {{- end -}}
 
+{{/* The node-scan Jobs' names, fixed in cisgate's code (controller: nodeScanJobPrefix). */}}
+{{- define "cisgate.nodescanJobPrefix" -}}cisgate-nodescan-{{- end -}}
+
 {{- define "cisgate.configMapName" -}}
 {{- include "cisgate.fullname" . }}-config
 {{- end -}}
@@ -42,6 +45,25 @@ app.kubernetes.io/component: webhook
 
 {{- define "cisgate.nodescanImage" -}}
 {{- printf "%s:%s" (default .Values.image.repository .Values.nodeScan.image.repository) (default (default .Chart.AppVersion .Values.image.tag) .Values.nodeScan.image.tag) -}}
+{{- end -}}
+
+{{/*
+The node-scan settings as `cisgate serve` flags (controller.NodeScanOptions.AddFlags), one list
+item a line; nothing when the node scan is off.
+*/}}
+{{- define "cisgate.nodescanArgs" -}}
+{{- if .Values.nodeScan.enabled -}}
+- --nodescan-enabled=true
+- --nodescan-image={{ include "cisgate.nodescanImage" . }}
+- --nodescan-interval={{ .Values.nodeScan.interval }}
+- --nodescan-parallelism={{ .Values.nodeScan.parallelism }}
+- --nodescan-ttl={{ .Values.nodeScan.ttl }}
+- --nodescan-active-deadline={{ .Values.nodeScan.activeDeadline }}
+- --nodescan-service-account={{ include "cisgate.nodescanName" . }}
+{{- with .Values.nodeScan.priorityClassName }}
+- --nodescan-priority-class={{ . }}
+{{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/* Ignore in audit mode, Fail in enforce mode, unless webhook.failurePolicy says. */}}
@@ -78,13 +100,14 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
 {{- $ns := .Release.Namespace -}}
 {{- $name := include "cisgate.fullname" . -}}
 {{- if .Values.nodeScan.enabled }}
-- checks: [host-pid, sa-token-automount]
+- checks: [host-pid, sa-token-automount{{ if has .Values.benchmark (list "eks-1.0.1" "eks-1.1.0" "eks-1.2.0") }}, root-containers{{ end }}]
   namespace: {{ $ns }}
-  name: {{ include "cisgate.nodescanName" . }}-*
+  name: {{ include "cisgate.nodescanJobPrefix" . }}*
   reason: >-
     cisgate node scan (chart): the scan Job and its Pod share the host PID namespace to read
-    the kubelet's command line from /proc, mount the node's kubelet files read-only through
-    hostPath, and use the API to write the CISNodeScan Event and the report
+    the kubelet's command line, run as uid 0 with every capability dropped to read root's 0600
+    kubelet files through read-only hostPath mounts, and use the API to write the CISNodeScan
+    Event and the report
 {{- end }}
 - checks: [sa-token-automount]
   namespace: {{ $ns }}
@@ -103,13 +126,6 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
   kind: Pod
   name: {{ $name }}-*
   reason: *webhookToken
-- checks: [default-namespace]
-  namespace: default
-  kind: Event
-  reason: >-
-    cisgate (chart): Kubernetes keeps the Events about cluster-scoped objects (Nodes,
-    ClusterRoles, ...) in "default", including cisgate's own CISNodeScan and CISViolation Events;
-    denying them would lose the findings
 {{- end -}}
 
 {{/* config.yaml: the values' config and the chart's own exemption rules. */}}

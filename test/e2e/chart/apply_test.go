@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -14,11 +15,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
+	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/controller"
+	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 )
@@ -47,6 +53,8 @@ func TestApply(t *testing.T) {
 
 	t.Run("webhook RBAC", func(t *testing.T) { webhookRBAC(t, env, releaseNamespace) })
 	t.Run("nodescan RBAC", func(t *testing.T) { nodescanRBAC(t, env, releaseNamespace) })
+	t.Run("node-scan scheduler", func(t *testing.T) { nodeScanScheduler(t, env, releaseNamespace) })
+	t.Run("helm install, upgrade, uninstall", func(t *testing.T) { helmInstall(t, env) })
 }
 
 // applyRelease creates the release's namespace and every rendered object, the webhook
@@ -149,8 +157,11 @@ func webhookRBAC(t *testing.T, env *framework.Env, ns string) {
 
 	// The webhook's caches and the audit's lists, cluster-wide.
 	for what, list := range map[string]func() error{
-		"namespaces":          func() error { _, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); return err },
-		"networkpolicies":     func() error { _, err := c.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{}); return err },
+		"namespaces": func() error { _, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); return err },
+		"networkpolicies": func() error {
+			_, err := c.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{})
+			return err
+		},
 		"serviceaccounts":     func() error { _, err := c.CoreV1().ServiceAccounts("").List(ctx, metav1.ListOptions{}); return err },
 		"pods":                func() error { _, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); return err },
 		"deployments":         func() error { _, err := c.AppsV1().Deployments("").List(ctx, metav1.ListOptions{}); return err },
@@ -249,4 +260,142 @@ func nodescanRBAC(t *testing.T, env *framework.Env, ns string) {
 	forbidden(t, err, "list Jobs")
 	_, err = c.CoreV1().Nodes().Patch(ctx, node.Name, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
 	forbidden(t, err, "patch its Node")
+}
+
+// nodeScanScheduler runs cisgate's node-scan scheduler with the chart's ServiceAccount and the
+// settings the chart passes to `cisgate serve`: the RBAC lets it list and watch Nodes and its
+// Jobs, read the report and create a node's scan Job, and the Job the controller writes (hostPID,
+// hostPath, uid 0, its API token) leaves nothing that the chart's exemption rules do not cover.
+func nodeScanScheduler(t *testing.T, env *framework.Env, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	node, err := env.Clientset.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+		Name: "ip-10-0-2-2.ec2.internal", Labels: map[string]string{corev1.LabelOSStable: "linux"},
+	}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	node.Status = corev1.NodeStatus{
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
+		NodeInfo:   corev1.NodeSystemInfo{OSImage: "Amazon Linux 2023.6.20250115"},
+	}
+	_, err = env.Clientset.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	opts := nodeScanOptions(t, nodescanArgs(t, defaultRelease()))
+	s, err := controller.NewNodeScanScheduler(as(t, env, ns, releaseName), ns, opts, func() policy.Benchmark { return policy.EKS180 })
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Start(runCtx) }()
+	defer func() {
+		stop()
+		assert.NoError(t, <-done)
+	}()
+
+	var job *batchv1.Job
+	require.Eventually(t, func() bool {
+		jobs, err := env.Clientset.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		for i := range jobs.Items {
+			if jobs.Items[i].Spec.Template.Spec.NodeName == node.Name {
+				job = &jobs.Items[i]
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "the scheduler created no scan Job for %s", node.Name)
+	assert.Equal(t, releaseName+"-nodescan", job.Spec.Template.Spec.ServiceAccountName)
+	assert.Equal(t, "ghcr.io/cisgate/cisgate:0.1.0", job.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, ptr.To[int32](3600), job.Spec.TTLSecondsAfterFinished)
+	// The chart's node-scan NetworkPolicy selects the scan Pods.
+	np, err := env.Clientset.NetworkingV1().NetworkPolicies(ns).Get(ctx, releaseName+"-nodescan", metav1.GetOptions{})
+	require.NoError(t, err)
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	require.NoError(t, err)
+	assert.True(t, sel.Matches(labels.Set(job.Spec.Template.Labels)), "NetworkPolicy %s does not select the scan Pods %v", np.Name, job.Spec.Template.Labels)
+	assert.Empty(t, np.Spec.Ingress)
+
+	// The Job as `cisgate check` sees it, with the chart's config without the namespace
+	// exemption: only the chart's node-scan rule exempts it (and 4.3.2 needs the cluster).
+	job.SetGroupVersionKind(batchv1.SchemeGroupVersion.WithKind("Job"))
+	job.ManagedFields = nil
+	manifest, err := yaml.Marshal(job)
+	require.NoError(t, err)
+	for _, b := range policy.Benchmarks() {
+		t.Run(string(b), func(t *testing.T) {
+			config := withoutExemptNamespace(t, renderedConfig(t, decode(t, template(t, defaultRelease("--set", "benchmark="+string(b)))), releaseName), ns)
+			p, err := policy.ParseConfig([]byte(config))
+			require.NoError(t, err)
+			scanReason, ok := p.ExemptionFor("host-pid", obj("Job", ns, job.Name))
+			require.True(t, ok)
+			code, report := runCheck(t, string(manifest), config)
+			assert.Equal(t, app.ExitOK, code)
+			var exempt []string
+			for _, f := range report.Findings {
+				if f.Slug == "namespace-network-policy" {
+					assert.Equal(t, policy.StatusWarn, f.Status)
+					continue
+				}
+				assert.Equal(t, scanReason, f.ExemptReason, "%+v", f)
+				exempt = append(exempt, string(f.Slug))
+			}
+			assert.Contains(t, exempt, "host-pid")
+			assert.Contains(t, exempt, "sa-token-automount")
+		})
+	}
+}
+
+// helmInstall installs the chart with helm itself, without cert-manager, upgrades it to enforce
+// mode and uninstalls it: the NOTES tell how to read the report and enforce, the upgrade keeps
+// the generated certificate (Helm's lookup) so that the caBundle still matches what the pods
+// serve, and the uninstall leaves no webhook configuration behind.
+func helmInstall(t *testing.T, env *framework.Env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const name, ns = "cisgate-helm", "cisgate-helm"
+	helm := func(args ...string) string {
+		t.Helper()
+		out, err := runHelm(t, append(args, "--kubeconfig", env.KubeConfig, "--namespace", ns)...)
+		require.NoError(t, err)
+		return out
+	}
+	out := helm("install", name, chartDir(t), "--create-namespace", "--set", "certManager.enabled=false")
+	for _, want := range []string{
+		`kubectl -n cisgate-helm get configmap cisgate-report -o jsonpath='{.data.summary\.json}'`,
+		"kubectl get events -A --field-selector reason=CISViolation",
+		"--set mode=enforce",
+		"cisgate.io/mode=enforce",
+	} {
+		assert.Contains(t, out, want)
+	}
+
+	caBundles := func() [][]byte {
+		vwc, err := env.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		var out [][]byte
+		for _, w := range vwc.Webhooks {
+			out = append(out, w.ClientConfig.CABundle)
+		}
+		return out
+	}
+	secret, err := env.Clientset.CoreV1().Secrets(ns).Get(ctx, name+"-tls", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{secret.Data["ca.crt"], secret.Data["ca.crt"]}, caBundles())
+
+	out = helm("upgrade", name, chartDir(t), "--reuse-values", "--set", "mode=enforce")
+	assert.Contains(t, out, "Enforce mode")
+	upgraded, err := env.Clientset.CoreV1().Secrets(ns).Get(ctx, name+"-tls", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, secret.Data, upgraded.Data, "the upgrade generated a new certificate")
+	assert.Equal(t, [][]byte{secret.Data["ca.crt"], secret.Data["ca.crt"]}, caBundles())
+	vwc, err := env.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	for _, w := range vwc.Webhooks {
+		assert.Equal(t, ptr.To(admissionregistrationv1.Fail), w.FailurePolicy)
+	}
+
+	helm("uninstall", name)
+	_, err = env.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the webhook configuration outlives the release: %v", err)
 }

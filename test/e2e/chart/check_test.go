@@ -122,8 +122,10 @@ func TestCheckWithoutConfig(t *testing.T) {
 func TestNetworkPolicyFor432(t *testing.T) {
 	objs := decode(t, template(t, defaultRelease()))
 	nps := ofKind(objs, "NetworkPolicy")
-	require.Len(t, nps, 1)
-	assert.Equal(t, releaseNamespace, nps[0].GetNamespace())
+	require.Len(t, nps, 2)
+	for _, np := range nps {
+		assert.Equal(t, releaseNamespace, np.GetNamespace())
+	}
 
 	p, err := policy.ParseConfig([]byte(withoutExemptNamespace(t, renderedConfig(t, objs, releaseName), releaseNamespace)))
 	require.NoError(t, err)
