@@ -141,13 +141,13 @@ func (s *clusterState) ServiceAccount(namespace, name string) (*corev1.ServiceAc
 	return sa, ok, nil
 }
 
-// Audit lists every kind that has a check, page by page, and judges each object with pol, as the
-// webhook would judge it on CREATE, with the lookups decided from the listed NetworkPolicies and
-// ServiceAccounts. Pods, ReplicaSets and Jobs controlled by a checked kind are skipped: their
+// Audit lists every kind that has a check, page by page, and judges each object with pol as an
+// object at rest (policy.OperationNone, as `cisgate check` judges a manifest), with the lookups
+// answered from the listed NetworkPolicies and ServiceAccounts, so 4.1.6 is decided, not WARN. Pods, ReplicaSets and Jobs controlled by a checked kind are skipped: their
 // owner carries the finding. 4.3.2 is decided once per namespace (kind Namespace), and the
 // benchmark's manual items are listed as WARN on the cluster.
 func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy, pageSize int64) (*AuditRun, error) {
-	a := newAuditor(pol)
+	rec := newRunRecorder(pol)
 	namespaceModes := map[string]string{}
 	var namespaces []*corev1.Namespace
 	err := listEach(ctx, pageSize, client.CoreV1().Namespaces().List, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items },
@@ -175,26 +175,26 @@ func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy,
 				AutomountServiceAccountToken: sa.AutomountServiceAccountToken,
 			}
 			// A ServiceAccount's own checks need no lookup, so it is judged in the same pass.
-			a.judge(saKind, sa, state, namespaceModes)
+			rec.judge(saKind, sa, state, namespaceModes)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("listing ServiceAccounts: %w", err)
 	}
 	for _, k := range evaluatedKinds(client) {
-		if err := k.each(ctx, pageSize, func(obj runtime.Object) { a.judge(k, obj, state, namespaceModes) }); err != nil {
+		if err := k.each(ctx, pageSize, func(obj runtime.Object) { rec.judge(k, obj, state, namespaceModes) }); err != nil {
 			return nil, fmt.Errorf("listing %ss: %w", k.kind, err)
 		}
 	}
 	for _, ns := range namespaces {
-		a.judgeNamespace(ns, state.networkPolicies[ns.Name], namespaceModes[ns.Name])
+		rec.judgeNamespace(ns, state.networkPolicies[ns.Name], namespaceModes[ns.Name])
 	}
-	a.listManual()
-	a.run.Report.Sort()
-	return a.run, nil
+	rec.listManual()
+	rec.run.Report.Sort()
+	return rec.run, nil
 }
 
-// auditor accumulates one audit run.
-type auditor struct {
+// runRecorder accumulates one audit run.
+type runRecorder struct {
 	pol      *policy.Policy
 	registry *policy.Registry
 	// objectChecks are the benchmark's checks decided on objects, except 4.3.2.
@@ -202,8 +202,8 @@ type auditor struct {
 	run          *AuditRun
 }
 
-func newAuditor(pol *policy.Policy) *auditor {
-	a := &auditor{
+func newRunRecorder(pol *policy.Policy) *runRecorder {
+	rec := &runRecorder{
 		pol:      pol,
 		registry: policy.DefaultRegistry(),
 		run: &AuditRun{
@@ -216,51 +216,51 @@ func newAuditor(pol *policy.Policy) *auditor {
 	}
 	for _, e := range pol.Catalogue.Entries() {
 		if e.Section == policy.SectionObject && e.Slug != namespaceNetworkPolicy {
-			a.objectChecks = append(a.objectChecks, e)
+			rec.objectChecks = append(rec.objectChecks, e)
 		}
 	}
-	return a
+	return rec
 }
 
-func (a *auditor) counts(id string) *Counts {
-	c := a.run.Counts[id]
+func (rec *runRecorder) counts(id string) *Counts {
+	c := rec.run.Counts[id]
 	if c == nil {
 		c = &Counts{}
-		a.run.Counts[id] = c
+		rec.run.Counts[id] = c
 	}
 	return c
 }
 
 // judge evaluates one listed object and records its findings and counts.
-func (a *auditor) judge(k auditedKind, raw runtime.Object, state policy.Lookup, namespaceModes map[string]string) {
+func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lookup, namespaceModes map[string]string) {
 	meta, ok := raw.(metav1.Object)
 	if !ok || controlledByCheckedKind(k.kind, meta) {
 		return
 	}
 	obj := policy.NewObject(k.kind, raw)
 	ref := output.ObjectRef{Kind: k.kind, Namespace: obj.Namespace, Name: obj.Name}
-	a.run.Report.Checked = append(a.run.Report.Checked, ref)
+	rec.run.Report.Checked = append(rec.run.Report.Checked, ref)
 	namespaceMode := namespaceModes[obj.Namespace]
-	judged := a.pol.Judge(obj, policy.OperationNone, state, namespaceMode)
+	judged := rec.pol.Judge(obj, policy.OperationNone, state, namespaceMode)
 	failing := false
 	for _, j := range judged {
 		if j.Slug == namespaceNetworkPolicy {
 			continue // decided once per namespace
 		}
-		a.run.Report.Findings = append(a.run.Report.Findings, output.NewFinding(j, ref))
+		rec.run.Report.Findings = append(rec.run.Report.Findings, output.NewFinding(j, ref))
 		failing = failing || (j.Status == policy.StatusFail && j.ExemptReason == "")
 	}
 	if failing {
-		a.run.references[ref] = corev1.ObjectReference{
+		rec.run.references[ref] = corev1.ObjectReference{
 			Kind: k.kind, APIVersion: k.apiVersion, Namespace: obj.Namespace, Name: obj.Name, UID: meta.GetUID(),
 		}
 	}
-	for _, e := range a.objectChecks {
-		check, ok := a.registry.Check(e.Slug)
-		if !ok || !subjectTo(check, obj) || a.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
+	for _, e := range rec.objectChecks {
+		check, ok := rec.registry.Check(e.Slug)
+		if !ok || !subjectTo(check, obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
 			continue
 		}
-		a.counts(e.ID).add(outcome(e.Slug, judged))
+		rec.counts(e.ID).add(outcome(e.Slug, judged))
 	}
 }
 
@@ -351,15 +351,15 @@ func controlledByCheckedKind(kind string, obj metav1.Object) bool {
 }
 
 // judgeNamespace decides 4.3.2 on a namespace: it fails without a NetworkPolicy.
-func (a *auditor) judgeNamespace(ns *corev1.Namespace, networkPolicies int, namespaceMode string) {
+func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int, namespaceMode string) {
 	ref := output.ObjectRef{Kind: "Namespace", Name: ns.Name}
-	a.run.Report.Checked = append(a.run.Report.Checked, ref)
-	entry, ok := a.pol.Catalogue.Entry(namespaceNetworkPolicy)
-	mode := a.pol.ModeFor(namespaceNetworkPolicy, namespaceMode)
+	rec.run.Report.Checked = append(rec.run.Report.Checked, ref)
+	entry, ok := rec.pol.Catalogue.Entry(namespaceNetworkPolicy)
+	mode := rec.pol.ModeFor(namespaceNetworkPolicy, namespaceMode)
 	if !ok || mode == policy.ModeOff {
 		return
 	}
-	counts := a.counts(entry.ID)
+	counts := rec.counts(entry.ID)
 	if networkPolicies > 0 {
 		counts.Pass++
 		return
@@ -369,31 +369,31 @@ func (a *auditor) judgeNamespace(ns *corev1.Namespace, networkPolicies int, name
 		Detail: "namespace " + strconv.Quote(ns.Name) + " has no NetworkPolicy; add one (at least a default deny) to every namespace",
 	}
 	// A rule scoped to a namespace covers the Namespace object itself.
-	if a.pol.ExemptNamespace(ns.Name) {
+	if rec.pol.ExemptNamespace(ns.Name) {
 		f.ExemptReason = "namespace " + ns.Name + " is exempt"
-	} else if reason, ok := a.pol.ExemptionFor(namespaceNetworkPolicy, policy.Object{Kind: "Namespace", Namespace: ns.Name, Name: ns.Name}); ok {
+	} else if reason, ok := rec.pol.ExemptionFor(namespaceNetworkPolicy, policy.Object{Kind: "Namespace", Namespace: ns.Name, Name: ns.Name}); ok {
 		f.ExemptReason = reason
 	}
-	a.run.Report.Findings = append(a.run.Report.Findings, f)
+	rec.run.Report.Findings = append(rec.run.Report.Findings, f)
 	if f.ExemptReason != "" {
 		counts.Exempt++
 		return
 	}
 	counts.Fail++
-	a.run.references[ref] = corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: ns.Name, UID: ns.UID}
+	rec.run.references[ref] = corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: ns.Name, UID: ns.UID}
 }
 
 // listManual adds the benchmark's manual items as WARN on the cluster: no object decides them.
-func (a *auditor) listManual() {
+func (rec *runRecorder) listManual() {
 	ref := output.ObjectRef{Kind: ClusterKind}
-	for _, e := range a.pol.Catalogue.Entries() {
+	for _, e := range rec.pol.Catalogue.Entries() {
 		if e.Section != policy.SectionManual {
 			continue
 		}
-		a.run.Report.Findings = append(a.run.Report.Findings, output.Finding{
-			ID: e.ID, Slug: e.Slug, Title: e.Title, Status: policy.StatusWarn, Mode: a.pol.ModeFor(e.Slug, ""), Object: ref,
+		rec.run.Report.Findings = append(rec.run.Report.Findings, output.Finding{
+			ID: e.ID, Slug: e.Slug, Title: e.Title, Status: policy.StatusWarn, Mode: rec.pol.ModeFor(e.Slug, ""), Object: ref,
 			Detail: "manual: not decided from Kubernetes objects; review it by hand",
 		})
-		a.counts(e.ID).Warn++
+		rec.counts(e.ID).Warn++
 	}
 }
