@@ -257,7 +257,7 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 	}
 	for _, e := range rec.objectChecks {
 		check, ok := rec.registry.Check(e.Slug)
-		if !ok || !subjectTo(check, obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
+		if !ok || !check.AppliesTo(obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
 			continue
 		}
 		rec.counts(e.ID).add(outcome(e.Slug, judged))
@@ -286,43 +286,6 @@ func outcome(slug policy.Slug, judged []policy.Judged) Counts {
 		return Counts{Exempt: 1}
 	}
 	return Counts{Pass: 1}
-}
-
-// subjectTo reports whether a check applies to an object, by the check's declared targets: the
-// objects it applies to and finds nothing on are its passes.
-func subjectTo(c *policy.Check, o policy.Object) bool {
-	for _, t := range c.Targets {
-		switch t {
-		case policy.TargetPodSpec:
-			if o.Pod != nil {
-				return true
-			}
-		case policy.TargetRole:
-			if o.Kind == "Role" || o.Kind == "ClusterRole" {
-				return true
-			}
-		case policy.TargetBinding:
-			if o.Kind == "RoleBinding" || o.Kind == "ClusterRoleBinding" {
-				return true
-			}
-		case policy.TargetServiceAccount, policy.TargetService, policy.TargetIngress, policy.TargetNetworkPolicy:
-			if o.Kind == targetKinds[t] {
-				return true
-			}
-		case policy.TargetNamespaced:
-			if o.Namespaced {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-var targetKinds = map[policy.Target]string{
-	policy.TargetServiceAccount: "ServiceAccount",
-	policy.TargetService:        "Service",
-	policy.TargetIngress:        "Ingress",
-	policy.TargetNetworkPolicy:  "NetworkPolicy",
 }
 
 // checkedOwners are the controllers whose own object carries their pods' (or replica sets', or

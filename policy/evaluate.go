@@ -32,7 +32,7 @@ func (e *Evaluator) Evaluate(obj Object, op Operation, lookup Lookup) []Result {
 	in := &Input{Object: obj, Operation: op, Lookup: lookup, Settings: &e.settings}
 	var results []Result
 	for _, pc := range e.checks {
-		if !pc.check.appliesTo(obj) {
+		if !pc.check.AppliesTo(obj) {
 			continue
 		}
 		for _, f := range pc.check.Evaluate(in) {

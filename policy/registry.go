@@ -61,7 +61,8 @@ type Check struct {
 	Evaluate func(*Input) []Finding
 }
 
-func (c *Check) appliesTo(o Object) bool {
+// AppliesTo reports whether the check decides on the object: one of its targets matches.
+func (c *Check) AppliesTo(o Object) bool {
 	for _, t := range c.Targets {
 		if t.matches(o) {
 			return true
