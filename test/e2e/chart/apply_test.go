@@ -54,6 +54,7 @@ func TestApply(t *testing.T) {
 	t.Run("webhook RBAC", func(t *testing.T) { webhookRBAC(t, env, releaseNamespace) })
 	t.Run("nodescan RBAC", func(t *testing.T) { nodescanRBAC(t, env, releaseNamespace) })
 	t.Run("node-scan scheduler", func(t *testing.T) { nodeScanScheduler(t, env, releaseNamespace) })
+	t.Run("background audit", func(t *testing.T) { backgroundAudit(t, env, releaseNamespace) })
 	t.Run("helm install, upgrade, uninstall", func(t *testing.T) { helmInstall(t, env) })
 }
 
@@ -398,4 +399,48 @@ func helmInstall(t *testing.T, env *framework.Env) {
 	helm("uninstall", name)
 	_, err = env.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the webhook configuration outlives the release: %v", err)
+}
+
+// backgroundAudit runs cisgate's background audit with the chart's ServiceAccount: its lists and
+// report writes are allowed, and of the chart's own objects as they live in the cluster (and the
+// scan Job the scheduler made) nothing is left that the chart's rules do not exempt, even with
+// the release namespace not exempt as a whole; 4.3.2 passes for the namespace, which has the
+// chart's NetworkPolicies.
+func backgroundAudit(t *testing.T, env *framework.Env, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := as(t, env, ns, releaseName)
+	objs := decode(t, template(t, defaultRelease()))
+	shipped, err := policy.ParseConfig([]byte(renderedConfig(t, objs, releaseName)))
+	require.NoError(t, err)
+	sink, err := report.NewEventSink(c, "cisgate")
+	require.NoError(t, err)
+	require.NoError(t, controller.NewAuditor(c, ns, func() *policy.Policy { return shipped }, sink, controller.NewAuditOptions()).RunOnce(ctx))
+	cm, err := env.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, cm.Data, report.AuditKey().Name)
+	assert.Contains(t, cm.Data, report.SummaryKey().Name)
+
+	strict, err := policy.ParseConfig([]byte(withoutExemptNamespace(t, renderedConfig(t, objs, releaseName), ns)))
+	require.NoError(t, err)
+	run, err := controller.Audit(ctx, c, strict, controller.DefaultPageSize)
+	require.NoError(t, err)
+	ours := map[string]bool{}
+	for _, o := range objs {
+		if o.GetNamespace() == "" {
+			ours[o.GetKind()+"/"+o.GetName()] = true
+		}
+	}
+	var seen []string
+	for _, f := range run.Report.Findings {
+		switch {
+		case f.Object.Kind == "Namespace" && f.Object.Name == ns:
+			t.Errorf("namespace %s has a finding: %+v", ns, f)
+		case f.Object.Namespace == ns || ours[f.Object.Kind+"/"+f.Object.Name]:
+			assert.Contains(t, f.ExemptReason, "(chart)", "%+v", f)
+			seen = append(seen, f.ID+" "+f.Object.String())
+		}
+	}
+	t.Logf("chart findings in the audit: %q", seen)
+	assert.Contains(t, seen, "4.1.6 Deployment "+ns+"/"+releaseName)
 }
