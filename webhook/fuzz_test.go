@@ -77,6 +77,10 @@ func decodeSent(body []byte) (uid types.UID, answer schema.GroupVersionKind, ok 
 	if gvk != nil && !gvk.Empty() {
 		answer = *gvk
 	}
+	if r.Request == nil {
+		// "request": null; controller-runtime keeps its own empty request.
+		return "", answer, true
+	}
 	return r.Request.UID, answer, true
 }
 
