@@ -36,10 +36,12 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 // DefaultNamespaceRules cover every namespaced kind in the default namespace (4.5.2), and with
 // it the other checks for the objects there, so that each request is sent once.
 func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
-	return []admissionregistrationv1.RuleWithOperations{
-		rule([]string{"*"}, []string{"*", "pods/ephemeralcontainers"}, admissionregistrationv1.Create, admissionregistrationv1.Update),
-		networkPolicyDeleteRule(),
-	}
+	everything := rule([]string{"*"}, []string{"*", "pods/ephemeralcontainers"}, admissionregistrationv1.Create, admissionregistrationv1.Update)
+	// A namespaceSelector never skips cluster-scoped objects: without the scope this entry would
+	// send every ClusterRole, Node and CRD write to cisgate a second time.
+	namespaced := admissionregistrationv1.NamespacedScope
+	everything.Scope = &namespaced
+	return []admissionregistrationv1.RuleWithOperations{everything, networkPolicyDeleteRule()}
 }
 
 // notEvents keeps Events out of the default-namespace entry: the control plane writes Events about
