@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
-	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -218,7 +218,7 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 							"--benchmark", string(benchmark),
 							"--report",
 							"--namespace", namespace,
-							"--output", string(nodescan.FormatJSON),
+							"--output", string(output.FormatJSON),
 						},
 						Resources:    nodeScanResources,
 						VolumeMounts: mounts,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -123,12 +124,12 @@ func TestRendererGoldens(t *testing.T) {
 	for _, name := range []string{"al2", "flags-only-insecure"} {
 		report, err := Scan(hostFixture(t, name), policy.DefaultBenchmark, name)
 		require.NoError(t, err)
-		for _, f := range []Format{FormatTable, FormatJUnit} {
+		for _, f := range []output.Format{output.FormatTable, output.FormatJUnit} {
 			t.Run(name+"/"+string(f), func(t *testing.T) {
 				var out bytes.Buffer
 				require.NoError(t, Write(&out, report, f))
 				ext := ".txt"
-				if f == FormatJUnit {
+				if f == output.FormatJUnit {
 					ext = ".xml"
 				}
 				assertGolden(t, name+ext, out.Bytes())

@@ -2,35 +2,28 @@ package nodescan
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
 
-// Format is an output format of `cisgate nodescan --output`.
-type Format string
-
-const (
-	FormatTable Format = "table"
-	FormatJSON  Format = "json"
-	FormatJUnit Format = "junit"
-)
-
-// Formats lists the supported output formats.
-func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatJUnit} }
+// Formats lists the output formats of `cisgate nodescan --output`.
+func Formats() []output.Format {
+	return []output.Format{output.FormatTable, output.FormatJSON, output.FormatJUnit}
+}
 
 // Write renders a report in a format.
-func Write(w io.Writer, r Report, f Format) error {
+func Write(w io.Writer, r Report, f output.Format) error {
 	switch f {
-	case FormatTable:
+	case output.FormatTable:
 		return WriteTable(w, r)
-	case FormatJSON:
+	case output.FormatJSON:
 		return WriteJSON(w, r)
-	case FormatJUnit:
+	case output.FormatJUnit:
 		return WriteJUnit(w, r)
 	}
 	return fmt.Errorf("unknown output format %q (supported: %v)", f, Formats())
@@ -76,37 +69,11 @@ func (r Report) counts() map[policy.Status]int {
 	return counts
 }
 
-// JUnit XML: one test case per check, FAIL as <failure>, WARN as <skipped>.
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	ClassName string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
-// WriteJUnit writes the report as a JUnit XML test suite named after the node.
+// WriteJUnit writes the report as a JUnit XML test suite named after the node: one test case
+// per check, FAIL as <failure>, WARN as <skipped>.
 func WriteJUnit(w io.Writer, r Report) error {
 	counts := r.counts()
-	suite := junitSuite{
+	suite := output.JUnitSuite{
 		Name:     "cisgate nodescan " + r.Node + " (" + string(r.Benchmark) + ")",
 		Tests:    len(r.Results),
 		Failures: counts[policy.StatusFail],
@@ -114,25 +81,16 @@ func WriteJUnit(w io.Writer, r Report) error {
 	}
 	for _, res := range r.Results {
 		evidence := "expected: " + res.Expected + "\nactual: " + res.Actual + "\nsource: " + res.Source
-		c := junitCase{ClassName: "cisgate.nodescan." + string(r.Benchmark), Name: "[" + res.ID + "] " + string(res.Slug) + ": " + res.Title}
+		c := output.JUnitCase{Classname: "cisgate.nodescan." + string(r.Benchmark), Name: "[" + res.ID + "] " + string(res.Slug) + ": " + res.Title}
 		switch res.Status {
 		case policy.StatusFail:
-			c.Failure = &junitMessage{Message: res.Detail, Text: evidence}
+			c.Failure = &output.JUnitMessage{Message: res.Detail, Text: evidence}
 		case policy.StatusWarn:
-			c.Skipped = &junitMessage{Message: res.Detail, Text: evidence}
+			c.Skipped = &output.JUnitMessage{Message: res.Detail, Text: evidence}
 		default:
 			c.SystemOut = res.Detail + "\n" + evidence
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSuite{suite}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return output.WriteJUnit(w, output.JUnitSuites{Suites: []output.JUnitSuite{suite}})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -60,7 +60,7 @@ func NewNodescanOptions() *NodescanOptions {
 	return &NodescanOptions{
 		NodeName:    os.Getenv("NODE_NAME"),
 		Benchmark:   string(policy.DefaultBenchmark),
-		Output:      string(nodescan.FormatTable),
+		Output:      string(output.FormatTable),
 		Namespace:   namespace,
 		newReporter: newClusterNodeScanReporter,
 		now:         time.Now,
@@ -98,8 +98,8 @@ func (o *NodescanOptions) Validate() []error {
 	if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
 		errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 	}
-	if !slices.Contains(nodescan.Formats(), nodescan.Format(o.Output)) {
-		errs = append(errs, fmt.Errorf("--output: unknown format %q (supported: %v)", o.Output, nodescan.Formats()))
+	if _, err := output.ParseFormat(o.Output, nodescan.Formats()...); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Report && o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace must not be empty with --report"))
@@ -147,7 +147,7 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	if err := nodescan.Write(streams.Out, result, nodescan.Format(o.Output)); err != nil {
+	if err := nodescan.Write(streams.Out, result, output.Format(o.Output)); err != nil {
 		return err
 	}
 	if o.Report {
