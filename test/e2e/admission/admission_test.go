@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
 )
 
@@ -51,7 +52,7 @@ func prepareNamespace(t *testing.T, prefix, mode string) string {
 // the global enforce), and a dry-run hardened Deployment is admitted (the NetworkPolicy is seen).
 func waitForMode(t *testing.T, ns, mode string) {
 	t.Helper()
-	waitFor(t, 20*time.Second, "namespace "+ns+" in mode "+mode, func() error {
+	framework.WaitFor(t, 20*time.Second, "namespace "+ns+" in mode "+mode, func() error {
 		_, err := env.Clientset.AppsV1().Deployments(ns).Create(context.Background(), deployment(ns, "probe", nil), metav1.CreateOptions{DryRun: dryRun})
 		if err != nil {
 			return err
@@ -139,7 +140,7 @@ func TestAuditAdmitsWithWarnings(t *testing.T) {
 	writeConfig(t, strings.Replace(baseConfig, "mode: enforce", "mode: audit", 1))
 	t.Cleanup(func() {
 		writeConfig(t, baseConfig)
-		waitFor(t, 20*time.Second, "the enforce config to be back", func() error {
+		framework.WaitFor(t, 20*time.Second, "the enforce config to be back", func() error {
 			_, err := env.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, clusterAdminBinding("probe", "devs"), metav1.CreateOptions{DryRun: dryRun})
 			if err == nil {
 				return fmt.Errorf("still admitted")
@@ -147,7 +148,7 @@ func TestAuditAdmitsWithWarnings(t *testing.T) {
 			return nil
 		})
 	})
-	waitFor(t, 20*time.Second, "the audit config to be loaded", func() error {
+	framework.WaitFor(t, 20*time.Second, "the audit config to be loaded", func() error {
 		_, err := env.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, clusterAdminBinding("probe", "devs"), metav1.CreateOptions{DryRun: dryRun})
 		return err
 	})
@@ -208,7 +209,7 @@ func TestExemptions(t *testing.T) {
 	})
 
 	// The report counts exempt findings with their reason.
-	waitFor(t, 20*time.Second, "exempt findings in the report", func() error {
+	framework.WaitFor(t, 20*time.Second, "exempt findings in the report", func() error {
 		after := admissionReport(t)
 		if got := counts(after, "4.2.1").Exempt - counts(before, "4.2.1").Exempt; got != 3 {
 			return fmt.Errorf("4.2.1 exempt went up by %d, want 3", got)
@@ -269,7 +270,7 @@ func TestNetworkPolicyLastDeleteDenied(t *testing.T) {
 
 	_, err = env.Clientset.NetworkingV1().NetworkPolicies(ns).Create(ctx, denyAllPolicy(ns, "second"), metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitFor(t, 20*time.Second, "the delete of one of two NetworkPolicies to be admitted", func() error {
+	framework.WaitFor(t, 20*time.Second, "the delete of one of two NetworkPolicies to be admitted", func() error {
 		return env.Clientset.NetworkingV1().NetworkPolicies(ns).Delete(ctx, "default-deny", metav1.DeleteOptions{DryRun: dryRun})
 	})
 	require.NoError(t, env.Clientset.NetworkingV1().NetworkPolicies(ns).Delete(ctx, "default-deny", metav1.DeleteOptions{}))
@@ -300,7 +301,7 @@ func TestEventsAndReportKey(t *testing.T) {
 	assert.Equal(t, "Deployment", violation.Regarding.Kind)
 	assert.Contains(t, violation.Note, "[4.2.4] pod must not set hostNetwork=true")
 
-	waitFor(t, 20*time.Second, "the replica's report key to count the findings", func() error {
+	framework.WaitFor(t, 20*time.Second, "the replica's report key to count the findings", func() error {
 		after := admissionReport(t)
 		if got := counts(after, "4.2.1").Deny - counts(before, "4.2.1").Deny; got != 2 {
 			return fmt.Errorf("4.2.1 deny went up by %d, want 2", got)
@@ -327,7 +328,7 @@ func TestDryRunIsDecidedButRecordsNothing(t *testing.T) {
 	_, err = env.Clientset.CoreV1().Pods(ns).Create(ctx, privilegedPod(ns, "real"), metav1.CreateOptions{})
 	requireDenied(t, err, "[4.2.1]")
 	waitForEvent(t, env.Clientset, ns, "real")
-	waitFor(t, 20*time.Second, "the real denial in the report", func() error {
+	framework.WaitFor(t, 20*time.Second, "the real denial in the report", func() error {
 		if got := counts(admissionReport(t), "4.2.1").Deny - counts(before, "4.2.1").Deny; got != 1 {
 			return fmt.Errorf("4.2.1 deny went up by %d, want exactly 1 (the dry run must not count)", got)
 		}
@@ -344,7 +345,7 @@ func TestDryRunIsDecidedButRecordsNothing(t *testing.T) {
 func waitForEvent(t *testing.T, cs kubernetes.Interface, ns, name string) *eventsv1.Event {
 	t.Helper()
 	var found *eventsv1.Event
-	waitFor(t, 30*time.Second, "an Event regarding "+ns+"/"+name, func() error {
+	framework.WaitFor(t, 30*time.Second, "an Event regarding "+ns+"/"+name, func() error {
 		evs, err := cs.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{
 			FieldSelector: fields.OneTermEqualSelector("regarding.name", name).String(),
 		})

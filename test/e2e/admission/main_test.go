@@ -96,7 +96,7 @@ func serve(t *testing.T) {
 			cancel()
 			<-exited
 		})
-		waitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
+		framework.WaitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
 			resp, err := http.Get("http://" + probe + "/readyz")
 			if err != nil {
 				return err
@@ -133,22 +133,6 @@ func ensureNamespace(t *testing.T, name string, labels map[string]string) {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
 	if err != nil && !isAlreadyExists(err) {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls check until it succeeds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

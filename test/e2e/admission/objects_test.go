@@ -8,32 +8,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/cisgate/cisgate/test/e2e/fixtures"
 )
 
 func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }
 
-// hardenedPodSpec passes every section 4 check that needs no cluster state.
-func hardenedPodSpec() corev1.PodSpec {
-	return corev1.PodSpec{
-		ServiceAccountName:           "web",
-		AutomountServiceAccountToken: ptr.To(false),
-		SecurityContext: &corev1.PodSecurityContext{
-			RunAsNonRoot:   ptr.To(true),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
-		Containers: []corev1.Container{{
-			Name:  "app",
-			Image: "registry.example/web:1.0",
-			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: ptr.To(false),
-				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			},
-		}},
-	}
-}
-
 func privilegedPod(ns, name string) *corev1.Pod {
-	spec := hardenedPodSpec()
+	spec := fixtures.HardenedPodSpec()
 	spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
 	// A privileged container cannot also refuse privilege escalation; the API server insists.
 	spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
@@ -41,7 +23,7 @@ func privilegedPod(ns, name string) *corev1.Pod {
 }
 
 func deployment(ns, name string, mutate func(*corev1.PodSpec)) *appsv1.Deployment {
-	spec := hardenedPodSpec()
+	spec := fixtures.HardenedPodSpec()
 	if mutate != nil {
 		mutate(&spec)
 	}

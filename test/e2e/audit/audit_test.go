@@ -22,6 +22,7 @@ import (
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/test/e2e/fixtures"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 )
 
@@ -122,7 +123,7 @@ func TestAFixedObjectLeavesAuditJSONAtTheNextCycle(t *testing.T) {
 
 	d, err := env.Clientset.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 	require.NoError(t, err)
-	d.Spec.Template.Spec = hardenedPodSpec()
+	d.Spec.Template.Spec = fixtures.HardenedPodSpec()
 	_, err = env.Clientset.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
@@ -180,7 +181,7 @@ func TestAViolationRaisesOneEventUntilItIsFixed(t *testing.T) {
 
 	require.NoError(t, auditor.RunOnce(ctx))
 	var first eventsv1.Event
-	waitFor(t, 10*time.Second, "the CISViolation Event on the Deployment", func() error {
+	framework.WaitFor(t, 10*time.Second, "the CISViolation Event on the Deployment", func() error {
 		evs := violations(t, ns, "Deployment", "api")
 		if len(evs) != 1 {
 			return fmt.Errorf("%d Events", len(evs))
@@ -208,11 +209,11 @@ func TestAViolationRaisesOneEventUntilItIsFixed(t *testing.T) {
 		_, err = env.Clientset.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
 		require.NoError(t, err)
 	}
-	setSpec(hardenedPodSpec())
+	setSpec(fixtures.HardenedPodSpec())
 	require.NoError(t, auditor.RunOnce(ctx))
 	setSpec(spec(makePrivileged))
 	require.NoError(t, auditor.RunOnce(ctx))
-	waitFor(t, 10*time.Second, "a second report of the Deployment's finding", func() error {
+	framework.WaitFor(t, 10*time.Second, "a second report of the Deployment's finding", func() error {
 		evs := violations(t, ns, "Deployment", "api")
 		if len(evs) == 1 && evs[0].Series != nil && evs[0].Series.Count == 2 {
 			return nil

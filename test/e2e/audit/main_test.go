@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -105,20 +104,4 @@ func failingObjects(r controller.AuditReport, id string) []string {
 
 func listed(r controller.AuditReport, id, object string) bool {
 	return slices.Contains(failingObjects(r, id), object)
-}
-
-// waitFor polls check until it succeeds or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -9,32 +9,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
-)
 
-// hardenedPodSpec passes every section 4 check in a namespace with a NetworkPolicy and the
-// ServiceAccount "web".
-func hardenedPodSpec() corev1.PodSpec {
-	return corev1.PodSpec{
-		ServiceAccountName:           "web",
-		AutomountServiceAccountToken: ptr.To(false),
-		SecurityContext: &corev1.PodSecurityContext{
-			RunAsNonRoot:   ptr.To(true),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
-		Containers: []corev1.Container{{
-			Name:  "app",
-			Image: "registry.example/web:1.0",
-			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: ptr.To(false),
-				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			},
-		}},
-	}
-}
+	"github.com/cisgate/cisgate/test/e2e/fixtures"
+)
 
 // spec is a hardened pod spec with one thing changed.
 func spec(mutate func(*corev1.PodSpec)) corev1.PodSpec {
-	s := hardenedPodSpec()
+	s := fixtures.HardenedPodSpec()
 	mutate(&s)
 	return s
 }

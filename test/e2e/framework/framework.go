@@ -328,3 +328,20 @@ func (e *Env) Namespace(t testing.TB, prefix string) string {
 	})
 	return ns.Name
 }
+
+// WaitFor polls check until it returns nil, and fails the test with check's last error when the
+// timeout passes first. The API server and cisgate's informers are eventually consistent.
+func WaitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -84,22 +84,6 @@ func createNode(t *testing.T, name string) *corev1.Node {
 	return node
 }
 
-// waitFor polls cond until it returns nil or the timeout passes, and fails with cond's last error.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %v for %s: %v", timeout, what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // uniqueName makes cluster-wide names of one test distinct from another's.
 func uniqueName(prefix string) string {
 	return prefix + "-" + strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36)

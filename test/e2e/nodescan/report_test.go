@@ -100,7 +100,7 @@ func TestNodescanReport(t *testing.T) {
 
 			// The Event on the Node, as `kubectl describe node` shows it.
 			var ev eventsv1.Event
-			waitFor(t, 30*time.Second, "the CISNodeScan Event on node "+node.Name, func() error {
+			framework.WaitFor(t, 30*time.Second, "the CISNodeScan Event on node "+node.Name, func() error {
 				evs, err := env.Clientset.EventsV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
 					FieldSelector: fields.AndSelectors(
 						fields.OneTermEqualSelector("regarding.name", node.Name),

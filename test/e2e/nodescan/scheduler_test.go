@@ -66,7 +66,7 @@ func scanJobs(t *testing.T, namespace string) []batchv1.Job {
 func waitForJobs(t *testing.T, namespace string, nodes ...string) []batchv1.Job {
 	t.Helper()
 	var jobs []batchv1.Job
-	waitFor(t, 60*time.Second, fmt.Sprint("one scan Job for each of ", nodes), func() error {
+	framework.WaitFor(t, 60*time.Second, fmt.Sprint("one scan Job for each of ", nodes), func() error {
 		jobs = scanJobs(t, namespace)
 		got := jobNodes(jobs)
 		slices.Sort(got)
@@ -196,7 +196,7 @@ func TestSchedulerOnAnAPIServer(t *testing.T) {
 
 	// Two at once; the third waits.
 	var jobs []batchv1.Job
-	waitFor(t, 60*time.Second, "2 scan Jobs", func() error {
+	framework.WaitFor(t, 60*time.Second, "2 scan Jobs", func() error {
 		if jobs = scanJobs(t, ns); len(jobs) != 2 {
 			return fmt.Errorf("%d Jobs", len(jobs))
 		}
@@ -231,7 +231,7 @@ func TestSchedulerOnAnAPIServer(t *testing.T) {
 	require.NoError(t, report.ApplyKey(context.Background(), env.Clientset, ns, report.NodeKey(nodes[0]), []byte(`{"schemaVersion":1,"node":"`+nodes[0]+`"}`)))
 	require.NoError(t, env.Clientset.CoreV1().Nodes().Delete(context.Background(), gone, metav1.DeleteOptions{}))
 	waitForJobs(t, ns, nodes[0], nodes[1])
-	waitFor(t, 30*time.Second, "the report key of node "+gone+" to be released", func() error {
+	framework.WaitFor(t, 30*time.Second, "the report key of node "+gone+" to be released", func() error {
 		cm, err := env.Clientset.CoreV1().ConfigMaps(ns).Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
 		if err != nil {
 			return err
