@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // AuditOptions configure the background audit and the summary in `cisgate serve`.
@@ -173,13 +175,43 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 		b.addAudit(a.auditBenchmark, a.auditCounts)
 	}
 	if cm != nil {
-		b.addReportKeys(cm.Data)
+		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
 	}
 	data, err := report.MarshalWithin(b.summary, report.SummaryShare)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
 	return report.ApplyKey(ctx, a.client, a.namespace, report.SummaryKey(), data)
+}
+
+// goneReplicaAge is how long the admission key of a replica whose Pod no longer exists is kept.
+// Every rollout names new replicas; without a release their keys would pile up in the report
+// ConfigMap until it outgrew its budget.
+const goneReplicaAge = time.Hour
+
+// releaseGoneReplicas releases the admission keys of replicas whose Pod is gone from cisgate's
+// namespace and whose key has not changed for goneReplicaAge, and returns the data without them.
+// A key whose Pod cannot be looked up stays.
+func (a *Auditor) releaseGoneReplicas(ctx context.Context, data map[string]string) map[string]string {
+	kept := make(map[string]string, len(data))
+	for key, value := range data {
+		kept[key] = value
+		var r webhook.AdmissionReport
+		if !strings.HasPrefix(key, "admission.") || json.Unmarshal([]byte(value), &r) != nil ||
+			r.Replica == "" || time.Since(r.Updated) < goneReplicaAge {
+			continue
+		}
+		_, err := a.client.CoreV1().Pods(a.namespace).Get(ctx, r.Replica, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			continue
+		}
+		if err := report.ReleaseKey(ctx, a.client, a.namespace, report.AdmissionKey(r.Replica)); err != nil {
+			log.FromContext(ctx).Error(err, "Releasing the admission key of a gone replica", "replica", r.Replica)
+			continue
+		}
+		delete(kept, key)
+	}
+	return kept
 }
 
 // alert raises one CISViolation Event per object with findings that were not failing in the last

@@ -155,3 +155,30 @@ func TestSummaryMergesAdmissionAuditAndNodeKeys(t *testing.T) {
 	assert.Equal(t, "kept as is", cm.Data["unrelated"], "the leader writes only its own keys")
 	assert.Contains(t, cm.Data, report.AdmissionKey("a").Name)
 }
+
+func TestSummaryReleasesTheKeysOfGoneReplicas(t *testing.T) {
+	livePod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: "cisgate-live"}}
+	client := fake.NewClientset(livePod)
+	apply := func(replica string, updated time.Time) {
+		payload, err := json.Marshal(&webhook.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: policy.EKS180,
+			Updated: updated, Checks: map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1}}})
+		require.NoError(t, err)
+		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, report.AdmissionKey(replica), payload))
+	}
+	apply("cisgate-gone", time.Now().Add(-2*goneReplicaAge))
+	apply("cisgate-live", time.Now().Add(-2*goneReplicaAge)) // idle, but its Pod runs
+	apply("cisgate-just-gone", time.Now())                  // gone, but within the grace period
+
+	pol := mustPolicy(t, "mode: audit")
+	require.NoError(t, NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, NewAuditOptions()).RefreshSummary(t.Context()))
+
+	cm, err := client.CoreV1().ConfigMaps(cisgateNamespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, cm.Data, report.AdmissionKey("cisgate-gone").Name, "released: its Pod is gone and it is stale")
+	assert.Contains(t, cm.Data, report.AdmissionKey("cisgate-live").Name)
+	assert.Contains(t, cm.Data, report.AdmissionKey("cisgate-just-gone").Name)
+
+	var summary Summary
+	require.NoError(t, json.Unmarshal([]byte(cm.Data[report.SummaryKey().Name]), &summary))
+	assert.Equal(t, 2, summary.Sources[SourceAdmission].Merged, "the released key is not counted")
+}
