@@ -198,7 +198,7 @@ func (a *Auditor) releaseGoneReplicas(ctx context.Context, data map[string]strin
 		kept[key] = value
 		var r webhook.AdmissionReport
 		if !strings.HasPrefix(key, "admission.") || json.Unmarshal([]byte(value), &r) != nil ||
-			r.Replica == "" || time.Since(r.Updated) < goneReplicaAge {
+			r.Replica == "" || r.Updated.IsZero() || time.Since(r.Updated) < goneReplicaAge {
 			continue
 		}
 		_, err := a.client.CoreV1().Pods(a.namespace).Get(ctx, r.Replica, metav1.GetOptions{})
