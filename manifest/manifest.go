@@ -17,6 +17,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
@@ -245,6 +246,9 @@ func typed(u *unstructured.Unstructured) (policy.Object, bool, error) {
 	if gvk.Kind == "" || gvk.Version == "" {
 		return policy.Object{}, false, errNoKind
 	}
+	if err := checkServed(gvk); err != nil {
+		return policy.Object{}, false, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+	}
 	obj, err := scheme.Scheme.New(gvk)
 	if err != nil {
 		return policy.Object{}, false, nil
@@ -253,4 +257,34 @@ func typed(u *unstructured.Unstructured) (policy.Object, bool, error) {
 		return policy.Object{}, false, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 	}
 	return policy.NewObject(gvk.Kind, obj), true, nil
+}
+
+// servedVersions are the API versions Kubernetes serves for the kinds cisgate checks. An older
+// version (apps/v1beta2, extensions/v1beta1, batch/v1beta1, ...) is refused by the API server, and
+// its pod template is not where the checks look: reporting it beats passing it silently.
+var servedVersions = map[string]schema.GroupVersion{
+	"Pod": corev1GV, "PodTemplate": corev1GV, "ReplicationController": corev1GV,
+	"ServiceAccount": corev1GV, "Service": corev1GV,
+	"Deployment": appsV1, "ReplicaSet": appsV1, "StatefulSet": appsV1, "DaemonSet": appsV1,
+	"Job": batchV1, "CronJob": batchV1,
+	"Role": rbacV1, "ClusterRole": rbacV1, "RoleBinding": rbacV1, "ClusterRoleBinding": rbacV1,
+	"Ingress": networkingV1, "NetworkPolicy": networkingV1,
+}
+
+var (
+	corev1GV     = schema.GroupVersion{Version: "v1"}
+	appsV1       = schema.GroupVersion{Group: "apps", Version: "v1"}
+	batchV1      = schema.GroupVersion{Group: "batch", Version: "v1"}
+	rbacV1       = schema.GroupVersion{Group: "rbac.authorization.k8s.io", Version: "v1"}
+	networkingV1 = schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}
+)
+
+// checkServed refuses a checked kind in an API version Kubernetes no longer serves. Kinds of
+// the same name in other groups (custom resources) are not its business.
+func checkServed(gvk schema.GroupVersionKind) error {
+	served, checked := servedVersions[gvk.Kind]
+	if !checked || gvk.GroupVersion() == served || (gvk.Group != served.Group && gvk.Group != "extensions") {
+		return nil
+	}
+	return fmt.Errorf("apiVersion %s is no longer served by Kubernetes; use %s", gvk.GroupVersion(), served)
 }

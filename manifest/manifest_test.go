@@ -238,3 +238,36 @@ func TestLoadSeparatorEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRefusesAPIVersionsNoLongerServed(t *testing.T) {
+	in := strings.NewReader(`apiVersion: apps/v1beta2
+kind: Deployment
+metadata: {name: old, namespace: shop}
+spec: {template: {spec: {containers: [{name: app, image: x, securityContext: {privileged: true}}]}}}
+---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {name: old-ingress, namespace: shop}
+---
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: old-cron, namespace: shop}
+---
+apiVersion: apps.openshift.io/v1
+kind: Deployment
+metadata: {name: custom, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: current, namespace: shop}
+`)
+	res := manifest.Load([]string{manifest.StdinPath}, in)
+	assert.Equal(t, []string{
+		`-: document 1 (line 1): Deployment "old": apiVersion apps/v1beta2 is no longer served by Kubernetes; use apps/v1`,
+		`-: document 2 (line 6): Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
+		`-: document 3 (line 10): CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
+	}, errs(res), "a checked kind in a version the API server refuses is an error, not a silent pass")
+	assert.Equal(t, []obj{{"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
+		"the custom resource named Deployment is skipped; the current Deployment is checked")
+	assert.Equal(t, 1, res.Skipped)
+}
