@@ -34,6 +34,8 @@ const (
 var (
 	env        *framework.Env
 	configPath string
+	// metricsAddr is where `cisgate serve` serves /metrics.
+	metricsAddr string
 )
 
 func TestMain(m *testing.M) {
@@ -74,10 +76,11 @@ func serve(t *testing.T) {
 		ensureNamespace(t, cisgateNamespace, nil)
 		ensureNamespace(t, "exempt-ns", nil)
 		probe := freeAddr(t)
+		metricsAddr = freeAddr(t)
 		args := []string{"serve",
 			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", probe, "--leader-elect=false",
+			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probe, "--leader-elect=false",
 			"--config-poll-interval", "100ms", "--report-interval", "200ms",
 		}
 		logs, err := os.Create(filepath.Join(dir, "serve.log"))

@@ -1,0 +1,48 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cisgate/cisgate/test/e2e/framework"
+)
+
+// TestMetrics reads /metrics as Prometheus scrapes it after a denial.
+func TestMetrics(t *testing.T) {
+	serve(t)
+	ns := prepareNamespace(t, "metrics", "")
+	_, err := env.Clientset.CoreV1().Pods(ns).Create(context.Background(), privilegedPod(ns, "priv"), metav1.CreateOptions{})
+	requireDenied(t, err, "[4.2.1]")
+
+	want := []string{
+		`cisgate_admission_requests_total{decision="denied",kind="Pod",operation="CREATE"}`,
+		`cisgate_admission_duration_seconds_bucket{le="`,
+		`cisgate_findings_total{id="4.2.1",mode="enforce"}`,
+		`cisgate_report_dropped_total{sink="events"}`,
+		`cisgate_report_write_errors_total{sink="configmap"}`,
+	}
+	framework.WaitFor(t, 10*time.Second, "the admission metrics", func() error {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				return fmt.Errorf("no %s in /metrics", w)
+			}
+		}
+		return nil
+	})
+}
