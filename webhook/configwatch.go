@@ -30,6 +30,8 @@ type ConfigWatcher struct {
 	interval time.Duration
 	current  atomic.Pointer[policy.Policy]
 	content  []byte
+	// readErr is the last read error, logged once rather than on every poll.
+	readErr string
 }
 
 // NewConfigWatcher loads the config once; a bad file at start is an error.
@@ -67,7 +69,16 @@ func (w *ConfigWatcher) Start(ctx context.Context) error {
 
 func (w *ConfigWatcher) reload(ctx context.Context) {
 	data, err := os.ReadFile(w.path)
-	if err != nil || bytes.Equal(data, w.content) {
+	if err != nil {
+		if err.Error() != w.readErr {
+			w.readErr = err.Error()
+			configReloadErrors.Inc()
+			log.FromContext(ctx).Error(err, "cannot read the config file; keeping the config in force", "path", w.path)
+		}
+		return
+	}
+	w.readErr = ""
+	if bytes.Equal(data, w.content) {
 		return
 	}
 	w.content = data
