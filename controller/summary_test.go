@@ -167,7 +167,7 @@ func TestSummaryReleasesTheKeysOfGoneReplicas(t *testing.T) {
 	}
 	apply("cisgate-gone", time.Now().Add(-2*goneReplicaAge))
 	apply("cisgate-live", time.Now().Add(-2*goneReplicaAge)) // idle, but its Pod runs
-	apply("cisgate-just-gone", time.Now())                  // gone, but within the grace period
+	apply("cisgate-just-gone", time.Now())                   // gone, but within the grace period
 
 	pol := mustPolicy(t, "mode: audit")
 	require.NoError(t, NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, NewAuditOptions()).RefreshSummary(t.Context()))
