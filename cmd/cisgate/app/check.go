@@ -3,11 +3,13 @@ package app
 import (
 	"errors"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cisgate/cisgate/manifest"
+	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -16,6 +18,8 @@ func init() { subcommands = append(subcommands, newCheckCommand) }
 
 // CheckOptions configures `cisgate check`.
 type CheckOptions struct {
+	// List prints the catalogue of the benchmark instead of checking manifests.
+	List       bool
 	Files      []string
 	Benchmark  string
 	ConfigFile string
@@ -27,6 +31,7 @@ func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(outpu
 
 // AddFlags binds the options to flags.
 func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.List, "list", o.List, "list every item of the benchmark: its ID, slug, what decides it and how")
 	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file or directory (recursive) to check; - reads stdin; repeatable")
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
@@ -36,7 +41,7 @@ func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
 // Validate reports every problem with the options.
 func (o *CheckOptions) Validate() []error {
 	var errs []error
-	if len(o.Files) == 0 {
+	if len(o.Files) == 0 && !o.List {
 		errs = append(errs, errors.New("-f/--filename is required (a file, a directory or -)"))
 	}
 	if o.Benchmark != "" {
@@ -82,6 +87,9 @@ ServiceAccounts, Services and Ingresses. Exit codes: 0 nothing blocks, 1 a FAIL 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {
 				return err
+			}
+			if o.List {
+				return o.RunList(streams)
 			}
 			return o.Run(streams)
 		},
@@ -132,4 +140,32 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 	}
 	report.Sort()
 	return report
+}
+
+// RunList prints the benchmark's catalogue: every item with what decides it.
+func (o *CheckOptions) RunList(streams IOStreams) error {
+	pol, err := o.policy()
+	if err != nil {
+		return usageError(err)
+	}
+	nodeChecks := map[policy.Slug]string{}
+	for _, c := range nodescan.Checks() {
+		nodeChecks[c.Slug] = c.Decides
+	}
+	tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSLUG\tDECIDED BY\tDECIDES")
+	for _, e := range pol.Catalogue.Entries() {
+		by, decides := "manual", "cannot be decided from Kubernetes objects: reported as WARN"
+		switch e.Section {
+		case policy.SectionNode:
+			by, decides = "nodescan", nodeChecks[e.Slug]
+		case policy.SectionObject:
+			by = "check, webhook, audit"
+			if c, ok := policy.DefaultRegistry().Check(e.Slug); ok {
+				decides = c.Decides
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Slug, by, decides)
+	}
+	return tw.Flush()
 }

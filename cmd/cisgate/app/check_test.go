@@ -426,3 +426,28 @@ func TestCheckGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckList renders the catalogue of the default and the oldest benchmark.
+// go test ./cmd/cisgate/app/ -run TestCheckList -update rewrites the files.
+func TestCheckList(t *testing.T) {
+	for _, tc := range []struct{ benchmark, file string }{
+		{"eks-1.8.0", "check-list-eks-1.8.0.txt"},
+		{"eks-1.0.1", "check-list-eks-1.0.1.txt"},
+	} {
+		t.Run(tc.benchmark, func(t *testing.T) {
+			res := run(t, nil, "check", "--list", "--benchmark", tc.benchmark)
+			require.Equal(t, app.ExitOK, res.code, res.stderr)
+			path := filepath.Join("testdata", tc.file)
+			if updateGolden() {
+				require.NoError(t, os.WriteFile(path, []byte(res.stdout), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test ./cmd/cisgate/app/ -run TestCheckList -update to create it")
+			assert.Equal(t, string(want), res.stdout)
+		})
+	}
+	res := run(t, nil, "check", "--list", "--benchmark", "eks-9.9.9")
+	assert.Equal(t, app.ExitUsage, res.code)
+	assert.Contains(t, res.stderr, `--benchmark: unknown benchmark "eks-9.9.9"`)
+}
