@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,7 @@ func NewConfigWatcher(path string, interval time.Duration) (*ConfigWatcher, erro
 	}
 	p, err := policy.ParseConfig(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	w.current.Store(p)
 	w.content = data
