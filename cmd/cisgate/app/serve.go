@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/policy"
@@ -167,9 +166,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "cisgate-leader",
 		LeaderElectionNamespace: o.Namespace,
-		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
-			Port: o.Port, CertDir: o.CertDir, CertName: "tls.crt", KeyName: "tls.key",
-		}),
+		WebhookServer:           webhook.NewServer(o.Port, o.CertDir),
 		// Every informer is started up front (WarmCaches): a request never starts one.
 		Cache: cache.Options{ReaderFailOnMissingInformer: true},
 	})

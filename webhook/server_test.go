@@ -1,0 +1,75 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestServerPicksUpARotatedCertificate rotates tls.crt and tls.key under a running server, as
+// cert-manager does, and waits until new connections get the new certificate.
+func TestServerPicksUpARotatedCertificate(t *testing.T) {
+	dir := t.TempDir()
+	selfSigned(t, dir)
+	port := freePort(t)
+	srv := NewServer(port, dir)
+	srv.Register(Path, NewWebhook(newHandler(t, "mode: audit\n", nil, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-stopped)
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	waitForServedCert(t, addr, fileCert(t, dir))
+	selfSigned(t, dir) // the rotation: a new key and certificate in place of the old
+	rotated := fileCert(t, dir)
+	waitForServedCert(t, addr, rotated)
+}
+
+func fileCert(t *testing.T, dir string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "tls.crt"))
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	return block.Bytes
+}
+
+func waitForServedCert(t *testing.T, addr string, want []byte) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		last = func() error {
+			// Only the served certificate is compared; trust is not what this test is about.
+			conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			got := conn.ConnectionState().PeerCertificates
+			if len(got) == 0 || !bytes.Equal(got[0].Raw, want) {
+				return errors.New("still serving another certificate")
+			}
+			return nil
+		}()
+		if last == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the server never served the expected certificate: %v", last)
+}
