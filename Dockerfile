@@ -10,8 +10,7 @@ WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
-# The packages of the binary (a .dockerignore keeping .git, bin/ and test/ out makes the
-# context smaller; nothing here depends on it).
+# The packages of the binary (.dockerignore keeps .git, tests, docs and the chart out).
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
