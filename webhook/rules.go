@@ -44,6 +44,15 @@ func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
 	return []admissionregistrationv1.RuleWithOperations{everything, networkPolicyDeleteRule()}
 }
 
+// notTheAPIServer keeps kube-apiserver's own writes away from cisgate: its bootstrap RBAC at every
+// start (system:* ClusterRoles with wildcards) and its reconciling of the Service, Endpoints and
+// EndpointSlice "kubernetes" in default every few seconds. With failurePolicy Fail they would
+// otherwise depend on cisgate being up.
+var notTheAPIServer = admissionregistrationv1.MatchCondition{
+	Name:       "not-the-api-server",
+	Expression: "request.userInfo.username != 'system:apiserver'",
+}
+
 // notEvents keeps Events out of the default-namespace entry: the control plane writes Events about
 // cluster-scoped objects (Nodes, and cisgate's own about ClusterRoleBindings) into default, and a
 // webhook on them would put every Event write behind cisgate.
@@ -94,10 +103,10 @@ func Configuration(name string, excludedNamespaces []string, failurePolicy admis
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{
 			entry("validate.cisgate.io", Rules(), metav1.LabelSelectorRequirement{
 				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: slices.Concat(excludedNamespaces, []string{"default"}),
-			}),
+			}, notTheAPIServer),
 			entry("default-namespace.cisgate.io", DefaultNamespaceRules(), metav1.LabelSelectorRequirement{
 				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"default"},
-			}, notEvents),
+			}, notTheAPIServer, notEvents),
 		},
 	}
 }
