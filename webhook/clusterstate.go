@@ -18,7 +18,11 @@ import (
 // NetworkPolicies as metadata only, ServiceAccounts in full (they are small). A lookup waits at
 // most Timeout, so an unsynced cache turns into a WARN rather than a slow admission answer.
 type CachedState struct {
-	Reader  client.Reader
+	Reader client.Reader
+	// Live reads the API server directly. It confirms the one answer that would deny on cache lag
+	// alone: "no NetworkPolicy in the namespace" right after one was created (GitOps tools apply a
+	// NetworkPolicy and a Deployment together). Nil: the cache's answer stands.
+	Live    client.Reader
 	Timeout time.Duration
 }
 
@@ -74,12 +78,19 @@ func (s *CachedState) NamespaceMode(namespace string) (string, error) {
 func (s *CachedState) NetworkPolicyCount(namespace string) (int, error) {
 	ctx, cancel := s.context()
 	defer cancel()
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicyList"))
-	if err := s.Reader.List(ctx, list, client.InNamespace(namespace)); err != nil {
-		return 0, err
+	count := func(r client.Reader, opts ...client.ListOption) (int, error) {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicyList"))
+		if err := r.List(ctx, list, append(opts, client.InNamespace(namespace))...); err != nil {
+			return 0, err
+		}
+		return len(list.Items), nil
 	}
-	return len(list.Items), nil
+	n, err := count(s.Reader)
+	if err != nil || n > 0 || s.Live == nil {
+		return n, err
+	}
+	return count(s.Live, client.Limit(1))
 }
 
 // ServiceAccount implements policy.Lookup.

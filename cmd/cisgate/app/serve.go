@@ -189,7 +189,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	recorder.Interval = o.ReportInterval
 	handler := &webhook.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: mgr.GetCache(), Timeout: time.Second},
+		State:       &webhook.CachedState{Reader: mgr.GetCache(), Live: mgr.GetAPIReader(), Timeout: time.Second},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
 	}
