@@ -3,13 +3,13 @@ package nodescan
 import (
 	"bytes"
 	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/nodescan/nodescantest"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -19,64 +19,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // fixturesDir holds the node host-root fixtures shared with the CLI tests and the demo.
 const fixturesDir = "../test/testdata/nodes"
 
-// fileAttrs are a fixture file's mode and owner, which git does not keep.
-type fileAttrs struct {
-	mode     fs.FileMode
-	uid, gid int
-}
-
-// standardAttrs are what a healthy node's kubelet files look like.
-var standardAttrs = fileAttrs{mode: 0o644, uid: 0, gid: 0}
-
-// fixtureAttrs overrides standardAttrs per fixture and node path.
-var fixtureAttrs = map[string]map[string]fileAttrs{
+// fixtureAttrs are the files of a fixture that a healthy node would not have.
+var fixtureAttrs = map[string]map[string]nodescantest.FileAttrs{
 	"wrong-perms": {
-		"/etc/kubernetes/kubelet/kubelet-config.json": {mode: 0o666, uid: 1000, gid: 1000},
-		"/var/lib/kubelet/kubeconfig":                 {mode: 0o600, uid: 0, gid: 1000},
+		"/etc/kubernetes/kubelet/kubelet-config.json": {Mode: 0o666, UID: 1000, GID: 1000},
+		"/var/lib/kubelet/kubeconfig":                 {Mode: 0o600, UID: 0, GID: 1000},
 	},
 }
 
-// hostFixture copies a fixture to a temporary host root and sets every file's mode and owner,
-// so results do not depend on the checkout's umask or user. Owners need root: without it the
-// test is skipped rather than compared against the wrong owners.
+// hostFixture copies a fixture to a temporary host root with its modes and owners.
 func hostFixture(tb testing.TB, name string) Host {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("setting fixture file owners to root:root needs root")
-	}
-	src := filepath.Join(fixturesDir, name)
-	root := tb.TempDir()
-	overrides := fixtureAttrs[name]
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		attrs, ok := overrides["/"+filepath.ToSlash(rel)]
-		if !ok {
-			attrs = standardAttrs
-		}
-		if err := os.WriteFile(dst, data, attrs.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(dst, attrs.mode); err != nil {
-			return err
-		}
-		return os.Chown(dst, attrs.uid, attrs.gid)
-	})
-	require.NoError(tb, err)
-	return Host{Root: root}
+	return Host{Root: nodescantest.CopyHost(tb, filepath.Join(fixturesDir, name), fixtureAttrs[name])}
 }
 
 // fixtureNames lists every fixture directory.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,46 +18,16 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/nodescan/nodescantest"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
 
 const nodeFixtures = "../../../test/testdata/nodes"
 
-// rootOwnedFixture copies a node fixture with every file 0644 and root-owned, as on a node
-// (git keeps neither mode nor owner). Setting owners needs root.
+// rootOwnedFixture copies a node fixture with every file 0644 and root-owned, as on a node.
 func rootOwnedFixture(t *testing.T, name string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("setting fixture owners to root:root needs root")
-	}
-	src := filepath.Join(nodeFixtures, name)
-	dst := t.TempDir()
-	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(target, data, 0o644); err != nil {
-			return err
-		}
-		if err := os.Chmod(target, 0o644); err != nil {
-			return err
-		}
-		return os.Chown(target, 0, 0)
-	}))
-	return dst
+	return nodescantest.CopyHost(t, filepath.Join(nodeFixtures, name), nil)
 }
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {

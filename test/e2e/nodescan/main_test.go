@@ -5,7 +5,6 @@ package nodescan
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cisgate/cisgate/nodescan/nodescantest"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 )
 
@@ -27,41 +27,9 @@ func TestMain(m *testing.M) { os.Exit(framework.Main(m, framework.Options{}, &en
 const fixturesDir = "../../testdata/nodes"
 
 // hostFixture copies a node fixture to a temporary host root with the modes and owners of a
-// healthy node (0644, root:root), which git does not keep. Owners need root: without it the test
-// is skipped rather than run against the checkout's owners.
+// healthy node (0644, root:root).
 func hostFixture(t *testing.T, name string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("setting fixture file owners to root:root needs root")
-	}
-	src := filepath.Join(fixturesDir, name)
-	root := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
-		}
-		if err := os.Chmod(dst, 0o644); err != nil {
-			return err
-		}
-		return os.Chown(dst, 0, 0)
-	})
-	require.NoError(t, err)
-	return root
+	return nodescantest.CopyHost(t, filepath.Join(fixturesDir, name), nil)
 }
 
 // createNode creates a Ready Linux Node, as a joining kubelet leaves it, and deletes it when the
