@@ -56,20 +56,19 @@ type Handler struct {
 
 var _ admission.Handler = (*Handler)(nil)
 
-// Handle implements admission.Handler.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+// Handle implements admission.Handler. A panic while deciding is answered like any other failure
+// to evaluate: controller-runtime's own recovery would answer allowed=false, which the API server
+// takes as a denial whatever the failurePolicy.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
-	kind := req.Kind.Kind
-	op := string(req.Operation)
+	defer func() {
+		if r := recover(); r != nil {
+			resp = h.cannotEvaluate(ctx, req, start, fmt.Errorf("internal error: %v", r))
+		}
+	}()
 	in, err := decodeRequest(req)
 	if err != nil {
-		log.FromContext(ctx).Error(err, "cannot evaluate request", "kind", kind, "name", req.Name, "namespace", req.Namespace)
-		observeRequest(decisionError, kind, op, start)
-		msg := "cisgate could not evaluate this request: " + err.Error()
-		if h.DenyOnError {
-			return admission.Denied(msg)
-		}
-		return admission.Allowed("").WithWarnings(msg)
+		return h.cannotEvaluate(ctx, req, start, err)
 	}
 	if mode, err := h.namespaceMode(in.Object.Namespace); err == nil {
 		in.NamespaceMode = mode
@@ -83,7 +82,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	d := Decide(pol, in, lookup)
 
-	resp := admission.Allowed("")
+	resp = admission.Allowed("")
 	decision := decisionAllowed
 	if !d.Allowed {
 		resp, decision = admission.Denied(d.Message), decisionDenied
@@ -91,12 +90,23 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if len(d.Warnings) > 0 {
 		resp = resp.WithWarnings(d.Warnings...)
 	}
-	observeRequest(decision, kind, op, start)
+	observeRequest(decision, req.Kind.Kind, string(req.Operation), start)
 	observeFindings(d.Findings)
 	if h.Recorder != nil && !isDryRun(req) && len(d.Findings) > 0 {
 		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: ownedByChecked(in.Object), Decision: d})
 	}
 	return resp
+}
+
+// cannotEvaluate admits the request with a warning, or denies it with DenyOnError.
+func (h *Handler) cannotEvaluate(ctx context.Context, req admission.Request, start time.Time, err error) admission.Response {
+	log.FromContext(ctx).Error(err, "cannot evaluate request", "kind", req.Kind.Kind, "name", req.Name, "namespace", req.Namespace)
+	observeRequest(decisionError, req.Kind.Kind, string(req.Operation), start)
+	msg := "cisgate could not evaluate this request: " + err.Error()
+	if h.DenyOnError {
+		return admission.Denied(msg)
+	}
+	return admission.Allowed("").WithWarnings(msg)
 }
 
 func (h *Handler) namespaceMode(ns string) (string, error) {

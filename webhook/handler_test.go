@@ -385,3 +385,23 @@ func TestHandleCannotEvaluate(t *testing.T) {
 		})
 	}
 }
+
+// panickingState stands for a bug anywhere below Handle.
+type panickingState struct{ ClusterState }
+
+func (panickingState) NetworkPolicyCount(string) (int, error) { panic("boom") }
+
+func TestHandleAnswersAPanicLikeAFailureToEvaluate(t *testing.T) {
+	req := admissionRequest(reqOpts{kind: podGVK, namespace: ns, name: "web", object: []byte(podJSON)})
+	want := "cisgate could not evaluate this request: internal error: boom"
+
+	h := newHandler(t, enforceConfig, panickingState{cluster()}, nil)
+	resp := h.Handle(context.Background(), req)
+	assert.True(t, resp.Allowed, "a bug in cisgate admits the request: allowed=false would be a denial whatever the failurePolicy")
+	assert.Equal(t, []string{want}, resp.Warnings)
+
+	h.DenyOnError = true
+	resp = h.Handle(context.Background(), req)
+	assert.False(t, resp.Allowed)
+	assert.Equal(t, want, resp.Result.Message)
+}
