@@ -102,7 +102,7 @@ func (a *Auditor) NeedLeaderElection() bool { return true }
 func (a *Auditor) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("audit")
 	audit := func() {
-		if err := a.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := survive(func() error { return a.RunOnce(ctx) }); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Background audit failed; retrying at the next interval")
 		}
 	}
@@ -118,7 +118,7 @@ func (a *Auditor) Start(ctx context.Context) error {
 		case <-auditTicker.C:
 			audit()
 		case <-summaryTicker.C:
-			if err := a.RefreshSummary(ctx); err != nil && ctx.Err() == nil {
+			if err := survive(func() error { return a.RefreshSummary(ctx) }); err != nil && ctx.Err() == nil {
 				logger.Error(err, "Writing the summary failed; retrying at the next interval")
 			}
 		}

@@ -305,7 +305,7 @@ func (s *NodeScanScheduler) processNext(ctx context.Context, logger logr.Logger)
 		return false
 	}
 	defer s.queue.Done(node)
-	if err := s.sync(ctx, node); err != nil {
+	if err := survive(func() error { return s.sync(ctx, node) }); err != nil {
 		logger.Error(err, "Scheduling the node scan failed; retrying", "node", node)
 		s.queue.AddRateLimited(node)
 		return true
