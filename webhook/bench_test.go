@@ -305,7 +305,7 @@ func BenchmarkHandleReportingDown(b *testing.B) {
 	recorder := NewReportRecorder("bench", events, writer)
 	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), logr.Discard()))
 	var wg sync.WaitGroup
-	for _, r := range []interface{ Start(context.Context) error }{events, writer, recorder} {
+	for _, r := range []interface{ Start(context.Context) error }{events, recorder} {
 		wg.Go(func() { _ = r.Start(ctx) })
 	}
 	b.Cleanup(func() {

@@ -168,11 +168,20 @@ func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
 }
 
 // Start hands changes to the writer every Interval until ctx ends (a manager.Runnable on every
-// replica).
+// replica). It runs the writer too, and stops it only after its own last hand-over, so the counts
+// of the last interval still reach the ConfigMap when the replica shuts down.
 func (r *ReportRecorder) Start(ctx context.Context) error {
 	interval := r.Interval
 	if interval <= 0 {
 		interval = time.Second
+	}
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
+	writerDone := make(chan error, 1)
+	if r.writer != nil {
+		go func() { writerDone <- r.writer.Start(writerCtx) }()
+	} else {
+		writerDone <- nil
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -180,7 +189,8 @@ func (r *ReportRecorder) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			r.flush(ctx)
-			return nil
+			stopWriter()
+			return <-writerDone
 		case <-t.C:
 			r.flush(ctx)
 		}

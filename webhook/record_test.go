@@ -255,3 +255,29 @@ func TestRecordEmitsEvents(t *testing.T) {
 		"Deployment/shop": "CISViolation Warning create: [4.2.1] " + msgPrivileged,
 	}, notes)
 }
+
+// TestReportRecorderHandsOverItsLastCountsOnShutdown stops a recorder before its first tick: the
+// writer it runs must still write what was recorded, as a replica that is shut down does.
+func TestReportRecorderHandsOverItsLastCountsOnShutdown(t *testing.T) {
+	client := fake.NewClientset()
+	writer, err := report.NewWriter(client, "cisgate-system", report.AdmissionKey("replica-0"), report.SplitBudget(report.AdmissionShare, 4),
+		report.WithWriteInterval(time.Hour))
+	require.NoError(t, err)
+	r := NewReportRecorder("replica-0", nil, writer)
+	r.Interval = time.Hour
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), logr.Discard()))
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Start(ctx) }()
+	for range 3 {
+		r.Record(decided(t, enforceConfig, create(object(pod(ns, "web", privilegedHostNetwork())))))
+	}
+	cancel()
+	require.NoError(t, <-stopped)
+
+	cm, err := client.CoreV1().ConfigMaps("cisgate-system").Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	var got AdmissionReport
+	require.NoError(t, json.Unmarshal([]byte(cm.Data["admission.replica-0.json"]), &got))
+	require.Contains(t, got.Checks, "4.2.1")
+	assert.Equal(t, 3, got.Checks["4.2.1"].Deny, "no count of the last interval is lost")
+}

@@ -196,7 +196,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	mgr.GetWebhookServer().Register(webhook.Path, webhook.NewWebhook(handler))
 	for _, r := range []interface {
 		Start(context.Context) error
-	}{events, writer, recorder, pol} {
+	}{events, recorder, pol} { // the recorder runs its writer
 		if err := mgr.Add(runnable{r}); err != nil {
 			return err
 		}
