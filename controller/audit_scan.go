@@ -13,7 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cisgate/cisgate/output"
@@ -234,10 +233,10 @@ func (rec *runRecorder) counts(id string) *Counts {
 // judge evaluates one listed object and records its findings and counts.
 func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lookup, namespaceModes map[string]string) {
 	meta, ok := raw.(metav1.Object)
-	if !ok || controlledByCheckedKind(k.kind, meta) {
+	obj := policy.NewObject(k.kind, raw)
+	if !ok || policy.ControlledByCheckedKind(obj) {
 		return
 	}
-	obj := policy.NewObject(k.kind, raw)
 	ref := output.ObjectRef{Kind: k.kind, Namespace: obj.Namespace, Name: obj.Name}
 	rec.run.Report.Checked = append(rec.run.Report.Checked, ref)
 	namespaceMode := namespaceModes[obj.Namespace]
@@ -286,31 +285,6 @@ func outcome(slug policy.Slug, judged []policy.Judged) Counts {
 		return Counts{Exempt: 1}
 	}
 	return Counts{Pass: 1}
-}
-
-// checkedOwners are the controllers whose own object carries their pods' (or replica sets', or
-// jobs') findings.
-var checkedOwners = map[schema.GroupKind]bool{
-	{Group: "apps", Kind: "Deployment"}:        true,
-	{Group: "apps", Kind: "ReplicaSet"}:        true,
-	{Group: "apps", Kind: "StatefulSet"}:       true,
-	{Group: "apps", Kind: "DaemonSet"}:         true,
-	{Group: "batch", Kind: "Job"}:              true,
-	{Group: "batch", Kind: "CronJob"}:          true,
-	{Group: "", Kind: "ReplicationController"}: true,
-}
-
-// controlledByCheckedKind reports a Pod, ReplicaSet or Job whose controller is itself audited.
-func controlledByCheckedKind(kind string, obj metav1.Object) bool {
-	if kind != "Pod" && kind != "ReplicaSet" && kind != "Job" {
-		return false
-	}
-	ref := metav1.GetControllerOfNoCopy(obj)
-	if ref == nil {
-		return false
-	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	return err == nil && checkedOwners[schema.GroupKind{Group: gv.Group, Kind: ref.Kind}]
 }
 
 // judgeNamespace decides 4.3.2 on a namespace: it fails without a NetworkPolicy.

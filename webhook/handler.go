@@ -37,8 +37,8 @@ type Record struct {
 	Benchmark policy.Benchmark
 	Operation admissionv1.Operation
 	Object    policy.Object
-	// OwnedByChecked is set for a Pod or ReplicaSet whose controller is itself a checked kind:
-	// the owner already carries the Event.
+	// OwnedByChecked is set for a Pod, ReplicaSet or Job whose controller is itself a checked kind
+	// (policy.ControlledByCheckedKind): the owner already carries the Event.
 	OwnedByChecked bool
 	Decision       Decision
 }
@@ -93,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	observeRequest(decision, req.Kind.Kind, string(req.Operation), start)
 	observeFindings(d.Findings)
 	if h.Recorder != nil && !isDryRun(req) && len(d.Findings) > 0 {
-		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: ownedByChecked(in.Object), Decision: d})
+		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: policy.ControlledByCheckedKind(in.Object), Decision: d})
 	}
 	return resp
 }
@@ -180,26 +180,6 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 		o.Name = name
 	}
 	return o, nil
-}
-
-// ownedByChecked reports a Pod or ReplicaSet controlled by a kind whose own object is checked.
-func ownedByChecked(o policy.Object) bool {
-	if o.Kind != "Pod" && o.Kind != "ReplicaSet" {
-		return false
-	}
-	acc, ok := o.Raw.(metav1.Object)
-	if !ok {
-		return false
-	}
-	ref := metav1.GetControllerOfNoCopy(acc)
-	if ref == nil {
-		return false
-	}
-	switch ref.Kind {
-	case "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob":
-		return true
-	}
-	return false
 }
 
 // NewWebhook wraps the handler for controller-runtime's webhook server; panics are recovered

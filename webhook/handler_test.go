@@ -257,26 +257,26 @@ func TestHandleUpdateAndDelete(t *testing.T) {
 }
 
 func TestHandleRecords(t *testing.T) {
-	controlled := func(obj metav1.Object, kind, name string, controller bool) {
-		obj.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: "u", Controller: &controller}})
+	controlled := func(obj metav1.Object, apiVersion, kind, name string, controller bool) {
+		obj.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: "u", Controller: &controller}})
 	}
 	privSpec := compliantSpec(privileged(hardened("app")))
 	rsPod := pod(ns, "shop-7d4b9-abcde", privSpec)
-	controlled(rsPod, "ReplicaSet", "shop-7d4b9", true)
+	controlled(rsPod, "apps/v1", "ReplicaSet", "shop-7d4b9", true)
 	rs := &appsv1.ReplicaSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ReplicaSet"},
 		ObjectMeta: metav1.ObjectMeta{Name: "shop-7d4b9", Namespace: ns},
 		Spec:       appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{Spec: privSpec}},
 	}
-	controlled(rs, "Deployment", "shop", true)
+	controlled(rs, "apps/v1", "Deployment", "shop", true)
 	jobPod := pod(ns, "backup-1-xyz", privSpec)
-	controlled(jobPod, "Job", "backup-1", true)
+	controlled(jobPod, "batch/v1", "Job", "backup-1", true)
 	rolloutPod := pod(ns, "canary-abc", privSpec)
-	controlled(rolloutPod, "Rollout", "canary", true)
+	controlled(rolloutPod, "argoproj.io/v1alpha1", "Rollout", "canary", true)
 	notController := pod(ns, "adopted", privSpec)
-	controlled(notController, "ReplicaSet", "shop-7d4b9", false)
+	controlled(notController, "apps/v1", "ReplicaSet", "shop-7d4b9", false)
 	ownedDeploy := deployment(ns, "shop", 1, privSpec)
-	controlled(ownedDeploy, "Deployment", "parent", true)
+	controlled(ownedDeploy, "apps/v1", "Deployment", "parent", true)
 
 	cases := []struct {
 		name      string
