@@ -52,10 +52,14 @@ var (
 		Name: "cisgate_admission_rejected_total",
 		Help: "Requests to /validate refused before evaluation: method (not POST), body-budget (large bodies in flight past the bound).",
 	}, []string{"reason"})
+	namespaceModeIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_namespace_mode_ignored_total",
+		Help: "Admission requests into a namespace whose cisgate.io/mode label holds a value other than enforce or audit, which cisgate ignores, by namespace.",
+	}, []string{"namespace"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, rejectedTotal)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, rejectedTotal, namespaceModeIgnored)
 }
 
 func observeRequest(d decision, gvk metav1.GroupVersionKind, op admissionv1.Operation, start time.Time) {

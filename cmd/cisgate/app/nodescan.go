@@ -126,7 +126,8 @@ func newNodescanCommand(streams IOStreams) *cobra.Command {
 systemd unit and the known AL2, AL2023, Bottlerocket and kubeadm layouts), resolves its effective
 configuration (flag > --config-dir drop-ins > --config file > the kubelet's default), stats its files
 and decides every section 3 check of the benchmark. Every result names the source of its value.
-Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage.`,
+Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage, 3 not scanned (the kubelet or its configuration
+could not be read: the report says which path, and the Job's mounts are the usual cause).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {
@@ -158,7 +159,10 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 			return err
 		}
 	}
-	if result.HasFailures() {
+	switch {
+	case result.NotScanned != nil:
+		return &ExitError{Code: ExitNotScanned, Err: errors.New(result.NotScanned.String())}
+	case result.HasFailures():
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
@@ -224,10 +228,11 @@ func (r *clusterNodeScanReporter) writeKey(ctx context.Context, payload nodescan
 	return report.ApplyKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node), data)
 }
 
-// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails.
+// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails or the node
+// could not be scanned.
 func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.Node, payload nodescan.NodeReport) error {
 	eventType := report.EventNormal
-	if payload.Counts[policy.StatusFail] > 0 {
+	if payload.Counts[policy.StatusFail] > 0 || payload.NotScanned != nil {
 		eventType = report.EventWarning
 	}
 	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload))
@@ -239,6 +244,12 @@ func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.No
 // it to the API server's limit, so the pointer to the details comes before the list.
 func nodeScanNote(payload nodescan.NodeReport) string {
 	var b strings.Builder
+	if n := payload.NotScanned; n != nil {
+		// Nothing was decided: the counts would read as a node with WARNs.
+		b.WriteString(string(payload.Benchmark) + " section 3: " + n.String())
+		b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+		return b.String()
+	}
 	b.WriteString(string(payload.Benchmark) + " section 3: " +
 		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
 		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +

@@ -12,13 +12,18 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/cisgate/cisgate/nodescan"
 )
 
 // Exit codes shared by every subcommand.
 const (
 	ExitOK = 0
-	// ExitFindings: a FAIL that must fail the caller (an enforce-mode FAIL in check, a FAIL in nodescan).
-	ExitFindings = 1
+	// ExitFindings: a FAIL that must fail the caller (an enforce-mode FAIL in check, a FAIL in
+	// nodescan). The node-scan Job's pod failure policy reads the same constant.
+	ExitFindings = nodescan.ExitFindings
+	// ExitNotScanned: nodescan could not read the kubelet's configuration (nodescan.NotScanned).
+	ExitNotScanned = nodescan.ExitNotScanned
 	// ExitUsage: bad input or usage.
 	ExitUsage = 2
 )
