@@ -346,14 +346,22 @@ func bodies(args []string) error {
 			return
 		}
 		go func() { _ = send(conn) }()
-		line, err := bufio.NewReader(conn).ReadString('\n')
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		switch {
 		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 			outcomes <- outcome{time.Since(start), "still open at the end of the drill"}
 		case err != nil:
 			outcomes <- outcome{time.Since(start), "closed by the server"}
 		default:
-			outcomes <- outcome{time.Since(start), "answered " + strings.TrimSpace(line)}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			status := "answered " + resp.Status
+			// A body cut by the read timeout is answered with an error review, as any unreadable one.
+			if i := bytes.Index(body, []byte(`"code":`)); i >= 0 && resp.StatusCode == http.StatusOK {
+				code, _, _ := bytes.Cut(body[i+len(`"code":`):], []byte(","))
+				status += " with an error review of code " + string(bytes.Trim(code, "}"))
+			}
+			outcomes <- outcome{time.Since(start), status}
 		}
 	}
 	var wg sync.WaitGroup
