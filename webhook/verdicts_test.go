@@ -162,6 +162,7 @@ func loadVerdictCases(t *testing.T) []verdictCase {
 		c, err := parseVerdictHeader(data)
 		require.NoError(t, err, header)
 		c.name, c.file = strings.TrimSuffix(name, ext), file
+		require.NoError(t, c.idsMatchSlugs(), header)
 		cases = append(cases, c)
 	}
 	return cases
@@ -240,6 +241,35 @@ func parseVerdictHeader(data []byte) (verdictCase, error) {
 		return c, errors.New("webhook-expect and webhook-exit go with webhook-namespace")
 	}
 	return c, nil
+}
+
+// idsMatchSlugs catches a mistyped expectation: an ID and slug that the case's benchmark does
+// not pair.
+func (c verdictCase) idsMatchSlugs() error {
+	bench := policy.Benchmark(c.benchmark)
+	if c.config != "" {
+		p, err := policy.ParseConfig([]byte(c.config))
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		bench = p.Config.Benchmark
+	}
+	if bench == "" {
+		bench = policy.DefaultBenchmark
+	}
+	cat, err := policy.CatalogueFor(bench)
+	if err != nil {
+		return err
+	}
+	for _, e := range append(slices.Clone(c.expect), c.webhookExpect...) {
+		if e.id == "*" || e.slug == "*" {
+			continue
+		}
+		if entry, ok := cat.Entry(policy.Slug(e.slug)); !ok || entry.ID != e.id {
+			return fmt.Errorf("expect %s: %s has no item %s with ID %s", e, bench, e.slug, e.id)
+		}
+	}
+	return nil
 }
 
 func runVerdictCase(t caseT, c verdictCase) {
