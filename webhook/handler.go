@@ -72,6 +72,11 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	}
 	if mode, err := h.namespaceMode(in.Object.Namespace); err == nil {
 		in.NamespaceMode = mode
+		if _, ok := policy.NamespaceLabelMode(mode); !ok && mode != "" {
+			// The label is ignored (the configured modes apply); counting it shows a reviewer
+			// that someone tried to switch cisgate off there.
+			namespaceModeIgnored.WithLabelValues(in.Object.Namespace).Inc()
+		}
 	} else {
 		log.FromContext(ctx).V(1).Info("namespace mode unknown; using the configured modes", "namespace", in.Object.Namespace, "error", err.Error())
 	}

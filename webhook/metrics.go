@@ -31,10 +31,14 @@ var (
 		Name: "cisgate_findings_total",
 		Help: "Findings at admission, by CIS ID and mode (enforce, audit, exempt).",
 	}, []string{"id", "mode"})
+	namespaceModeIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_namespace_mode_ignored_total",
+		Help: "Admission requests into a namespace whose cisgate.io/mode label holds a value other than enforce or audit, which cisgate ignores, by namespace.",
+	}, []string{"namespace"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, namespaceModeIgnored)
 }
 
 func observeRequest(d decision, kind, operation string, start time.Time) {

@@ -135,5 +135,6 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
 {{- $cfg := dict "benchmark" .Values.benchmark "mode" .Values.mode "exemptions" $exemptions "rbac" (dict "clusterAdminSubjects" .Values.rbac.clusterAdminSubjects) -}}
 {{- if .Values.checks }}{{ $_ := set $cfg "checks" .Values.checks }}{{ end -}}
 {{- if .Values.registries }}{{ $_ := set $cfg "registries" .Values.registries }}{{ end -}}
+{{- with .Values.namespaceModeEditors }}{{ if or .users .groups }}{{ $_ := set $cfg "namespaceModeEditors" . }}{{ end }}{{ end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
