@@ -100,7 +100,9 @@ type verdictCase struct {
 	benchmark  string
 	config     string
 	args       []string
-	pending    string
+	// stderr, when set, must occur in what check writes to stderr (the reason for exit 2).
+	stderr  string
+	pending string
 	// webhookNamespace is the request namespace for objects that name none (the API server
 	// fills it from the client's context); webhookExpect and webhookExit then replace the
 	// expectations on the webhook path, where that namespace is known.
@@ -224,6 +226,8 @@ func parseVerdictHeader(data []byte) (verdictCase, error) {
 			c.args = strings.Fields(value)
 		case "pending":
 			c.pending = value
+		case "stderr":
+			c.stderr = value
 		case "webhook-namespace":
 			c.webhookNamespace = value
 		default:
@@ -290,6 +294,9 @@ func runVerdictCase(t caseT, c verdictCase) {
 	var stdout, stderr bytes.Buffer
 	code := app.Run(context.Background(), args, app.IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &stderr})
 	assert.Equal(t, c.exit, code, "exit code of cisgate %s; stderr:\n%s", strings.Join(args, " "), stderr.String())
+	if c.stderr != "" {
+		assert.Contains(t, stderr.String(), c.stderr, "check's error")
+	}
 	checkFindings := checkReportFindings(t, stdout.Bytes())
 	assertFindings(t, "check", c.expect, checkFindings)
 
