@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
@@ -125,6 +126,25 @@ func TestNodeScanHostMounts(t *testing.T) {
 	assert.Equal(t, []string{"/etc/kubernetes", "/etc/systemd/system", "/usr/lib/systemd/system"}, paths("Ubuntu 24.04.1 LTS"))
 }
 
+// A kubelet laid out outside the OS's usual places (nodeScan.extraHostPaths): each path is
+// mounted read-only at the same place under the host root, after the OS's mounts.
+func TestNodeScanJobExtraHostPaths(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.ExtraHostPaths = []string{"/etc/eks/kubelet", "/var/lib/kubelet/kubeconfig"}
+	spec := renderNodeScanJob(readyScanNode("n", "Ubuntu 24.04.1 LTS"), scanNamespace, opts, policy.EKS180).Spec.Template.Spec
+	require.Len(t, spec.Volumes, 5)
+	for i, p := range opts.ExtraHostPaths {
+		v := spec.Volumes[3+i]
+		require.NotNil(t, v.HostPath)
+		assert.Equal(t, p, v.HostPath.Path)
+		assert.Equal(t, corev1.HostPathUnset, ptr.Deref(v.HostPath.Type, corev1.HostPathUnset), "a file or a directory")
+		m := spec.Containers[0].VolumeMounts[3+i]
+		assert.Equal(t, v.Name, m.Name)
+		assert.Equal(t, "/host"+p, m.MountPath)
+		assert.True(t, m.ReadOnly)
+	}
+}
+
 func TestNodeScanOptionsValidate(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -140,6 +160,9 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }, want: []string{"--nodescan-active-deadline must be"}},
 		{name: "bad names", change: func(o *NodeScanOptions) { o.ServiceAccount, o.PriorityClassName = "Bad_SA", "Bad_PC" },
 			want: []string{`--nodescan-service-account "Bad_SA"`, `--nodescan-priority-class "Bad_PC"`}},
+		{name: "extra host paths", change: func(o *NodeScanOptions) {
+			o.ExtraHostPaths = []string{"/etc/eks/kubelet", "relative/dir", "/etc/../var", "/"}
+		}, want: []string{`"relative/dir"`, `"/etc/../var"`, `"/"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
