@@ -79,6 +79,8 @@ type Auditor struct {
 	// auditBenchmark and auditCounts are the last audit's, for the summary.
 	auditBenchmark policy.Benchmark
 	auditCounts    map[string]*Counts
+	// namespaceModes are the last audit's cisgate.io/mode labels, for the summary's downgrades.
+	namespaceModes map[string]string
 }
 
 // alertKey is one check failing on one object (its UID, else kind/namespace/name).
@@ -139,7 +141,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.auditBenchmark, a.auditCounts = run.Benchmark, run.Counts
+	a.auditBenchmark, a.auditCounts, a.namespaceModes = run.Benchmark, run.Counts, run.NamespaceModes
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
@@ -174,6 +176,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	if a.auditCounts != nil {
 		b.addAudit(a.auditBenchmark, a.auditCounts)
 	}
+	b.addNamespaceModes(pol, a.namespaceModes)
 	if cm != nil {
 		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
 	}

@@ -64,7 +64,11 @@ item a line; nothing when the node scan is off.
 - --nodescan-priority-class={{ . }}
 {{- end }}
 {{- range .Values.nodeScan.extraHostPaths }}
-- --nodescan-extra-host-path={{ . }}
+{{- if kindIs "string" . }}
+- --nodescan-extra-host-path=path={{ . }}
+{{- else }}
+- --nodescan-extra-host-path=path={{ .path }}{{ with .type }},type={{ . }}{{ end }}{{ with .name }},name={{ . }}{{ end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 {{- end -}}
@@ -138,5 +142,6 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
 {{- $cfg := dict "benchmark" .Values.benchmark "mode" .Values.mode "exemptions" $exemptions "rbac" (dict "clusterAdminSubjects" .Values.rbac.clusterAdminSubjects) -}}
 {{- if .Values.checks }}{{ $_ := set $cfg "checks" .Values.checks }}{{ end -}}
 {{- if .Values.registries }}{{ $_ := set $cfg "registries" .Values.registries }}{{ end -}}
+{{- with .Values.namespaceModeEditors }}{{ if or .users .groups }}{{ $_ := set $cfg "namespaceModeEditors" . }}{{ end }}{{ end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
