@@ -190,3 +190,27 @@ func TestDrillModeUpgradesUnderLoad(t *testing.T) {
 	s.waitCreates(t, 50)
 	s.finish(t)
 }
+
+// A node whose kubelet config the scan cannot reach (here: the chart without
+// nodeScan.extraHostPaths, and the test kubelet keeps its files in the cluster's directory): the
+// scan runs to its end without crashing and says the node was not scanned, naming the path it
+// could not read and the value to set; it never passes the node.
+func TestDrillNodeScanUnreadableConfig(t *testing.T) {
+	clustertest.Require(t, c)
+	ctx := context.Background()
+	r := clustertest.Install(t, c, "--set", "mode=audit", "--set", "nodeScan.extraHostPaths=null")
+	job, rep := waitScheduledScan(t, r)
+	require.NotNil(t, rep.NotScanned, "%+v", rep)
+	assert.Equal(t, c.KubeletConfigPath(), rep.NotScanned.Path)
+	assert.Contains(t, rep.NotScanned.Hint, "nodeScan.extraHostPaths")
+	for _, res := range rep.Results {
+		assert.NotEqual(t, "PASS", res.Status, "%s passed on a node that was not scanned", res.ID)
+	}
+	// Exit 3 (not scanned), not a crash (a panic exits 2).
+	pods, err := c.Clientset.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
+	require.NoError(t, err)
+	require.NotEmpty(t, pods.Items)
+	term := pods.Items[0].Status.ContainerStatuses[0].State.Terminated
+	require.NotNil(t, term)
+	assert.Equal(t, int32(3), term.ExitCode, "%s: %s", term.Reason, term.Message)
+}

@@ -32,7 +32,12 @@ type nodeResult struct {
 }
 
 type nodeReport struct {
-	Node    string       `json:"node"`
+	Node       string `json:"node"`
+	NotScanned *struct {
+		Reason string `json:"reason"`
+		Path   string `json:"path"`
+		Hint   string `json:"hint"`
+	} `json:"notScanned"`
 	Time    time.Time    `json:"time"`
 	Results []nodeResult `json:"results"`
 }
