@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -49,6 +50,10 @@ type NodeScanOptions struct {
 	ServiceAccount string
 	// PriorityClassName is the scan Pods' priority class; empty: the cluster's default.
 	PriorityClassName string
+	// ExtraHostPaths are further node paths (files or directories) mounted read-only at the
+	// same path under the scan's host root, for a kubelet whose files live outside the mounts
+	// the scan makes for the node's OS (a customised or non-EKS image).
+	ExtraHostPaths []string
 }
 
 // NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.
@@ -75,6 +80,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds)")
 	fs.StringVar(&o.ServiceAccount, "nodescan-service-account", o.ServiceAccount, "ServiceAccount of the node-scan Pods, in cisgate's namespace")
 	fs.StringVar(&o.PriorityClassName, "nodescan-priority-class", o.PriorityClassName, "priorityClassName of the node-scan Pods (empty: the cluster's default)")
+	fs.StringArrayVar(&o.ExtraHostPaths, "nodescan-extra-host-path", o.ExtraHostPaths, "absolute node path (file or directory) also mounted read-only into the node-scan Pods, for kubelet files outside the usual places (repeatable)")
 }
 
 // Validate reports every problem with the options; disabled options are not checked.
@@ -104,6 +110,12 @@ func (o *NodeScanOptions) Validate() []error {
 	if o.PriorityClassName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(o.PriorityClassName) {
 			errs = append(errs, fmt.Errorf("--nodescan-priority-class %q: %s", o.PriorityClassName, msg))
+		}
+	}
+	for _, p := range o.ExtraHostPaths {
+		// "/" would hand the scan the whole node, every Pod's Secrets included.
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+			errs = append(errs, fmt.Errorf("--nodescan-extra-host-path %q: want an absolute, clean path other than /", p))
 		}
 	}
 	return errs
@@ -441,7 +453,11 @@ func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) erro
 	if err != nil {
 		return err
 	}
-	job := renderNodeScanJob(node, s.namespace, s.opts, s.benchmark())
+	owner, err := s.jobOwner(ctx)
+	if err != nil {
+		return err
+	}
+	job := renderNodeScanJob(node, s.namespace, s.opts, s.benchmark(), owner)
 	previous, err := s.jobLister.Jobs(s.namespace).Get(job.Name)
 	switch {
 	case err == nil && jobFinished(previous):
@@ -464,6 +480,20 @@ func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) erro
 	s.lastScan[nodeName] = s.clock.Now()
 	log.FromContext(ctx).V(1).Info("Started a node scan", "node", nodeName, "job", created.Name)
 	return nil
+}
+
+// jobOwner is the owner reference of every scan Job: the scan Pods' ServiceAccount. The chart
+// installs it and `helm uninstall` deletes it, and the garbage collector then deletes the Jobs it
+// owns and their Pods, which Helm never knew about. It is no controller reference (the Job
+// controller manages the Pods) and does not block the owner's deletion. It is looked up for every
+// Job (one GET a scan): a ServiceAccount deleted and created again has a new UID, and a Job owned by
+// the old one would be collected at once.
+func (s *NodeScanScheduler) jobOwner(ctx context.Context) (*metav1.OwnerReference, error) {
+	sa, err := s.client.CoreV1().ServiceAccounts(s.namespace).Get(ctx, s.opts.ServiceAccount, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("looking up the scan ServiceAccount %s/%s, the Jobs' owner: %w", s.namespace, s.opts.ServiceAccount, err)
+	}
+	return &metav1.OwnerReference{APIVersion: "v1", Kind: "ServiceAccount", Name: sa.Name, UID: sa.UID}, nil
 }
 
 // cleanUp deletes a deleted node's Jobs and releases its report key.
@@ -582,6 +612,8 @@ func trimNode(obj any) (any, error) {
 			ResourceVersion: node.ResourceVersion,
 			Labels:          node.Labels,
 		},
+		// The provider ID tells an EC2 node, whose kubelet layout is known (hostMounts).
+		Spec: corev1.NodeSpec{ProviderID: node.Spec.ProviderID},
 	}
 	trimmed.Status.NodeInfo.OSImage = node.Status.NodeInfo.OSImage
 	for _, c := range node.Status.Conditions {

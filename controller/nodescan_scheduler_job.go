@@ -3,6 +3,7 @@ package controller
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"path"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -36,9 +38,10 @@ var nodeScanJobLabels = map[string]string{
 	"app.kubernetes.io/component": "nodescan",
 }
 
-// exitFindings is `cisgate nodescan`'s exit code for a scan that found a FAIL: the scan worked
-// (its report is written), so the Job fails at once instead of scanning again.
-const exitFindings = 1
+// nodeScanFinalExitCodes are `cisgate nodescan`'s exit codes for a scan that ran and wrote its
+// report (a FAIL, or a node it could not read): the Job fails at once instead of scanning again,
+// which would only say the same thing.
+var nodeScanFinalExitCodes = []int32{nodescan.ExitFindings, nodescan.ExitNotScanned}
 
 // nodeScanResources are small: the scan reads a few files and writes one Event and one key.
 var nodeScanResources = corev1.ResourceRequirements{
@@ -70,22 +73,38 @@ const (
 	bottlerocketImage = "Bottlerocket"
 )
 
+// awsProviderIDPrefix starts spec.providerID of every EC2 node (aws:///<zone>/<instance-id>).
+const awsProviderIDPrefix = "aws://"
+
 // hostMounts are the mounts for a node's OS. A hostPath that does not exist fails the Pod (typed
-// mounts) or is created on the node (untyped ones), so a path is mounted only where the OS has it:
-// Amazon Linux 2 and 2023 keep the kubeconfig in /var/lib/kubelet; Bottlerocket keeps all of the
-// kubelet's files in /etc/kubernetes and its units on a read-only image the scanner does not need,
-// as hostPID shows the kubelet's command line. Other systems get the directories every systemd
-// node has; a kubeconfig elsewhere is reported as not found (WARN), never PASS.
+// mounts) or is created on the node (untyped ones), so a path is mounted only where the node has
+// it. The kubelet's files live in /etc/kubernetes on every supported image (config file, drop-ins,
+// client CA; Bottlerocket's kubeconfig too); the kubeconfig is /var/lib/kubelet/kubeconfig on
+// every EKS image that is not Bottlerocket (Amazon Linux 2 and 2023, Ubuntu EKS: the EKS bootstrap
+// writes it there), and kubeadm keeps it in /etc/kubernetes. Bottlerocket's units are on a
+// read-only image the scanner does not need, as hostPID shows the kubelet's command line. Anything
+// else is the cluster operator's to add (NodeScanOptions.ExtraHostPaths); a scan that cannot reach
+// the kubelet's files says so (nodescan.NotScanned), never PASS.
 func hostMounts(node *corev1.Node) []hostMount {
 	osImage := node.Status.NodeInfo.OSImage
 	switch {
 	case strings.HasPrefix(osImage, bottlerocketImage):
 		return []hostMount{kubernetesConfigMount}
-	case strings.HasPrefix(osImage, amazonLinuxImage):
+	case strings.HasPrefix(osImage, amazonLinuxImage), strings.HasPrefix(node.Spec.ProviderID, awsProviderIDPrefix):
 		return []hostMount{kubernetesConfigMount, systemdEtcMount, systemdLibMount, kubeletKubeconfigMount}
 	default:
 		return []hostMount{kubernetesConfigMount, systemdEtcMount, systemdLibMount}
 	}
+}
+
+// extraHostMounts are the user's further paths (nodeScan.extraHostPaths). Untyped: a path may be
+// a file or a directory, and one missing on a node fails that node's scan Pod visibly.
+func extraHostMounts(paths []string) []hostMount {
+	mounts := make([]hostMount, len(paths))
+	for i, p := range paths {
+		mounts[i] = hostMount{volume: fmt.Sprintf("extra-host-path-%d", i), nodePath: p}
+	}
+	return mounts
 }
 
 // nodeScanJobName is cisgate-nodescan-<node>, a DNS label (the Job's Pods carry it in a label and
@@ -141,7 +160,9 @@ func jobNodeLabelIndex(obj any) ([]string, error) {
 
 // renderNodeScanJob is the scan Job of a node: `cisgate nodescan --report` pinned to the node,
 // reading the node's files through read-only hostPath mounts and its processes through hostPID.
-func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions, benchmark policy.Benchmark) *batchv1.Job {
+// owner, when set, is the Job's owner: deleting it (uninstalling the chart) deletes the Job and its
+// Pod.
+func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions, benchmark policy.Benchmark, owner *metav1.OwnerReference) *batchv1.Job {
 	labels := maps.Clone(nodeScanJobLabels)
 	key, value := nodeScanNodeSelector(node.Name)
 	labels[key] = value
@@ -152,7 +173,7 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
-	for _, m := range hostMounts(node) {
+	for _, m := range append(hostMounts(node), extraHostMounts(opts.ExtraHostPaths)...) {
 		volumes = append(volumes, corev1.Volume{
 			Name:         m.volume,
 			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m.nodePath, Type: ptr.To(m.pathType)}},
@@ -160,23 +181,28 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 		mounts = append(mounts, corev1.VolumeMount{Name: m.volume, MountPath: path.Join(hostRoot, m.nodePath), ReadOnly: true})
 	}
 
+	var owners []metav1.OwnerReference
+	if owner != nil {
+		owners = []metav1.OwnerReference{*owner}
+	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        nodeScanJobName(node.Name),
-			Namespace:   namespace,
-			Labels:      labels,
-			Annotations: annotations,
+			OwnerReferences: owners,
+			Name:            nodeScanJobName(node.Name),
+			Namespace:       namespace,
+			Labels:          labels,
+			Annotations:     annotations,
 		},
 		Spec: batchv1.JobSpec{
 			// One retry for a Pod that failed to scan (exit 2, OOM, eviction); none for a scan
-			// that found a FAIL (see exitFindings).
+			// that reported (see nodeScanFinalExitCodes).
 			BackoffLimit: ptr.To[int32](1),
 			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 				Action: batchv1.PodFailurePolicyActionFailJob,
 				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 					ContainerName: ptr.To(nodeScanContainer),
 					Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-					Values:        []int32{exitFindings},
+					Values:        nodeScanFinalExitCodes,
 				},
 			}}},
 			ActiveDeadlineSeconds:   ptr.To(int64(opts.ActiveDeadline.Seconds())),

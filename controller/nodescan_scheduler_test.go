@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
@@ -62,8 +63,11 @@ func readyScanNode(name, osImage string) *corev1.Node {
 }
 
 func TestNodeScanJobGolden(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.ExtraHostPaths = []string{"/opt/kubelet/config.yaml", "/srv/kubelet"}
+	owner := &metav1.OwnerReference{APIVersion: "v1", Kind: "ServiceAccount", Name: "cisgate-nodescan", UID: "0d6b2f6c-1111-2222-3333-444455556666"}
 	job := renderNodeScanJob(readyScanNode("ip-10-0-1-23.us-west-2.compute.internal", "Amazon Linux 2023.6.20250115"),
-		scanNamespace, testNodeScanOptions(), policy.EKS180)
+		scanNamespace, opts, policy.EKS180, owner)
 	job.TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
 	got, err := yaml.Marshal(job)
 	require.NoError(t, err)
@@ -91,7 +95,7 @@ func TestNodeScanJobNamesAndLabels(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.node, func(t *testing.T) {
-			job := renderNodeScanJob(readyScanNode(c.node, ""), scanNamespace, testNodeScanOptions(), policy.EKS180)
+			job := renderNodeScanJob(readyScanNode(c.node, ""), scanNamespace, testNodeScanOptions(), policy.EKS180, nil)
 			assert.Equal(t, c.wantName, job.Name)
 			assert.Empty(t, validation.IsDNS1123Label(job.Name))
 			for k, v := range job.Labels {
@@ -122,7 +126,39 @@ func TestNodeScanHostMounts(t *testing.T) {
 	assert.Equal(t, []string{"/etc/kubernetes", "/etc/systemd/system", "/usr/lib/systemd/system", "/var/lib/kubelet/kubeconfig"}, paths("Amazon Linux 2"))
 	assert.Equal(t, []string{"/etc/kubernetes", "/etc/systemd/system", "/usr/lib/systemd/system", "/var/lib/kubelet/kubeconfig"}, paths("Amazon Linux 2023.6.20250115"))
 	assert.Equal(t, []string{"/etc/kubernetes"}, paths("Bottlerocket OS 1.30.0 (aws-k8s-1.32)"))
+	// kubeadm on Ubuntu keeps its kubeconfig in /etc/kubernetes; a typed mount of a file it lacks
+	// would keep the Pod from starting.
 	assert.Equal(t, []string{"/etc/kubernetes", "/etc/systemd/system", "/usr/lib/systemd/system"}, paths("Ubuntu 24.04.1 LTS"))
+	// Ubuntu EKS (Canonical's EKS images) runs the EKS bootstrap: /var/lib/kubelet/kubeconfig.
+	ubuntuEKS := readyScanNode("n", "Ubuntu 22.04.5 LTS")
+	ubuntuEKS.Spec.ProviderID = "aws:///us-west-2a/i-0123456789abcdef0"
+	var eksPaths []string
+	for _, m := range hostMounts(ubuntuEKS) {
+		eksPaths = append(eksPaths, m.nodePath)
+	}
+	assert.Equal(t, []string{"/etc/kubernetes", "/etc/systemd/system", "/usr/lib/systemd/system", "/var/lib/kubelet/kubeconfig"}, eksPaths)
+	trimmed, err := trimNode(ubuntuEKS)
+	require.NoError(t, err)
+	assert.Equal(t, ubuntuEKS.Spec.ProviderID, trimmed.(*corev1.Node).Spec.ProviderID, "the informer keeps what hostMounts reads")
+}
+
+// A kubelet laid out outside the OS's usual places (nodeScan.extraHostPaths): each path is
+// mounted read-only at the same place under the host root, after the OS's mounts.
+func TestNodeScanJobExtraHostPaths(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.ExtraHostPaths = []string{"/etc/eks/kubelet", "/var/lib/kubelet/kubeconfig"}
+	spec := renderNodeScanJob(readyScanNode("n", "Ubuntu 24.04.1 LTS"), scanNamespace, opts, policy.EKS180, nil).Spec.Template.Spec
+	require.Len(t, spec.Volumes, 5)
+	for i, p := range opts.ExtraHostPaths {
+		v := spec.Volumes[3+i]
+		require.NotNil(t, v.HostPath)
+		assert.Equal(t, p, v.HostPath.Path)
+		assert.Equal(t, corev1.HostPathUnset, ptr.Deref(v.HostPath.Type, corev1.HostPathUnset), "a file or a directory")
+		m := spec.Containers[0].VolumeMounts[3+i]
+		assert.Equal(t, v.Name, m.Name)
+		assert.Equal(t, "/host"+p, m.MountPath)
+		assert.True(t, m.ReadOnly)
+	}
 }
 
 func TestNodeScanOptionsValidate(t *testing.T) {
@@ -140,6 +176,9 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }, want: []string{"--nodescan-active-deadline must be"}},
 		{name: "bad names", change: func(o *NodeScanOptions) { o.ServiceAccount, o.PriorityClassName = "Bad_SA", "Bad_PC" },
 			want: []string{`--nodescan-service-account "Bad_SA"`, `--nodescan-priority-class "Bad_PC"`}},
+		{name: "extra host paths", change: func(o *NodeScanOptions) {
+			o.ExtraHostPaths = []string{"/etc/eks/kubelet", "relative/dir", "/etc/../var", "/"}
+		}, want: []string{`"relative/dir"`, `"/etc/../var"`, `"/"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,6 +201,8 @@ type schedulerHarness struct {
 
 func startScheduler(t *testing.T, opts NodeScanOptions, objects ...runtime.Object) *schedulerHarness {
 	t.Helper()
+	// The scan ServiceAccount owns the Jobs (the chart installs it).
+	objects = append(objects, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: scanNamespace, Name: opts.ServiceAccount, UID: "sa-uid"}})
 	h := &schedulerHarness{client: fake.NewClientset(objects...), clock: clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	s, err := newNodeScanScheduler(h.client, scanNamespace, opts, scanBenchmark, h.clock)
 	require.NoError(t, err)
@@ -246,6 +287,14 @@ func jobNodes(jobs []batchv1.Job) []string {
 	return nodes
 }
 
+func TestSchedulerJobsAreOwnedByTheScanServiceAccount(t *testing.T) {
+	h := startScheduler(t, testNodeScanOptions(), readyScanNode("n1", ""))
+	jobs := h.waitForJobs(t, 1)
+	// Deleting the ServiceAccount (helm uninstall) has the garbage collector delete the Job and
+	// its Pod.
+	assert.Equal(t, []metav1.OwnerReference{{APIVersion: "v1", Kind: "ServiceAccount", Name: "cisgate-nodescan", UID: "sa-uid"}}, jobs[0].OwnerReferences)
+}
+
 func TestSchedulerStartsOneJobPerNode(t *testing.T) {
 	h := startScheduler(t, testNodeScanOptions(), readyScanNode("n1", ""), readyScanNode("n2", ""), readyScanNode("n3", ""))
 	jobs := h.waitForJobs(t, 3)
@@ -263,7 +312,7 @@ func TestSchedulerStartsOneJobPerNode(t *testing.T) {
 
 func TestSchedulerSkipsANodeWithAnActiveJob(t *testing.T) {
 	opts := testNodeScanOptions()
-	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180)
+	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180, nil)
 	running.Name = "made-by-a-previous-leader"
 	running.CreationTimestamp = metav1.NewTime(time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC))
 	h := startScheduler(t, opts, readyScanNode("n1", ""), running)

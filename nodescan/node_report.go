@@ -15,6 +15,9 @@ type NodeReport struct {
 	Node      string           `json:"node"`
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Time      time.Time        `json:"time"`
+	// NotScanned says why the node could not be scanned; its results then decide nothing, and
+	// the summary counts the node as not scanned instead of merging them.
+	NotScanned *NotScanned `json:"notScanned,omitempty"`
 	// Counts are the results per status; they stay exact when the results are cut.
 	Counts  map[policy.Status]int `json:"counts"`
 	Results []Result              `json:"results"`
@@ -24,12 +27,13 @@ type NodeReport struct {
 // key is rewritten on every scan and sub-second noise says nothing).
 func NewNodeReport(r Report, at time.Time) NodeReport {
 	return NodeReport{
-		Header:    report.NewHeader(),
-		Node:      r.Node,
-		Benchmark: r.Benchmark,
-		Time:      at.UTC().Truncate(time.Second),
-		Counts:    r.counts(),
-		Results:   r.Results,
+		Header:     report.NewHeader(),
+		Node:       r.Node,
+		Benchmark:  r.Benchmark,
+		Time:       at.UTC().Truncate(time.Second),
+		NotScanned: r.NotScanned,
+		Counts:     r.counts(),
+		Results:    r.Results,
 	}
 }
 

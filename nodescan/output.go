@@ -41,6 +41,11 @@ func WriteTable(w io.Writer, r Report) error {
 	if _, err := io.WriteString(w, "node "+r.Node+", benchmark "+string(r.Benchmark)+"\n\n"); err != nil {
 		return err
 	}
+	if r.NotScanned != nil {
+		if _, err := io.WriteString(w, r.NotScanned.String()+"\n\n"); err != nil {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if _, err := io.WriteString(tw, "ID\tSTATUS\tCHECK\tEXPECTED\tACTUAL\tSOURCE\tDETAIL\n"); err != nil {
 		return err
@@ -78,6 +83,13 @@ func WriteJUnit(w io.Writer, r Report) error {
 		Tests:    len(r.Results),
 		Failures: counts[policy.StatusFail],
 		Skipped:  counts[policy.StatusWarn],
+	}
+	if r.NotScanned != nil {
+		// A node nobody could read is a failure of the suite, not a row of skipped checks.
+		suite.Tests++
+		suite.Failures++
+		suite.Cases = append(suite.Cases, output.JUnitCase{Classname: "cisgate.nodescan." + string(r.Benchmark),
+			Name: "node scanned", Failure: &output.JUnitMessage{Message: r.NotScanned.String()}})
 	}
 	for _, res := range r.Results {
 		evidence := "expected: " + res.Expected + "\nactual: " + res.Actual + "\nsource: " + res.Source

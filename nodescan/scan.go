@@ -92,7 +92,10 @@ type Result struct {
 type Report struct {
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Node      string           `json:"node"`
-	Results   []Result         `json:"results"`
+	// NotScanned is set when the scan could not read what section 3 is decided on; the results
+	// are then what could be decided, mostly WARN, and say nothing about the node.
+	NotScanned *NotScanned `json:"notScanned,omitempty"`
+	Results    []Result    `json:"results"`
 }
 
 // HasFailures reports whether any result is FAIL (nodescan's exit code 1).
@@ -114,7 +117,7 @@ func Checks() []*Check {
 
 // Evaluate decides every section 3 check the catalogue's benchmark carries.
 func Evaluate(ev *Evidence, cat *policy.Catalogue, node string) Report {
-	r := Report{Benchmark: cat.Benchmark(), Node: node, Results: []Result{}}
+	r := Report{Benchmark: cat.Benchmark(), Node: node, NotScanned: notScanned(ev), Results: []Result{}}
 	for _, c := range checks {
 		entry, ok := cat.Entry(c.Slug)
 		if !ok {

@@ -445,3 +445,44 @@ func TestNodeReport(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableKubeletIsNotScanned: a scan that cannot reach the kubelet's configuration says so
+// with the path and the value to set; it is not a node with WARNs (issue: a Job whose mounts
+// missed the config file reported "0 FAIL, 13 WARN" and exited 0).
+func TestUnreadableKubeletIsNotScanned(t *testing.T) {
+	const kubeconfig = "/var/lib/kubelet/kubeconfig"
+	tests := []struct {
+		name     string
+		files    map[string]string
+		wantPath string
+		wantHint string
+	}{
+		{"config file outside the mounts", map[string]string{
+			"proc/10/cmdline": kubeletCmdline("--config", "/opt/kubelet/config.yaml", "--kubeconfig", kubeconfig), kubeconfig: "x"},
+			"/opt/kubelet/config.yaml", "mount /opt/kubelet into the scan (Helm value nodeScan.extraHostPaths)"},
+		{"kubeconfig outside the mounts", map[string]string{
+			"proc/10/cmdline": kubeletCmdline("--config", configPath, "--kubeconfig", kubeconfig), configPath: configHead + "}"},
+			kubeconfig, "mount /var/lib/kubelet into the scan (Helm value nodeScan.extraHostPaths)"},
+		{"malformed config", map[string]string{
+			"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: `{"kind": `},
+			"", ""},
+		{"no kubelet", map[string]string{"/etc/hostname": "n"}, "", "hostPID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := scanFiles(t, tt.files)
+			require.NotNil(t, r.NotScanned)
+			assert.Equal(t, tt.wantPath, r.NotScanned.Path)
+			assert.Contains(t, r.NotScanned.Hint, tt.wantHint)
+			if tt.wantPath != "" {
+				assert.Contains(t, r.NotScanned.Reason, tt.wantPath)
+			}
+			assert.True(t, strings.HasPrefix(r.NotScanned.String(), "not scanned: "))
+			payload := NewNodeReport(r, time.Now())
+			assert.Equal(t, r.NotScanned, payload.NotScanned, "node.<node>.json carries it")
+		})
+	}
+	readable := scanFiles(t, map[string]string{
+		"proc/10/cmdline": kubeletCmdline("--config", configPath, "--kubeconfig", kubeconfig), configPath: configHead + "}", kubeconfig: "x"})
+	assert.Nil(t, readable.NotScanned)
+}

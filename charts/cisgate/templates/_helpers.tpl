@@ -63,6 +63,9 @@ item a line; nothing when the node scan is off.
 {{- with .Values.nodeScan.priorityClassName }}
 - --nodescan-priority-class={{ . }}
 {{- end }}
+{{- range .Values.nodeScan.extraHostPaths }}
+- --nodescan-extra-host-path={{ . }}
+{{- end }}
 {{- end -}}
 {{- end -}}
 

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
@@ -75,7 +74,7 @@ func (o *NodescanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, "benchmark version, one of "+fmt.Sprint(policy.Benchmarks()))
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
 	fs.BoolVar(&o.Report, "report", o.Report, "also record the results as a CISNodeScan Event on the Node and in the report ConfigMap")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig for --report (absent: in-cluster)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")
 }
 
@@ -127,7 +126,8 @@ func newNodescanCommand(streams IOStreams) *cobra.Command {
 systemd unit and the known AL2, AL2023, Bottlerocket and kubeadm layouts), resolves its effective
 configuration (flag > --config-dir drop-ins > --config file > the kubelet's default), stats its files
 and decides every section 3 check of the benchmark. Every result names the source of its value.
-Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage.`,
+Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage, 3 not scanned (the kubelet or its configuration
+could not be read: the report says which path, and the Job's mounts are the usual cause).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {
@@ -159,7 +159,10 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 			return err
 		}
 	}
-	if result.HasFailures() {
+	switch {
+	case result.NotScanned != nil:
+		return &ExitError{Code: ExitNotScanned, Err: errors.New(result.NotScanned.String())}
+	case result.HasFailures():
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
@@ -168,10 +171,9 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 // nodeScanComponent is the reportingController of the CISNodeScan Events.
 const nodeScanComponent = "cisgate.io/nodescan"
 
-// newClusterNodeScanReporter connects to the cluster with --kubeconfig, else in-cluster.
+// newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodescanOptions) (NodeScanReporter, error) {
-	// An empty --kubeconfig makes clientcmd use the in-cluster config.
-	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}
@@ -226,10 +228,11 @@ func (r *clusterNodeScanReporter) writeKey(ctx context.Context, payload nodescan
 	return report.ApplyKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node), data)
 }
 
-// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails.
+// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails or the node
+// could not be scanned.
 func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.Node, payload nodescan.NodeReport) error {
 	eventType := report.EventNormal
-	if payload.Counts[policy.StatusFail] > 0 {
+	if payload.Counts[policy.StatusFail] > 0 || payload.NotScanned != nil {
 		eventType = report.EventWarning
 	}
 	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload))
@@ -241,6 +244,12 @@ func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.No
 // it to the API server's limit, so the pointer to the details comes before the list.
 func nodeScanNote(payload nodescan.NodeReport) string {
 	var b strings.Builder
+	if n := payload.NotScanned; n != nil {
+		// Nothing was decided: the counts would read as a node with WARNs.
+		b.WriteString(string(payload.Benchmark) + " section 3: " + n.String())
+		b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+		return b.String()
+	}
 	b.WriteString(string(payload.Benchmark) + " section 3: " +
 		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
 		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +

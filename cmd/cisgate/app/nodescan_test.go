@@ -71,10 +71,12 @@ func TestNodescanCommand(t *testing.T) {
 			},
 		},
 		{
-			name: "no kubelet is WARN, never FAIL", fixture: "no-kubelet", args: []string{"--node-name", "n1", "--output", "junit"},
-			wantCode: ExitOK,
+			// A node whose kubelet nobody could find is not scanned: exit 3, never a pass with WARNs.
+			name: "no kubelet is not scanned", fixture: "no-kubelet", args: []string{"--node-name", "n1", "--output", "junit"},
+			wantCode: ExitNotScanned,
 			check: func(t *testing.T, stdout string) {
-				assert.Contains(t, stdout, `tests="13" failures="0" skipped="13"`)
+				assert.Contains(t, stdout, `tests="14" failures="1" skipped="13"`)
+				assert.Contains(t, stdout, `name="node scanned"`)
 			},
 		},
 		{
@@ -211,6 +213,47 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	assert.Equal(t, node, ev.Regarding.Name)
 	assert.Equal(t, types.UID("uid-1"), ev.Regarding.UID)
 	assert.Contains(t, ev.Note, "eks-1.8.0 section 3: 8 FAIL, 2 WARN, 3 PASS; details in ConfigMap cisgate-report key node.ip-10-0-1-1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth)")
+}
+
+// TestClusterNodeScanReporterNotScanned: the Event and node.<node>.json say "not scanned" with the
+// path the scan could not reach and the chart value to set; the command exits 3, the code the
+// scan Job's pod failure policy fails the Job on.
+func TestClusterNodeScanReporterNotScanned(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "proc", "10"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "proc", "10", "cmdline"),
+		[]byte("/usr/bin/kubelet\x00--config\x00/opt/kubelet/config.yaml\x00"), 0o644))
+	const node, namespace = "ip-10-0-1-1", "cisgate-system"
+	client := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, UID: "uid-1"}})
+	reporter, err := newNodeScanReporter(client, namespace)
+	require.NoError(t, err)
+	o := NewNodescanOptions()
+	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
+	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return reporter, nil }
+
+	var out bytes.Buffer
+	err = o.Run(t.Context(), IOStreams{Out: &out})
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, ExitNotScanned, exit.Code)
+	assert.Equal(t, nodescan.ExitNotScanned, exit.Code)
+	assert.Contains(t, out.String(), "not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: no such file or directory")
+
+	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	var payload nodescan.NodeReport
+	require.NoError(t, json.Unmarshal([]byte(cm.Data["node."+node+".json"]), &payload))
+	require.NotNil(t, payload.NotScanned)
+	assert.Equal(t, "/opt/kubelet/config.yaml", payload.NotScanned.Path)
+	assert.Equal(t, "mount /opt/kubelet into the scan (Helm value nodeScan.extraHostPaths)", payload.NotScanned.Hint)
+
+	events, err := client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, events.Items, 1)
+	assert.Equal(t, corev1.EventTypeWarning, events.Items[0].Type)
+	assert.Equal(t, "eks-1.8.0 section 3: not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: "+
+		"no such file or directory; mount /opt/kubelet into the scan (Helm value nodeScan.extraHostPaths); "+
+		"details in ConfigMap cisgate-report key node.ip-10-0-1-1.json", events.Items[0].Note)
 }
 
 func TestClusterNodeScanReporterUnknownNode(t *testing.T) {
