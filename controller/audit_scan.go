@@ -30,9 +30,11 @@ const namespaceNetworkPolicy policy.Slug = "namespace-network-policy"
 const ClusterKind = "Cluster"
 
 // Counts are one check's results from one source, counted per object (or request, or node).
+// Deny is admission's alone: a FAIL that was denied (admission counts no PASS and no other FAIL).
 type Counts struct {
 	Pass   int `json:"pass"`
 	Fail   int `json:"fail"`
+	Deny   int `json:"deny,omitempty"`
 	Warn   int `json:"warn"`
 	Exempt int `json:"exempt"`
 }
@@ -40,6 +42,7 @@ type Counts struct {
 func (c *Counts) add(o Counts) {
 	c.Pass += o.Pass
 	c.Fail += o.Fail
+	c.Deny += o.Deny
 	c.Warn += o.Warn
 	c.Exempt += o.Exempt
 }

@@ -27,8 +27,20 @@ type Summary struct {
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Time      time.Time        `json:"time"`
 	// Sources says how many report keys (or audit runs) each source's counts merge.
-	Sources map[Source]*SourceKeys   `json:"sources"`
-	Checks  map[string]*CheckSummary `json:"checks"`
+	Sources map[Source]*SourceKeys `json:"sources"`
+	// Denials is how many admission requests were denied, over every check (a request denied
+	// for two checks counts twice): the number a reviewer looks at first.
+	Denials int `json:"denials"`
+	// NotScanned are the nodes whose last scan could not read the kubelet's configuration, with
+	// why; their results are not merged into the node counts, where they would read as WARNs.
+	NotScanned []NotScannedNode         `json:"notScanned"`
+	Checks     map[string]*CheckSummary `json:"checks"`
+}
+
+// NotScannedNode is one node the scan could not read.
+type NotScannedNode struct {
+	Node string `json:"node"`
+	nodescan.NotScanned
 }
 
 // SourceKeys counts the report keys of a source that were merged and those that were not: keys of
@@ -38,9 +50,9 @@ type SourceKeys struct {
 	Skipped int `json:"skipped"`
 }
 
-// CheckSummary is one check's counts by source. Admission counts requests: fail are denials,
+// CheckSummary is one check's counts by source. Admission counts requests: deny are denials,
 // warn are admissions with a warning (audit mode), and passing requests are not counted. Audit
-// counts objects, node counts nodes.
+// counts objects, node counts scanned nodes.
 type CheckSummary struct {
 	Slug      policy.Slug `json:"slug"`
 	Admission *Counts     `json:"admission,omitempty"`
@@ -57,8 +69,9 @@ type summaryBuilder struct {
 func newSummaryBuilder(cat *policy.Catalogue, at time.Time) *summaryBuilder {
 	return &summaryBuilder{catalogue: cat, summary: &Summary{
 		Header: report.NewHeader(), Benchmark: cat.Benchmark(), Time: at.UTC().Truncate(time.Second),
-		Sources: map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
-		Checks:  map[string]*CheckSummary{},
+		Sources:    map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
+		NotScanned: []NotScannedNode{},
+		Checks:     map[string]*CheckSummary{},
 	}}
 }
 
@@ -128,7 +141,8 @@ func (b *summaryBuilder) addAdmission(value string) {
 	keys.Merged++
 	for id, c := range r.Checks {
 		if counts := b.counts(id, SourceAdmission); counts != nil && c != nil {
-			counts.add(Counts{Fail: c.Deny, Warn: c.Warn, Exempt: c.Exempt})
+			counts.add(Counts{Deny: c.Deny, Warn: c.Warn, Exempt: c.Exempt})
+			b.summary.Denials += c.Deny
 		}
 	}
 }
@@ -153,6 +167,10 @@ func (b *summaryBuilder) addNode(value string) {
 		return
 	}
 	keys.Merged++
+	if r.NotScanned != nil {
+		b.summary.NotScanned = append(b.summary.NotScanned, NotScannedNode{Node: r.Node, NotScanned: *r.NotScanned})
+		return
+	}
 	listed := map[string]bool{}
 	for _, res := range r.Results {
 		listed[res.ID] = true

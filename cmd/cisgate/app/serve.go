@@ -35,7 +35,10 @@ const maxWebhookReplicas = 4
 
 // ServeOptions configures `cisgate serve`, the webhook and the leader-elected controllers.
 type ServeOptions struct {
-	ConfigFile             string
+	ConfigFile string
+	// ConfigMap, when set, is the ConfigMap (in Namespace) whose key config.yaml is the config
+	// file's source: after start the config follows it through the API.
+	ConfigMap              string
 	CertDir                string
 	Port                   int
 	Kubeconfig             string
@@ -80,6 +83,7 @@ func NewServeOptions() *ServeOptions {
 // AddFlags binds the options to flags.
 func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file (reloaded when it changes); empty: the defaults, audit mode")
+	fs.StringVar(&o.ConfigMap, "config-map", o.ConfigMap, "ConfigMap in --namespace whose key "+configMapKey+" is the --config file's source: after start the config follows it through the API (in force within a second of a change) instead of polling the file")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "directory holding tls.crt and tls.key, reloaded when they change")
 	fs.IntVar(&o.Port, "port", o.Port, "webhook HTTPS port")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file; empty: in-cluster config")
@@ -111,6 +115,9 @@ func (o *ServeOptions) Validate() []error {
 	}
 	if o.Replica == "" {
 		errs = append(errs, errors.New("--replica must not be empty"))
+	}
+	if o.ConfigMap != "" && o.ConfigFile == "" {
+		errs = append(errs, errors.New("--config-map needs --config (the config at start)"))
 	}
 	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 {
 		errs = append(errs, errors.New("--config-poll-interval and --report-interval must be positive"))
@@ -158,6 +165,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	clientset, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
+	}
+	if w, ok := pol.(*webhook.ConfigWatcher); ok && o.ConfigMap != "" {
+		w.FollowConfigMap(clientset, o.Namespace, o.ConfigMap, configMapKey)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  clientgoscheme.Scheme,
@@ -225,6 +235,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	}
 	return mgr.Start(ctx)
 }
+
+// configMapKey is the key of --config-map that holds the config (the chart's config.yaml).
+const configMapKey = "config.yaml"
 
 // policySource is the config watcher, or a fixed default policy without --config.
 func (o *ServeOptions) policySource() (interface {
