@@ -81,6 +81,7 @@ type Auditor struct {
 	// auditBenchmark and auditCounts are the last audit's, for the summary.
 	auditBenchmark policy.Benchmark
 	auditCounts    map[string]*Counts
+	platformCounts map[string]*Counts
 }
 
 // alertKey is one check failing on one object (its UID, else kind/namespace/name).
@@ -201,7 +202,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.auditBenchmark, a.auditCounts = run.Benchmark, run.Counts
+	a.auditBenchmark, a.auditCounts, a.platformCounts = run.Benchmark, run.Counts, run.PlatformCounts
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
@@ -234,7 +235,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	}
 	b := newSummaryBuilder(pol.Catalogue, time.Now())
 	if a.auditCounts != nil {
-		b.addAudit(a.auditBenchmark, a.auditCounts)
+		b.addAudit(a.auditBenchmark, a.auditCounts, a.platformCounts)
 	}
 	if cm != nil {
 		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
@@ -305,7 +306,7 @@ func (a *Auditor) alert(run *AuditRun) {
 	}
 	for _, obj := range order {
 		ref := run.references[obj]
-		// A rejected Event (a bad reference) must not stop the audit; the sink logs and counts.
+		// A rejected Event (a bad reference) must not stop the audit; the sink logs and counts it.
 		_ = a.events.Emit(&ref, report.EventWarning, report.ReasonViolation, report.ActionAudit,
 			"audit: "+strings.Join(notes[obj], "; "))
 	}

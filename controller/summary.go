@@ -18,6 +18,8 @@ const (
 	SourceAdmission Source = "admission"
 	SourceAudit     Source = "audit"
 	SourceNode      Source = "node"
+	// SourcePlatform is the audit's count of the control plane's own objects.
+	SourcePlatform Source = "platform"
 )
 
 // Summary is the payload of summary.json (report.SummaryKey), written by the leader: per check ID
@@ -58,6 +60,9 @@ type CheckSummary struct {
 	Admission *Counts     `json:"admission,omitempty"`
 	Audit     *Counts     `json:"audit,omitempty"`
 	Node      *Counts     `json:"node,omitempty"`
+	// Platform counts the control plane's own objects the audit found (its bootstrap RBAC),
+	// apart from Audit: users cannot change them.
+	Platform *Counts `json:"platform,omitempty"`
 }
 
 // summaryBuilder merges the sources into a Summary for one catalogue.
@@ -99,20 +104,25 @@ func (c *CheckSummary) field(source Source) **Counts {
 		return &c.Admission
 	case SourceNode:
 		return &c.Node
+	case SourcePlatform:
+		return &c.Platform
 	}
 	return &c.Audit
 }
 
-// addAudit merges the counts of an audit run of a benchmark.
-func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts map[string]*Counts) {
+// addAudit merges the counts of an audit run of a benchmark: the cluster's objects and the
+// platform's apart.
+func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts, platformCounts map[string]*Counts) {
 	if benchmark != b.catalogue.Benchmark() {
 		b.summary.Sources[SourceAudit].Skipped++
 		return
 	}
 	b.summary.Sources[SourceAudit].Merged++
-	for id, c := range auditCounts {
-		if counts := b.counts(id, SourceAudit); counts != nil {
-			counts.add(*c)
+	for source, m := range map[Source]map[string]*Counts{SourceAudit: auditCounts, SourcePlatform: platformCounts} {
+		for id, c := range m {
+			if counts := b.counts(id, source); counts != nil {
+				counts.add(*c)
+			}
 		}
 	}
 }
