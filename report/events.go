@@ -34,7 +34,7 @@ const (
 	EventWarning EventType = EventType(corev1.EventTypeWarning)
 )
 
-// Reason is an Event's reason. The values are a fixed interface (DESIGN.md): users and alerts
+// Reason is an Event's reason. The values are a fixed interface (docs/architecture.md): users and alerts
 // select on them.
 type Reason string
 

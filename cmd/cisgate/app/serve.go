@@ -55,7 +55,7 @@ type ServeOptions struct {
 	NodeScan *controller.NodeScanOptions
 }
 
-// NewServeOptions returns the defaults of DESIGN.md's fixed interface.
+// NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
 func NewServeOptions() *ServeOptions {
 	ns := os.Getenv("POD_NAMESPACE")
 	if ns == "" {
