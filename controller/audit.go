@@ -82,6 +82,8 @@ type Auditor struct {
 	auditBenchmark policy.Benchmark
 	auditCounts    map[string]*Counts
 	platformCounts map[string]*Counts
+	// namespaceModes are the last audit's cisgate.io/mode labels, for the summary's downgrades.
+	namespaceModes map[string]string
 }
 
 // alertKey is one check failing on one object (its UID, else kind/namespace/name).
@@ -202,7 +204,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.auditBenchmark, a.auditCounts, a.platformCounts = run.Benchmark, run.Counts, run.PlatformCounts
+	a.auditBenchmark, a.auditCounts, a.platformCounts, a.namespaceModes = run.Benchmark, run.Counts, run.PlatformCounts, run.NamespaceModes
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
@@ -237,6 +239,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	if a.auditCounts != nil {
 		b.addAudit(a.auditBenchmark, a.auditCounts, a.platformCounts)
 	}
+	b.addNamespaceModes(pol, a.namespaceModes)
 	if cm != nil {
 		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
 	}

@@ -18,7 +18,9 @@ type AuditReport struct {
 	Time      time.Time        `json:"time"`
 	// Checked is how many objects (namespaces included) the audit evaluated.
 	Checked int `json:"checked"`
-	// Checks holds every check with at least one failing, unexempted object, by ID.
+	// Checks holds every check with at least one failing, unexempted object, by ID, and the
+	// Namespaces whose cisgate.io/mode label is ignored (a WARN, policy.NamespaceModeLabelID):
+	// someone tried to switch cisgate off there.
 	Checks map[string]*FailingObjects `json:"checks"`
 	// Platform holds the same for the control plane's own objects (its bootstrap RBAC), which
 	// users cannot change and which raise no Event. See docs/architecture.md for how an object is
@@ -44,6 +46,9 @@ type FailingObject struct {
 	Detail    string `json:"detail,omitempty"`
 }
 
+// namespaceModeLabel is the slug of the check whose WARNs audit.json lists with the failures.
+const namespaceModeLabel policy.Slug = "namespace-mode-label"
+
 // NewAuditReport lists the run's failing, unexempted objects per check. Advisory findings (the
 // default ServiceAccount) are failures too: they are only never denied at admission.
 func NewAuditReport(run *AuditRun) *AuditReport {
@@ -52,7 +57,7 @@ func NewAuditReport(run *AuditRun) *AuditReport {
 		Checked: len(run.Report.Checked), Checks: map[string]*FailingObjects{}, Platform: map[string]*FailingObjects{},
 	}
 	for _, f := range run.Report.Findings {
-		if f.Status != policy.StatusFail || f.ExemptReason != "" {
+		if (f.Status != policy.StatusFail && f.Slug != namespaceModeLabel) || f.ExemptReason != "" {
 			continue
 		}
 		bucket := r.Checks

@@ -63,6 +63,9 @@ type AuditRun struct {
 	Platform map[output.ObjectRef]bool
 	// references identify the objects with a failing, unexempted finding, for their Events.
 	references map[output.ObjectRef]corev1.ObjectReference
+	// NamespaceModes are the cisgate.io/mode label values by namespace, where set: summary.json
+	// lists the downgrades among them.
+	NamespaceModes map[string]string
 }
 
 // auditedKind is one kind the audit lists and evaluates.
@@ -159,7 +162,12 @@ func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy,
 	var namespaces []*corev1.Namespace
 	err := listEach(ctx, pageSize, client.CoreV1().Namespaces().List, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items },
 		func(ns *corev1.Namespace) {
-			namespaceModes[ns.Name] = ns.Labels[policy.NamespaceModeLabel]
+			if v, ok := ns.Labels[policy.NamespaceModeLabel]; ok {
+				namespaceModes[ns.Name] = v
+				rec.run.NamespaceModes[ns.Name] = v
+			}
+			// The Namespace's own checks (an ignored cisgate.io/mode label) need no lookup.
+			rec.judge(namespaceKind, ns, nil, namespaceModes)
 			// Only what the 4.3.2 finding and its Event need.
 			namespaces = append(namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns.Name, UID: ns.UID}})
 		})
@@ -221,6 +229,7 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 			PlatformCounts: map[string]*Counts{},
 			Platform:       map[output.ObjectRef]bool{},
 			references:     map[output.ObjectRef]corev1.ObjectReference{},
+			NamespaceModes: map[string]string{},
 		},
 	}
 	for _, e := range pol.Catalogue.Entries() {
@@ -305,10 +314,11 @@ func outcome(slug policy.Slug, judged []policy.Judged) Counts {
 	return Counts{Pass: 1}
 }
 
+var namespaceKind = auditedKind{kind: "Namespace", apiVersion: "v1"}
+
 // judgeNamespace decides 4.3.2 on a namespace: it fails without a NetworkPolicy.
 func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int, namespaceMode string) {
-	ref := output.ObjectRef{Kind: "Namespace", Name: ns.Name}
-	rec.run.Report.Checked = append(rec.run.Report.Checked, ref)
+	ref := output.ObjectRef{Kind: "Namespace", Name: ns.Name} // in Checked already (judge)
 	entry, ok := rec.pol.Catalogue.Entry(namespaceNetworkPolicy)
 	mode := rec.pol.ModeFor(namespaceNetworkPolicy, namespaceMode)
 	if !ok || mode == policy.ModeOff {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,12 +38,24 @@ type Summary struct {
 	// why; their results are not merged into the node counts, where they would read as WARNs.
 	NotScanned []NotScannedNode         `json:"notScanned"`
 	Checks     map[string]*CheckSummary `json:"checks"`
+	// NamespaceModeDowngrades are the namespaces whose cisgate.io/mode label lowers a check's
+	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
+	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
+	NamespaceModeDowngrades []NamespaceModeDowngrade `json:"namespaceModeDowngrades"`
 }
 
 // NotScannedNode is one node the scan could not read.
 type NotScannedNode struct {
 	Node string `json:"node"`
 	nodescan.NotScanned
+}
+
+// NamespaceModeDowngrade is one namespace whose label lowers the mode of some checks.
+type NamespaceModeDowngrade struct {
+	Namespace string      `json:"namespace"`
+	Label     policy.Mode `json:"label"`
+	// Checks are the IDs whose configured enforce the label lowers to audit.
+	Checks []string `json:"checks"`
 }
 
 // SourceKeys counts the report keys of a source that were merged and those that were not: keys of
@@ -74,10 +87,30 @@ type summaryBuilder struct {
 func newSummaryBuilder(cat *policy.Catalogue, at time.Time) *summaryBuilder {
 	return &summaryBuilder{catalogue: cat, summary: &Summary{
 		Header: report.NewHeader(), Benchmark: cat.Benchmark(), Time: at.UTC().Truncate(time.Second),
-		Sources:    map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
-		NotScanned: []NotScannedNode{},
-		Checks:     map[string]*CheckSummary{},
+		Sources:                 map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
+		NotScanned:              []NotScannedNode{},
+		Checks:                  map[string]*CheckSummary{},
+		NamespaceModeDowngrades: []NamespaceModeDowngrade{},
 	}}
+}
+
+// addNamespaceModes lists the namespaces whose label lowers a check's mode under pol.
+func (b *summaryBuilder) addNamespaceModes(pol *policy.Policy, labels map[string]string) {
+	downgrades := map[string][]string{} // by label value: the lowered IDs are the same for all
+	for ns, label := range labels {
+		ids, seen := downgrades[label]
+		if !seen {
+			for _, e := range pol.Downgrades(label) {
+				ids = append(ids, e.ID)
+			}
+			downgrades[label] = ids
+		}
+		if len(ids) > 0 {
+			b.summary.NamespaceModeDowngrades = append(b.summary.NamespaceModeDowngrades,
+				NamespaceModeDowngrade{Namespace: ns, Label: policy.Mode(label), Checks: ids})
+		}
+	}
+	slices.SortFunc(b.summary.NamespaceModeDowngrades, func(x, y NamespaceModeDowngrade) int { return strings.Compare(x.Namespace, y.Namespace) })
 }
 
 // counts returns the counts of a check ID and source, or nil for an ID the catalogue lacks.

@@ -242,3 +242,33 @@ func TestSummaryFollowsTheReportKeys(t *testing.T) {
 		return denials() > 0
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+// #9 item 1: a label "off" silences nothing and is listed in audit.json as cisgate.1 WARN; a
+// label "audit" under an enforce config is a downgrade that summary.json lists.
+func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
+	client := fake.NewClientset(
+		namespace("shop", map[string]string{policy.NamespaceModeLabel: "off"}),
+		namespace("legacy", map[string]string{policy.NamespaceModeLabel: "audit"}),
+		namespace("secure", map[string]string{policy.NamespaceModeLabel: "enforce"}),
+		pod("shop", "priv", privileged(podSpec("app"))),
+	)
+	runAuditor(t, client, "mode: enforce\nchecks: {\"4.2.2\": audit}")
+
+	audit, _ := reportKey[AuditReport](t, client, report.AuditKey())
+	require.Contains(t, audit.Checks, "4.2.1", `the label "off" silences nothing`)
+	assert.Equal(t, []FailingObject{{Kind: "Pod", Namespace: "shop", Name: "priv",
+		Path: "spec.containers[0].securityContext.privileged", Detail: `container "app" must not set securityContext.privileged=true`}}, audit.Checks["4.2.1"].Objects)
+	require.Contains(t, audit.Checks, policy.NamespaceModeLabelID)
+	assert.Equal(t, []FailingObject{{Kind: "Namespace", Name: "shop", Path: "metadata.labels",
+		Detail: `label cisgate.io/mode="off" is ignored: only "enforce" or "audit" are accepted, and the configured modes apply in namespace "shop"; exemptions belong in the cisgate config`}},
+		audit.Checks[policy.NamespaceModeLabelID].Objects)
+
+	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
+	require.Len(t, summary.NamespaceModeDowngrades, 1, "only legacy lowers a mode")
+	d := summary.NamespaceModeDowngrades[0]
+	assert.Equal(t, "legacy", d.Namespace)
+	assert.Equal(t, policy.ModeAudit, d.Label)
+	assert.Contains(t, d.Checks, "4.2.1")
+	assert.NotContains(t, d.Checks, "4.2.2", "configured audit already")
+	assert.Equal(t, &Counts{Pass: 2, Warn: 1}, summary.Checks[policy.NamespaceModeLabelID].Audit)
+}

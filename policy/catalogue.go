@@ -136,7 +136,15 @@ var items = []item{
 	// Section 5: the part decidable at admission.
 	{"approved-registries", "Minimize user access to Amazon ECR", SectionObject, ids("5.1.4", allVersions...)},
 	{"lb-tls", "Encrypt traffic to HTTPS load balancers with TLS certificates", SectionObject, ids("5.4.5", allVersions...)},
+
+	// cisgate's own items, in every version: not benchmark recommendations, but what keeps the
+	// others from being silenced.
+	{"namespace-mode-label", "cisgate: a Namespace's cisgate.io/mode label holds enforce or audit (any other value is ignored)", SectionObject, ids(NamespaceModeLabelID, allVersions...)},
 }
+
+// NamespaceModeLabelID is the ID of cisgate's own namespace-mode-label item. It is no benchmark
+// ID, and sorts after every one of them.
+const NamespaceModeLabelID = "cisgate.1"
 
 // Catalogue is the benchmark-specific view of items: slug to entry, in ID order.
 type Catalogue struct {

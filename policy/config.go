@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,10 +25,22 @@ const (
 	ModeOff Mode = "off"
 )
 
-// NamespaceModeLabel on a Namespace overrides the per-check and global modes inside it.
+// NamespaceModeLabel on a Namespace overrides the per-check and global modes inside it. It
+// accepts enforce and audit only: anyone allowed to label a namespace could otherwise switch every
+// check off there, and exemptions belong in the config (NamespaceLabelMode).
 const NamespaceModeLabel = "cisgate.io/mode"
 
 func (m Mode) valid() bool { return m == ModeEnforce || m == ModeAudit || m == ModeOff }
+
+// NamespaceLabelMode reads a cisgate.io/mode label value: enforce or audit, exactly. Any other
+// value ("off", "Enforce", " audit") is ignored (ok=false) and must be reported, never obeyed.
+func NamespaceLabelMode(value string) (mode Mode, ok bool) {
+	switch m := Mode(value); m {
+	case ModeEnforce, ModeAudit:
+		return m, true
+	}
+	return "", false
+}
 
 // Config is the one configuration file of cisgate (--config; the chart's ConfigMap).
 type Config struct {
@@ -40,6 +53,31 @@ type Config struct {
 	// Registries are the approved image prefixes of 5.1.4; empty turns that check off.
 	Registries []string   `json:"registries,omitempty"`
 	RBAC       RBACConfig `json:"rbac"`
+	// NamespaceModeEditors, when it names anyone, are the only users and groups that may set,
+	// change or remove a Namespace's cisgate.io/mode label; the webhook denies anyone else.
+	NamespaceModeEditors Editors `json:"namespaceModeEditors,omitzero"`
+}
+
+// Editors are users and groups.
+type Editors struct {
+	Users  []string `json:"users,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Set reports whether the list names anyone: an empty list restricts nothing.
+func (e Editors) Set() bool { return len(e.Users)+len(e.Groups) > 0 }
+
+// Includes reports whether the user, by name or one of its groups, is an editor.
+func (e Editors) Includes(username string, groups []string) bool {
+	if slices.Contains(e.Users, username) {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(e.Groups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Exemptions name what is neither denied nor warned; exempt findings are counted with a reason.
@@ -198,6 +236,16 @@ func (c Config) Compile() (*Policy, error) {
 			bad(k+".namespace", "required for a ServiceAccount")
 		}
 	}
+	for i, u := range c.NamespaceModeEditors.Users {
+		if u == "" {
+			bad("namespaceModeEditors.users["+strconv.Itoa(i)+"]", "must not be empty")
+		}
+	}
+	for i, g := range c.NamespaceModeEditors.Groups {
+		if g == "" {
+			bad("namespaceModeEditors.groups["+strconv.Itoa(i)+"]", "must not be empty")
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -209,8 +257,9 @@ func (c Config) Compile() (*Policy, error) {
 }
 
 // ModeFor resolves a check's mode, highest first: the check set to off in the config; the
-// namespace's cisgate.io/mode label (namespaceMode, "" when absent or not a valid mode); the
-// per-check setting; the global mode. 5.1.4 with no registries configured is off.
+// namespace's cisgate.io/mode label (namespaceMode, the raw label value: only enforce and audit
+// count, anything else is ignored); the per-check setting; the global mode. 5.1.4 with no
+// registries configured is off. A namespace label can never switch a check off.
 func (p *Policy) ModeFor(slug Slug, namespaceMode string) Mode {
 	perCheck, set := p.modes[slug]
 	if set && perCheck == ModeOff {
@@ -219,13 +268,25 @@ func (p *Policy) ModeFor(slug Slug, namespaceMode string) Mode {
 	if slug == "approved-registries" && len(p.Config.Registries) == 0 {
 		return ModeOff
 	}
-	if m := Mode(namespaceMode); m.valid() {
+	if m, ok := NamespaceLabelMode(namespaceMode); ok {
 		return m
 	}
 	if set {
 		return perCheck
 	}
 	return p.Config.Mode
+}
+
+// Downgrades lists the checks whose mode a namespace's cisgate.io/mode label lowers below the
+// configured one (enforce to audit), in ID order; none for an ignored or raising label.
+func (p *Policy) Downgrades(label string) []Entry {
+	var out []Entry
+	for _, e := range p.Catalogue.Entries() {
+		if e.Section == SectionObject && p.ModeFor(e.Slug, "") == ModeEnforce && p.ModeFor(e.Slug, label) == ModeAudit {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // ExemptNamespace reports whether the namespace is exempt from every check.

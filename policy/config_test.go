@@ -187,7 +187,13 @@ checks: {"4.1.6": "off", "4.2.1": enforce, "host-pid": audit}
 		{"per-check audit", p, "host-pid", "", policy.ModeAudit},
 		{"namespace label over per-check", p, "privileged", "audit", policy.ModeAudit},
 		{"namespace label over global", p, "host-ipc", "enforce", policy.ModeEnforce},
-		{"namespace label off", p, "host-ipc", "off", policy.ModeOff},
+		// #9 item 1 / DESIGN: exemptions live in the config only. A label is writable by anyone
+		// who may label a namespace, so "off" (or any other value) is ignored, never obeyed.
+		{"namespace label off is ignored", p, "host-ipc", "off", policy.ModeAudit},
+		{"namespace label off is ignored, per-check enforce", p, "privileged", "off", policy.ModeEnforce},
+		{"namespace label OFF is ignored", p, "privileged", "OFF", policy.ModeEnforce},
+		{"namespace label Audit (case) is ignored", p, "privileged", "Audit", policy.ModeEnforce},
+		{"namespace label with a space is ignored", p, "privileged", " audit", policy.ModeEnforce},
 		{"check off over namespace label", p, "sa-token-automount", "enforce", policy.ModeOff},
 		{"invalid label ignored", p, "privileged", "Enforce!", policy.ModeEnforce},
 		{"invalid label ignored, global", p, "host-ipc", "strict", policy.ModeAudit},
@@ -328,8 +334,12 @@ exemptions:
 			{"4.4.1", policy.StatusFail, policy.ModeAudit, "", false},
 		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "audit")))
 	})
-	t.Run("namespace label off drops everything", func(t *testing.T) {
-		assert.Empty(t, p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "off"))
+	t.Run("namespace label off silences nothing", func(t *testing.T) {
+		assert.Equal(t, []judged{
+			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
+			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "", true},
+		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "off")))
 	})
 	t.Run("a check off drops its WARN", func(t *testing.T) {
 		// 4.1.6 would WARN without a lookup (automount unset), but it is off.

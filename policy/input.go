@@ -51,8 +51,9 @@ type Object struct {
 	// Raw is the typed object when cisgate knows the kind, else *unstructured.Unstructured or
 	// *metav1.PartialObjectMetadata: enough for the metadata-only checks.
 	Raw runtime.Object
-	// Annotations of the object itself.
+	// Annotations and Labels of the object itself.
 	Annotations map[string]string
+	Labels      map[string]string
 
 	Pod *PodSpec
 }
@@ -62,7 +63,7 @@ type Object struct {
 func NewObject(kind string, raw runtime.Object) Object {
 	o := Object{Kind: kind, Raw: raw, Namespaced: !clusterScoped[kind]}
 	if acc, err := meta.Accessor(raw); err == nil {
-		o.Namespace, o.Name, o.Annotations = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations()
+		o.Namespace, o.Name, o.Annotations, o.Labels = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations(), acc.GetLabels()
 	}
 	o.Pod, _ = ExtractPodSpec(raw)
 	return o

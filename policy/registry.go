@@ -23,6 +23,8 @@ const (
 	TargetNetworkPolicy
 	// TargetNamespaced: every namespaced object, of any kind, known or not.
 	TargetNamespaced
+	// TargetNamespace: the Namespace object itself.
+	TargetNamespace
 )
 
 func (t Target) matches(o Object) bool {
@@ -45,6 +47,8 @@ func (t Target) matches(o Object) bool {
 		return o.Kind == "NetworkPolicy"
 	case TargetNamespaced:
 		return o.Namespaced
+	case TargetNamespace:
+		return o.Kind == "Namespace"
 	}
 	return false
 }

@@ -38,7 +38,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cisgate/cisgate/report"
@@ -92,12 +91,12 @@ func benchHandler(tb testing.TB, rec Recorder) *Handler {
 	return newHandler(tb, benchConfig, cluster(), rec)
 }
 
-// BenchmarkAdmissionReviewInProcess: AdmissionReview JSON in, JSON out, through
-// controller-runtime's admission.Webhook.ServeHTTP, with no network.
+// BenchmarkAdmissionReviewInProcess: AdmissionReview JSON in, JSON out, through the Handler's
+// ServeHTTP, with no network.
 func BenchmarkAdmissionReviewInProcess(b *testing.B) {
 	log.SetLogger(logr.Discard())
 	body := benchDeployment(b)
-	wh := NewWebhook(benchHandler(b, NewReportRecorder("bench", nil, nil)))
+	wh := benchHandler(b, NewReportRecorder("bench", nil, nil))
 
 	check := httptest.NewRecorder()
 	wh.ServeHTTP(check, benchRequest(body))
@@ -150,48 +149,50 @@ func selfSigned(tb testing.TB, dir string) *x509.CertPool {
 	return pool
 }
 
-// freePort finds a port to give controller-runtime's server, which does not take port 0.
-func freePort(tb testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// allowAll admits everything through controller-runtime's admission.Webhook.
+func allowAll() http.Handler {
+	return &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
+		return admission.Allowed("")
+	})}
 }
 
-// startWebhookServer serves cisgate's handler on /validate and an allow-all handler (the
-// ceiling: the same server, TLS and AdmissionReview decoding, no evaluation) on /allow, with
-// controller-runtime's webhook server as `cisgate serve` does.
-func startWebhookServer(b *testing.B) (base string, pool *x509.CertPool) {
+// startWebhookServer serves cisgate's handler on /validate and an allow-all handler on /allow
+// on cisgate's Server, as `cisgate serve` does. Allow-all is controller-runtime's
+// admission.Webhook around a handler that admits everything: the ceiling cisgate was held to
+// when it was served that way (the same TLS, AdmissionReview decoding and encoding, no
+// evaluation).
+func startWebhookServer(tb testing.TB) (base string, pool *x509.CertPool) {
 	log.SetLogger(logr.Discard())
-	dir := b.TempDir()
-	pool = selfSigned(b, dir)
-	port := freePort(b)
-	srv := ctrlwebhook.NewServer(ctrlwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir, CertName: "tls.crt", KeyName: "tls.key"})
-	srv.Register(Path, NewWebhook(benchHandler(b, NewReportRecorder("bench", nil, nil))))
-	srv.Register("/allow", &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
-		return admission.Allowed("")
-	})})
+	dir := tb.TempDir()
+	pool = selfSigned(tb, dir)
+	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir})
+	srv.Register(Path, benchHandler(tb, NewReportRecorder("bench", nil, nil)))
+	srv.Register("/allow", allowAll())
+	return "https://" + startServer(tb, srv), pool
+}
+
+// startServer starts srv and returns its address once it listens.
+func startServer(tb testing.TB, srv *Server) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	b.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
-		<-done
+		require.NoError(tb, <-done)
 	})
-	check := srv.StartedChecker()
 	deadline := time.Now().Add(30 * time.Second)
-	for check(nil) != nil {
+	for srv.Addr() == "" {
 		select {
 		case err := <-done:
-			b.Fatalf("webhook server stopped: %v", err)
+			tb.Fatalf("webhook server stopped: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			b.Fatal("webhook server did not start")
+			tb.Fatal("webhook server did not start")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return "https://127.0.0.1:" + strconv.Itoa(port), pool
+	return srv.Addr()
 }
 
 func httpsClient(pool *x509.CertPool, h2 bool, conns int) *http.Client {
@@ -291,9 +292,9 @@ func BenchmarkHandleReportingDown(b *testing.B) {
 	// client-go's event broadcaster logs every failed write through klog.
 	klog.SetLogger(logr.Discard())
 	body := benchDeployment(b)
-	var review admissionv1.AdmissionReview
-	require.NoError(b, json.Unmarshal(body, &review))
-	req := admission.Request{AdmissionRequest: *review.Request}
+	var sent review
+	require.NoError(b, json.Unmarshal(body, &sent))
+	req := sent.Request
 
 	down, err := kubernetes.NewForConfig(&rest.Config{Host: "http://127.0.0.1:1", Timeout: 2 * time.Second})
 	require.NoError(b, err)

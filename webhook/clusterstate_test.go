@@ -1,7 +1,11 @@
 package webhook
 
 import (
+	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -9,7 +13,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
 func TestCachedStateConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
@@ -58,4 +64,67 @@ func TestCachedStateServiceAccountAndNamespaceMode(t *testing.T) {
 	_, found, err = s.ServiceAccount("shop", "missing")
 	require.NoError(t, err)
 	assert.False(t, found)
+}
+
+// TestLiveConfirmationsAreCoalescedButNeverStale: concurrent requests for a namespace share one
+// live lookup, but never one that began before they arrived (it could miss a NetworkPolicy
+// created just before them): at most one lookup runs and one waits, whatever the burst.
+func TestLiveConfirmationsAreCoalescedButNeverStale(t *testing.T) {
+	var c coalescer
+	release := make(chan int)
+	started := make(chan struct{}, 10)
+	var calls atomic.Int32
+	lookup := func(ctx context.Context) (int, error) {
+		calls.Add(1)
+		started <- struct{}{}
+		return <-release, nil
+	}
+	type answer struct{ n int }
+	ask := func() chan answer {
+		out := make(chan answer, 1)
+		go func() {
+			n, err := c.do(context.Background(), "team-a", lookup)
+			assert.NoError(t, err)
+			out <- answer{n}
+		}()
+		return out
+	}
+	first := ask()
+	<-started // the first lookup is in flight
+	var later []chan answer
+	for range 20 {
+		later = append(later, ask())
+	}
+	// Wait until all 20 wait for the next lookup (none may start while the first runs).
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.byNS["team-a"] != nil && c.byNS["team-a"].next != nil
+	}, 10*time.Second, time.Millisecond)
+	release <- 0 // the first lookup saw no NetworkPolicy...
+	assert.Equal(t, 0, (<-first).n)
+	<-started
+	release <- 1 // ...the one after it, which all later requests share, sees the new one.
+	for _, a := range later {
+		assert.Equal(t, 1, (<-a).n)
+	}
+	assert.Equal(t, int32(2), calls.Load(), "21 requests, 2 lookups")
+	c.mu.Lock()
+	assert.Empty(t, c.byNS, "nothing kept once idle")
+	c.mu.Unlock()
+}
+
+// TestLiveConfirmationFailureIsWarnAndCounted: a lookup that cannot be answered says why and is
+// counted; the finding that needed it is WARN (policy's 4.3.2).
+func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
+	cache := fake.NewClientBuilder().WithScheme(scheme.Scheme).Build()
+	live := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("connection refused")
+		},
+	}).Build()
+	before := counterValue(t, lookupFailures.WithLabelValues("networkpolicies-live"))
+	_, err := (&CachedState{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
+	require.EqualError(t, err, "the API server did not confirm it within 3s: connection refused")
+	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues("networkpolicies-live")))
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -67,13 +68,24 @@ func NewConfigWatcher(path string, interval time.Duration) (*ConfigWatcher, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := policy.ParseConfig(data)
+	p, err := parseConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	w.current.Store(p)
 	w.content = data
 	return w, nil
+}
+
+// errEmptyConfig: an empty file parses as the defaults, which would quietly turn enforce into
+// audit when a ConfigMap is emptied or a mount is half-written.
+var errEmptyConfig = errors.New("the config file is empty (an empty file is not the defaults; write at least \"mode: audit\")")
+
+func parseConfig(data []byte) (*policy.Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errEmptyConfig
+	}
+	return policy.ParseConfig(data)
 }
 
 // Policy returns the policy in force.
@@ -117,7 +129,7 @@ func (w *ConfigWatcher) apply(ctx context.Context, data []byte, sourceKV ...any)
 		return
 	}
 	w.content = data
-	p, err := policy.ParseConfig(data)
+	p, err := parseConfig(data)
 	if err != nil {
 		configReloadErrors.Inc()
 		log.FromContext(ctx).Error(err, "config change rejected; keeping the previous config", sourceKV...)

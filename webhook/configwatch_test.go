@@ -32,6 +32,14 @@ func TestConfigWatcherReloadsValidChangesOnly(t *testing.T) {
 	w.reload(ctx)
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "an invalid change leaves the config in force")
 
+	for _, empty := range []string{"", " \n\t\n"} {
+		before := counterValue(t, configReloadErrors)
+		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
+		w.reload(ctx)
+		assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "an empty file %q is invalid, not the defaults", empty)
+		assert.Equal(t, before+1, counterValue(t, configReloadErrors), "and counted")
+	}
+
 	require.NoError(t, os.Remove(path))
 	w.reload(ctx)
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "an unreadable file leaves the config in force")
@@ -47,6 +55,12 @@ func TestConfigWatcherRefusesABadFileAtStart(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("mode: audit\nchecks: {\"9.9.9\": enforce}\n"), 0o644))
 	_, err := NewConfigWatcher(path, time.Hour)
 	assert.ErrorContains(t, err, `checks["9.9.9"]: no check with this ID or slug in benchmark eks-1.8.0`)
+
+	for _, empty := range []string{"", "\n  \n"} {
+		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
+		_, err = NewConfigWatcher(path, time.Hour)
+		assert.ErrorIs(t, err, errEmptyConfig)
+	}
 
 	_, err = NewConfigWatcher(filepath.Join(t.TempDir(), "missing.yaml"), time.Hour)
 	assert.ErrorIs(t, err, os.ErrNotExist)

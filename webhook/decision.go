@@ -59,6 +59,9 @@ func subresourceChecked(sub string) bool { return sub == "" || sub == "ephemeral
 // Decide applies modes, exemptions and the UPDATE and DELETE rules (docs/architecture.md, "A request") to one request.
 // lookup may be nil (no cluster state); checks that need it answer WARN.
 func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
+	if msg, denied := modeLabelEdit(pol, req); denied {
+		return Decision{Message: msg}
+	}
 	// Status, scale and other subresources carry nothing the checks decide on; on DELETE only the
 	// loss of a namespace's last NetworkPolicy (4.3.2) matters.
 	if !subresourceChecked(req.SubResource) || (req.Operation == policy.OperationDelete && req.Object.Kind != "NetworkPolicy") {
@@ -102,6 +105,41 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 			string(pol.Catalogue.Benchmark()) + "): " + strings.Join(denials, "; ")
 	}
 	return d
+}
+
+// modeLabelEdit denies a Namespace CREATE or UPDATE that sets, changes or removes the
+// cisgate.io/mode label by anyone but the config's namespaceModeEditors, when that list names
+// anyone. It applies whatever the mode and whatever the exemptions: the label lowers the mode of
+// every check in the namespace, so who may write it is part of the policy, not of a check.
+func modeLabelEdit(pol *policy.Policy, req Request) (string, bool) {
+	editors := pol.Config.NamespaceModeEditors
+	if req.Object.Kind != "Namespace" || req.SubResource != "" || !editors.Set() ||
+		(req.Operation != policy.OperationCreate && req.Operation != policy.OperationUpdate) {
+		return "", false
+	}
+	value, set := req.Object.Labels[policy.NamespaceModeLabel]
+	var old string
+	var wasSet bool
+	if req.OldObject != nil {
+		old, wasSet = req.OldObject.Labels[policy.NamespaceModeLabel]
+	}
+	if set == wasSet && value == old {
+		return "", false
+	}
+	if editors.Includes(req.Username, req.Groups) {
+		return "", false
+	}
+	var change string
+	switch {
+	case !set:
+		change = "remove label " + policy.NamespaceModeLabel + " (was " + strconv.Quote(old) + ")"
+	case !wasSet:
+		change = "set label " + policy.NamespaceModeLabel + "=" + strconv.Quote(value)
+	default:
+		change = "change label " + policy.NamespaceModeLabel + " from " + strconv.Quote(old) + " to " + strconv.Quote(value)
+	}
+	return "cisgate denied " + describe(req.Object) + ": user " + strconv.Quote(req.Username) + " may not " + change +
+		"; only the users and groups in the cisgate config's namespaceModeEditors may", true
 }
 
 // findingKey identifies a finding across the old and new object: the detail names the container

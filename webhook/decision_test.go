@@ -448,3 +448,57 @@ func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 	assert.Contains(t, d.Message, `[4.4.1] container "app" must not read Secret "api" into env "TOKEN"; mount it as a volume`)
 	assert.Contains(t, d.Message, `[4.5.2] Pod must not be created in namespace "default"; use a dedicated namespace`)
 }
+
+// #9 item 1: with namespaceModeEditors set, only they may set, change or remove a Namespace's
+// cisgate.io/mode label, whatever the mode; Pod Security Admission leaves its labels to RBAC alone.
+func TestDecideNamespaceModeEditors(t *testing.T) {
+	namespace := func(labels map[string]string) policy.Object {
+		return policy.NewObject("Namespace", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: labels}})
+	}
+	mode := func(v string) map[string]string { return map[string]string{policy.NamespaceModeLabel: v} }
+	update := func(old, cur map[string]string, user string, groups ...string) Request {
+		o := namespace(old)
+		return Request{Operation: policy.OperationUpdate, Object: namespace(cur), OldObject: &o, Username: user, Groups: groups}
+	}
+	const editors = "mode: audit\nnamespaceModeEditors: {users: [alice], groups: [platform]}\nexemptions: {usernames: [ci-bot]}\n"
+	const tail = "; only the users and groups in the cisgate config's namespaceModeEditors may"
+	for _, tc := range []struct {
+		name    string
+		config  string
+		req     Request
+		message string // "" means allowed
+	}{
+		{"create with a label by another user", editors,
+			Request{Operation: policy.OperationCreate, Object: namespace(mode("audit")), Username: "bob"},
+			`cisgate denied Namespace "shop": user "bob" may not set label cisgate.io/mode="audit"` + tail},
+		{"change by another user", editors, update(mode("enforce"), mode("off"), "bob", "devs"),
+			`cisgate denied Namespace "shop": user "bob" may not change label cisgate.io/mode from "enforce" to "off"` + tail},
+		{"removal by another user", editors, update(mode("enforce"), nil, "bob"),
+			`cisgate denied Namespace "shop": user "bob" may not remove label cisgate.io/mode (was "enforce")` + tail},
+		{"an exempt user is no editor", editors, update(nil, mode("audit"), "ci-bot"),
+			`cisgate denied Namespace "shop": user "ci-bot" may not set label cisgate.io/mode="audit"` + tail},
+		{"change by an editor user", editors, update(mode("enforce"), mode("audit"), "alice"), ""},
+		{"change by an editor group", editors, update(mode("enforce"), mode("audit"), "carol", "platform"), ""},
+		{"other labels by anyone", editors, update(mode("audit"), map[string]string{policy.NamespaceModeLabel: "audit", "team": "x"}, "bob"), ""},
+		{"create without the label by anyone", editors, Request{Operation: policy.OperationCreate, Object: namespace(nil), Username: "bob"}, ""},
+		{"no editors configured: left to RBAC", "mode: enforce\n", update(mode("enforce"), mode("audit"), "bob"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(mustPolicy(t, tc.config), tc.req, cluster())
+			assert.Equal(t, tc.message == "", d.Allowed)
+			assert.Equal(t, tc.message, d.Message)
+		})
+	}
+
+	t.Run("an ignored label value is a warning on the Namespace, never a denial", func(t *testing.T) {
+		d := Decide(mustPolicy(t, enforceConfig), update(nil, mode("off"), "bob"), cluster())
+		require.True(t, d.Allowed)
+		require.Len(t, d.Warnings, 1)
+		assert.Contains(t, d.Warnings[0], `[cisgate.1] label cisgate.io/mode="off" is ignored`)
+	})
+	t.Run("a namespace labelled off still gets denials", func(t *testing.T) {
+		d := Decide(mustPolicy(t, enforceConfig), Request{Operation: policy.OperationCreate, Object: object(pod(ns, "web", privilegedHostNetwork())), NamespaceMode: "off"}, cluster())
+		assert.False(t, d.Allowed)
+		assert.Contains(t, d.Message, msgPrivileged)
+	})
+}

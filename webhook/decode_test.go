@@ -6,17 +6,23 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/cisgate/cisgate/manifest"
+	"github.com/cisgate/cisgate/policy"
 )
 
 // TestDecodeObjectMatchesEncodingJSON holds the webhook's fast decoder to encoding/json, the
@@ -103,4 +109,97 @@ func apiServerDeployment() *appsv1.Deployment {
 			Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, LastUpdateTime: now, LastTransitionTime: now,
 		}}},
 	}
+}
+
+// TestReviewDecodingMatchesControllerRuntime holds the one-pass review decoding to what cisgate
+// decided with before it: controller-runtime's codec for the AdmissionReview and encoding/json for
+// the object. Every object of the manifest corpus (and a Deployment as the API server sends it, and
+// a custom resource) goes in as CREATE, UPDATE (with itself as the old object) and DELETE, in a
+// review with user info, dry run, and a name and namespace the object may not carry.
+func TestReviewDecodingMatchesControllerRuntime(t *testing.T) {
+	loaded := manifest.Load([]string{"../test/testdata/manifests/compliant", "../test/testdata/manifests/noncompliant"}, nil)
+	require.Empty(t, loaded.Errors)
+	raws := [][]byte{mustJSON(t, apiServerDeployment()),
+		[]byte(`{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"generateName":"w-","labels":{"a":"b"}},"spec":{"containers":"not a list"}}`)}
+	for _, o := range loaded.Objects {
+		raws = append(raws, mustJSON(t, o.Raw))
+	}
+	require.Greater(t, len(raws), 30)
+
+	admissionScheme := runtime.NewScheme()
+	require.NoError(t, admissionv1.AddToScheme(admissionScheme))
+	codec := serializer.NewCodecFactory(admissionScheme).UniversalDeserializer()
+
+	for _, raw := range raws {
+		var meta metav1.PartialObjectMetadata
+		require.NoError(t, json.Unmarshal(raw, &meta))
+		gv, err := schema.ParseGroupVersion(meta.APIVersion)
+		require.NoError(t, err)
+		gvk := metav1.GroupVersionKind{Group: gv.Group, Version: gv.Version, Kind: meta.Kind}
+		for _, op := range []admissionv1.Operation{admissionv1.Create, admissionv1.Update, admissionv1.Delete} {
+			sent := admissionv1.AdmissionRequest{
+				UID: "7b1f", Kind: gvk, Name: "from-the-request", Namespace: "team-b", Operation: op,
+				UserInfo: authenticationv1.UserInfo{Username: "alice", Groups: []string{"dev", "system:authenticated"}},
+				DryRun:   ptr(true),
+			}
+			switch op {
+			case admissionv1.Create:
+				sent.Object.Raw = raw
+			case admissionv1.Update:
+				sent.Object.Raw, sent.OldObject.Raw = raw, raw
+			case admissionv1.Delete:
+				sent.OldObject.Raw = raw
+			}
+			body := mustJSON(t, admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"}, Request: &sent})
+
+			// Before: controller-runtime's decoding of the review, encoding/json's of the object.
+			var before admissionv1.AdmissionReview
+			_, _, err := codec.Decode(body, nil, &before)
+			require.NoError(t, err)
+			want := referenceRequest(t, before.Request)
+
+			var now review
+			require.NoError(t, gojson.UnmarshalNoEscape(body, &now))
+			got, err := decodeRequest(now.Request)
+			require.NoError(t, err)
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("%s %s decodes differently:\nwant %#v\n got %#v", op, gvk.Kind, want, got)
+			}
+			assert.Equal(t, before.Request.UID, now.Request.UID)
+			assert.Equal(t, before.Request.DryRun, now.Request.DryRun)
+			assert.Equal(t, before.Request.Operation, now.Request.Operation)
+		}
+	}
+}
+
+// referenceRequest builds Decide's Request from a controller-runtime-decoded request with
+// encoding/json, as the handler did before it decoded reviews itself.
+func referenceRequest(t *testing.T, req *admissionv1.AdmissionRequest) Request {
+	t.Helper()
+	decode := func(raw []byte) *policy.Object {
+		gvk := schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}
+		var obj runtime.Object = &metav1.PartialObjectMetadata{}
+		if typed, err := scheme.Scheme.New(gvk); err == nil {
+			obj = typed
+		}
+		require.NoError(t, json.Unmarshal(raw, obj))
+		o := policy.NewObject(req.Kind.Kind, obj)
+		if o.Namespace == "" {
+			o.Namespace = req.Namespace
+		}
+		if o.Name == "" {
+			o.Name = req.Name
+		}
+		return &o
+	}
+	r := Request{SubResource: req.SubResource, Username: req.UserInfo.Username, Groups: req.UserInfo.Groups}
+	switch req.Operation {
+	case admissionv1.Create:
+		r.Operation, r.Object = policy.OperationCreate, *decode(req.Object.Raw)
+	case admissionv1.Update:
+		r.Operation, r.Object, r.OldObject = policy.OperationUpdate, *decode(req.Object.Raw), decode(req.OldObject.Raw)
+	case admissionv1.Delete:
+		r.Operation, r.Object = policy.OperationDelete, *decode(req.OldObject.Raw)
+	}
+	return r
 }

@@ -16,14 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
-	admissionv1beta1 "k8s.io/api/admission/v1beta1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cisgate/cisgate/report"
 )
@@ -33,52 +29,37 @@ var contentTypes = []string{"application/json", "", "text/plain", "application/j
 
 // servedWebhook is the /validate endpoint as cisgate serves it: enforce mode, cluster state, and a
 // real ReportRecorder whose Event sink is never started (its queue fills and drops).
-func servedWebhook(t testing.TB) *admission.Webhook {
+func servedWebhook(t testing.TB) http.Handler {
 	t.Helper()
 	log.SetLogger(logr.Discard())
 	sink, err := report.NewEventSink(fake.NewClientset(), "cisgate.io/webhook", report.WithEventQueueSize(16))
 	require.NoError(t, err)
-	h := newHandler(t, enforceConfig, cluster(), NewReportRecorder("replica-0", sink, nil))
-	return NewWebhook(h)
+	return newHandler(t, enforceConfig, cluster(), NewReportRecorder("replica-0", sink, nil))
 }
 
-// reviewOracle decodes a request body as controller-runtime does (v1 or v1beta1, the same codec),
-// to know the UID and version the answer must carry.
-var reviewCodecs = func() serializer.CodecFactory {
-	s := runtime.NewScheme()
-	if err := admissionv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := admissionv1beta1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return serializer.NewCodecFactory(s)
-}()
-
-// anyReview is an AdmissionReview of either version; unregistered, so the codec decodes both into it.
-type anyReview struct{ admissionv1.AdmissionReview }
-
-func (r *anyReview) DeepCopyObject() runtime.Object {
-	return &anyReview{AdmissionReview: *r.AdmissionReview.DeepCopy()}
+// sentReview is what the oracle reads of a request body with encoding/json: the UID and the
+// version and kind the answer must carry.
+type sentReview struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Request    *struct {
+		UID types.UID `json:"uid"`
+	} `json:"request"`
 }
 
-// The answer echoes the version and kind of the review (an empty one gets admission.k8s.io/v1
-// AdmissionReview): controller-runtime decodes whatever the body names into a v1 review, so the
-// API server, which sends admission.k8s.io/v1 (AdmissionReviewVersions: v1), gets v1 back.
+// decodeSent is the oracle: a body encoding/json reads as an AdmissionReview is answered with its
+// UID, in the version and kind it names (admission.k8s.io/v1 AdmissionReview when it names
+// neither; the API server sends admission.k8s.io/v1, AdmissionReviewVersions: v1).
 func decodeSent(body []byte) (uid types.UID, answer schema.GroupVersionKind, ok bool) {
-	r := &anyReview{}
-	r.Request = &admissionv1.AdmissionRequest{}
-	r.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
-	_, gvk, err := reviewCodecs.UniversalDeserializer().Decode(body, nil, r)
-	if err != nil {
+	var r sentReview
+	if err := json.Unmarshal(body, &r); err != nil {
 		return "", schema.GroupVersionKind{}, false
 	}
 	answer = admissionv1.SchemeGroupVersion.WithKind("AdmissionReview")
-	if gvk != nil && !gvk.Empty() {
-		answer = *gvk
+	if r.APIVersion != "" || r.Kind != "" {
+		answer = schema.FromAPIVersionAndKind(r.APIVersion, r.Kind)
 	}
 	if r.Request == nil {
-		// "request": null; controller-runtime keeps its own empty request.
 		return "", answer, true
 	}
 	return r.Request.UID, answer, true

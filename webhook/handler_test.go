@@ -11,13 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -71,23 +68,23 @@ type reqOpts struct {
 	groups    []string
 }
 
-func admissionRequest(o reqOpts) admission.Request {
+func admissionRequest(o reqOpts) *reviewRequest {
 	if o.op == "" {
 		o.op = admissionv1.Create
 	}
-	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+	r := &reviewRequest{
 		UID:         types.UID("705ab4f5-6393-11e8-b7cc-42010a800002"),
 		Kind:        o.kind,
-		Resource:    o.resource,
 		SubResource: o.sub,
 		Name:        o.name,
 		Namespace:   o.namespace,
 		Operation:   o.op,
-		UserInfo:    authenticationv1.UserInfo{Username: o.user, Groups: o.groups},
-		Object:      runtime.RawExtension{Raw: o.object},
-		OldObject:   runtime.RawExtension{Raw: o.oldObject},
+		Object:      o.object,
+		OldObject:   o.oldObject,
 		DryRun:      &o.dryRun,
-	}}
+	}
+	r.UserInfo.Username, r.UserInfo.Groups = o.user, o.groups
+	return r
 }
 
 // podJSON is a privileged pod as kubectl would send it.

@@ -4,6 +4,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -17,10 +21,23 @@ const (
 	decisionError decision = "error"
 )
 
+// rejection is why a request was refused before it was a review (cisgate_admission_rejected_total).
+type rejection string
+
+const (
+	rejectedMethod rejection = "method"
+	rejectedBudget rejection = "body-budget"
+)
+
+// otherLabel stands for every kind and operation outside the known ones. Label values come from
+// the request, which anyone who reaches the port can write: one series per made-up kind would
+// grow /metrics and the heap without bound.
+const otherLabel = "other"
+
 var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_admission_requests_total",
-		Help: "Admission requests answered, by decision, kind and operation.",
+		Help: "Admission requests answered, by decision, kind and operation. Kinds outside the built-in API and operations outside CREATE, UPDATE, DELETE and CONNECT are counted as \"other\".",
 	}, []string{"decision", "kind", "operation"})
 	requestDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "cisgate_admission_duration_seconds",
@@ -31,15 +48,41 @@ var (
 		Name: "cisgate_findings_total",
 		Help: "Findings at admission, by CIS ID and mode (enforce, audit, exempt).",
 	}, []string{"id", "mode"})
+	rejectedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_admission_rejected_total",
+		Help: "Requests to /validate refused before evaluation: method (not POST), body-budget (large bodies in flight past the bound).",
+	}, []string{"reason"})
+	namespaceModeIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_namespace_mode_ignored_total",
+		Help: "Admission requests into a namespace whose cisgate.io/mode label holds a value other than enforce or audit, which cisgate ignores, by namespace.",
+	}, []string{"namespace"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, rejectedTotal, namespaceModeIgnored)
 }
 
-func observeRequest(d decision, kind, operation string, start time.Time) {
-	requestsTotal.WithLabelValues(string(d), kind, operation).Inc()
+func observeRequest(d decision, gvk metav1.GroupVersionKind, op admissionv1.Operation, start time.Time) {
+	requestsTotal.WithLabelValues(string(d), kindLabel(gvk), operationLabel(op)).Inc()
 	requestDuration.Observe(time.Since(start).Seconds())
+}
+
+func observeRejected(r rejection) { rejectedTotal.WithLabelValues(string(r)).Inc() }
+
+// kindLabel is the kind when client-go's scheme knows it (a fixed set compiled in), else "other".
+func kindLabel(gvk metav1.GroupVersionKind) string {
+	if scheme.Scheme.Recognizes(schema.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}) {
+		return gvk.Kind
+	}
+	return otherLabel
+}
+
+func operationLabel(op admissionv1.Operation) string {
+	switch op {
+	case admissionv1.Create, admissionv1.Update, admissionv1.Delete, admissionv1.Connect:
+		return string(op)
+	}
+	return otherLabel
 }
 
 func observeFindings(findings []Finding) {

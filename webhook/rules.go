@@ -16,7 +16,7 @@ var checkedResources = []struct {
 	group     string
 	resources []string
 }{
-	{"", []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates", "serviceaccounts", "services"}},
+	{"", []string{"namespaces", "pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates", "serviceaccounts", "services"}},
 	{"apps", []string{"deployments", "replicasets", "statefulsets", "daemonsets"}},
 	{"batch", []string{"jobs", "cronjobs"}},
 	{"rbac.authorization.k8s.io", []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}},
@@ -41,7 +41,10 @@ func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
 	// send every ClusterRole, Node and CRD write to cisgate a second time.
 	namespaced := admissionregistrationv1.NamespacedScope
 	everything.Scope = &namespaced
-	return []admissionregistrationv1.RuleWithOperations{everything, networkPolicyDeleteRule()}
+	// A namespaceSelector matches a Namespace by its own labels, so the Namespace "default" itself
+	// (its cisgate.io/mode label) is sent by this entry, not by the first.
+	namespaces := rule([]string{""}, []string{"namespaces"}, admissionregistrationv1.Create, admissionregistrationv1.Update)
+	return []admissionregistrationv1.RuleWithOperations{everything, namespaces, networkPolicyDeleteRule()}
 }
 
 // notTheAPIServer keeps kube-apiserver's own writes away from cisgate: its bootstrap RBAC at every

@@ -1,10 +1,179 @@
 package webhook
 
-import ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
 
-// NewServer is the HTTPS server /validate is registered on. It serves tls.crt and tls.key from
-// certDir through controller-runtime's certwatcher, which reloads them when cert-manager rotates
-// the Secret behind the mount: a rotation needs no restart.
-func NewServer(port int, certDir string) ctrlwebhook.Server {
-	return ctrlwebhook.NewServer(ctrlwebhook.Options{Port: port, CertDir: certDir, CertName: "tls.crt", KeyName: "tls.key"})
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Timeouts of the webhook's HTTPS server. The API server sends a review in one write and waits at
+// most the webhook's timeoutSeconds (at most 30 s, the chart's 5 s) for the answer, so a client
+// that takes longer to send its headers or its body is not the API server: it is cut, and with it
+// what its connection holds. In HTTP/2 the read and write timeouts apply per stream.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	WriteTimeout             = 30 * time.Second
+	// IdleTimeout matches the API server's webhook client, which keeps connections for 90 s.
+	IdleTimeout    = 90 * time.Second
+	maxHeaderBytes = 64 << 10
+)
+
+// ServerOptions configure the webhook's HTTPS server.
+type ServerOptions struct {
+	// Host and Port are where it listens; port 0 picks a free one (see Addr).
+	Host string
+	Port int
+	// CertDir holds tls.crt and tls.key; a rotation is served without a restart.
+	CertDir string
+	// ClientCAFile, when set, makes every client present a certificate signed by one of its CAs
+	// (the API server does when its AdmissionConfiguration names a client certificate).
+	ClientCAFile string
+	// ShutdownDelay is how long the server keeps serving after its context ends, with readiness
+	// failing, so that the Endpoints drop this replica before it stops accepting connections.
+	ShutdownDelay time.Duration
+	// DrainTimeout bounds the wait for requests in flight once it stops accepting.
+	DrainTimeout time.Duration
+	// ReadHeaderTimeout and ReadTimeout default to DefaultReadHeaderTimeout and DefaultReadTimeout.
+	ReadHeaderTimeout, ReadTimeout time.Duration
+}
+
+// Server is the webhook's HTTPS server: controller-runtime's certwatcher for the serving
+// certificate, timeouts against slow clients, optional client-certificate verification, and a
+// shutdown that first fails readiness, then keeps serving for ShutdownDelay, then drains.
+type Server struct {
+	opts     ServerOptions
+	mux      *http.ServeMux
+	addr     atomic.Pointer[string]
+	draining atomic.Bool
+}
+
+// NewServer returns a server for opts; Register the handlers, then Start it.
+func NewServer(opts ServerOptions) *Server {
+	return &Server{opts: opts, mux: http.NewServeMux()}
+}
+
+// Register serves h at path.
+func (s *Server) Register(path string, h http.Handler) { s.mux.Handle(path, h) }
+
+// Addr is the address the server listens on, "" before it does.
+func (s *Server) Addr() string {
+	if a := s.addr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// Ready is a readiness check: it fails until the server listens and from the moment it begins
+// to shut down.
+func (s *Server) Ready(*http.Request) error {
+	switch {
+	case s.draining.Load():
+		return errors.New("shutting down")
+	case s.Addr() == "":
+		return errors.New("webhook server not listening yet")
+	}
+	return nil
+}
+
+func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
+	cw, err := certwatcher.New(filepath.Join(s.opts.CertDir, "tls.crt"), filepath.Join(s.opts.CertDir, "tls.key"))
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := cw.Start(ctx); err != nil {
+			ctrllog.FromContext(ctx).Error(err, "certificate watcher stopped")
+		}
+	}()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cw.GetCertificate}
+	if s.opts.ClientCAFile != "" {
+		data, err := os.ReadFile(s.opts.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("client CA %s: no PEM certificate in it", s.opts.ClientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// Start serves until ctx ends, then shuts down: readiness fails at once, connections are still
+// accepted for ShutdownDelay (the API server may route here until the Endpoints update), then the
+// listener closes and requests in flight finish within DrainTimeout. It returns when they have.
+func (s *Server) Start(ctx context.Context) error {
+	// The certificate watcher outlives ctx: the server still serves during the shutdown delay.
+	certCtx, stopCerts := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCerts()
+	cfg, err := s.tlsConfig(certCtx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port)))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.mux,
+		TLSConfig:         cfg,
+		ReadHeaderTimeout: cmp.Or(s.opts.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       cmp.Or(s.opts.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// Failed handshakes from scanners and cut slow clients are not worth a log line each.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	addr := ln.Addr().String()
+	s.addr.Store(&addr)
+	logger := ctrllog.FromContext(ctx)
+	logger.Info("serving webhook", "address", addr, "clientCertificates", s.opts.ClientCAFile != "")
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	// HTTP/1.1 clients reconnect after each answer from now on, and so find another replica once
+	// the Endpoints have changed.
+	srv.SetKeepAlivesEnabled(false)
+	logger.Info("shutting down: still serving while the endpoints update", "delay", s.opts.ShutdownDelay)
+	delay := time.NewTimer(s.opts.ShutdownDelay)
+	defer delay.Stop()
+	select {
+	case err := <-served:
+		return err
+	case <-delay.C:
+	}
+	drainTimeout := s.opts.DrainTimeout
+	if drainTimeout <= 0 {
+		drainTimeout = WriteTimeout
+	}
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	err = srv.Shutdown(drainCtx)
+	<-served
+	logger.Info("webhook server stopped")
+	return err
 }

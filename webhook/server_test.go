@@ -2,14 +2,11 @@ package webhook
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -21,17 +18,9 @@ import (
 func TestServerPicksUpARotatedCertificate(t *testing.T) {
 	dir := t.TempDir()
 	selfSigned(t, dir)
-	port := freePort(t)
-	srv := NewServer(port, dir)
-	srv.Register(Path, NewWebhook(newHandler(t, "mode: audit\n", nil, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- srv.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-stopped)
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir})
+	srv.Register(Path, newHandler(t, "mode: audit\n", nil, nil))
+	addr := startServer(t, srv)
 
 	waitForServedCert(t, addr, fileCert(t, dir))
 	selfSigned(t, dir) // the rotation: a new key and certificate in place of the old

@@ -63,6 +63,9 @@ item a line; nothing when the node scan is off.
 {{- with .Values.nodeScan.priorityClassName }}
 - --nodescan-priority-class={{ . }}
 {{- end }}
+{{- range .Values.nodeScan.extraHostPaths }}
+- --nodescan-extra-host-path={{ . }}
+{{- end }}
 {{- end -}}
 {{- end -}}
 
@@ -135,5 +138,6 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
 {{- $cfg := dict "benchmark" .Values.benchmark "mode" .Values.mode "exemptions" $exemptions "rbac" (dict "clusterAdminSubjects" .Values.rbac.clusterAdminSubjects) -}}
 {{- if .Values.checks }}{{ $_ := set $cfg "checks" .Values.checks }}{{ end -}}
 {{- if .Values.registries }}{{ $_ := set $cfg "registries" .Values.registries }}{{ end -}}
+{{- with .Values.namespaceModeEditors }}{{ if or .users .groups }}{{ $_ := set $cfg "namespaceModeEditors" . }}{{ end }}{{ end -}}
 {{- toYaml $cfg -}}
 {{- end -}}

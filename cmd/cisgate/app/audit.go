@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/output"
@@ -35,7 +34,7 @@ func NewAuditOptions() *AuditOptions {
 
 // AddFlags binds the options to flags.
 func (o *AuditOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file; empty: $KUBECONFIG, ~/.kube/config, else the in-cluster config, as kubectl")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, kubeconfigHelp)
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
@@ -92,9 +91,7 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 		return usageError(err)
 	}
 	format, _ := output.ParseFormat(o.Output, auditFormats...)
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}

@@ -307,6 +307,14 @@ exemptions:
 		assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
 		assert.Equal(t, "audit", r.Findings[0].Mode)
 	})
+	t.Run("a Namespace labelled off silences nothing and is reported (#9 item 1)", func(t *testing.T) {
+		in := strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {cisgate.io/mode: \"off\"}}\n---\n" + readFile(t, nc("privileged-pod.yaml")))
+		res := run(t, in, "check", "-f", "-", "-o", "json")
+		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+		r := parseJSON(t, res.stdout)
+		assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+		assert.Equal(t, []string{"4.3.2", "cisgate.1"}, r.ids("WARN"), "4.3.2 needs cluster state")
+	})
 	t.Run("5.1.4 runs with registries", func(t *testing.T) {
 		regs := writeConfig(t, "mode: enforce\nregistries: [\"123456789012.dkr.ecr.us-east-1.amazonaws.com/\"]\n")
 		res := run(t, nil, "check", "--config", regs, "-f", filepath.Join(corpus, "compliant", "hardened-deployment.yaml"), "-o", "json")

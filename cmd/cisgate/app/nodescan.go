@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
@@ -75,7 +74,7 @@ func (o *NodescanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, "benchmark version, one of "+fmt.Sprint(policy.Benchmarks()))
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
 	fs.BoolVar(&o.Report, "report", o.Report, "also record the results as a CISNodeScan Event on the Node and in the report ConfigMap")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig for --report (absent: in-cluster)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")
 }
 
@@ -172,10 +171,9 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 // nodeScanComponent is the reportingController of the CISNodeScan Events.
 const nodeScanComponent = "cisgate.io/nodescan"
 
-// newClusterNodeScanReporter connects to the cluster with --kubeconfig, else in-cluster.
+// newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodescanOptions) (NodeScanReporter, error) {
-	// An empty --kubeconfig makes clientcmd use the in-cluster config.
-	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}

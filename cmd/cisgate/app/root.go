@@ -9,6 +9,9 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/cisgate/cisgate/nodescan"
 )
@@ -98,4 +101,24 @@ func validationError(errs []error) error {
 		return nil
 	}
 	return usageError(errors.Join(errs...))
+}
+
+// kubeconfigHelp is the one rule every subcommand follows to reach the cluster.
+const kubeconfigHelp = "kubeconfig file; empty: $KUBECONFIG, else the in-cluster config, else ~/.kube/config (controller-runtime's order)"
+
+// loadRESTConfig follows kubeconfigHelp: controller-runtime's config.GetConfig precedence, with
+// --kubeconfig in place of its global flag. Client-side rate limiting is off, as GetConfig leaves
+// it (the API server's priority and fairness applies); a client that needs a limit sets its own.
+func loadRESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrlconfig.GetConfig()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
+	return cfg, nil
 }

@@ -7,18 +7,26 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cisgate/cisgate/controller"
@@ -33,6 +41,10 @@ func init() { subcommands = append(subcommands, newServeCommand) }
 // chart runs 2.
 const maxWebhookReplicas = 4
 
+// leaseName is the Lease the leader holds (the name controller-runtime's manager used, so a
+// rolling upgrade hands leadership over).
+const leaseName = "cisgate-leader"
+
 // ServeOptions configures `cisgate serve`, the webhook and the leader-elected controllers.
 type ServeOptions struct {
 	ConfigFile string
@@ -41,12 +53,18 @@ type ServeOptions struct {
 	ConfigMap              string
 	CertDir                string
 	Port                   int
+	ClientCAFile           string
 	Kubeconfig             string
 	Namespace              string
 	Replica                string
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 	LeaderElection         bool
+	LeaseDuration          time.Duration
+	RenewDeadline          time.Duration
+	RetryPeriod            time.Duration
+	ShutdownDelay          time.Duration
+	DrainTimeout           time.Duration
 	ConfigPollInterval     time.Duration
 	ReportInterval         time.Duration
 	DenyOnError            bool
@@ -73,10 +91,16 @@ func NewServeOptions() *ServeOptions {
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
 		LeaderElection:         true,
-		ConfigPollInterval:     5 * time.Second,
-		ReportInterval:         5 * time.Second,
-		Audit:                  controller.NewAuditOptions(),
-		NodeScan:               controller.NewNodeScanOptions(),
+		// client-go's and controller-runtime's defaults.
+		LeaseDuration:      15 * time.Second,
+		RenewDeadline:      10 * time.Second,
+		RetryPeriod:        2 * time.Second,
+		ShutdownDelay:      5 * time.Second,
+		DrainTimeout:       15 * time.Second,
+		ConfigPollInterval: 5 * time.Second,
+		ReportInterval:     5 * time.Second,
+		Audit:              controller.NewAuditOptions(),
+		NodeScan:           controller.NewNodeScanOptions(),
 	}
 }
 
@@ -86,12 +110,19 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigMap, "config-map", o.ConfigMap, "ConfigMap in --namespace whose key "+configMapKey+" is the --config file's source: after start the config follows it through the API (in force within a second of a change) instead of polling the file")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "directory holding tls.crt and tls.key, reloaded when they change")
 	fs.IntVar(&o.Port, "port", o.Port, "webhook HTTPS port")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file; empty: in-cluster config")
+	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "PEM CA bundle: every webhook client must present a certificate it signed "+
+		"(set when the API server's AdmissionConfiguration gives it a client certificate; EKS's does not)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace: the report ConfigMap and leader election live there (default $POD_NAMESPACE)")
 	fs.StringVar(&o.Replica, "replica", o.Replica, "this replica's name in the report key admission.<replica>.json (default $POD_NAME, else the hostname)")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "address of the plain HTTP /metrics endpoint; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "address of the plain HTTP /healthz and /readyz endpoints")
-	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "elect a leader for the background controllers (the webhook serves on every replica)")
+	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "elect a leader for the background audit and node scans (the webhook serves on every replica, leader or not)")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "how long a lost leader's lease keeps the others waiting")
+	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "how long the leader tries to renew before it stops its leader-only loops")
+	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "how often candidates try to acquire or renew the lease")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "after SIGTERM, keep serving this long with readiness failing, so the Endpoints drop the replica before it stops accepting")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "after the shutdown delay, how long requests in flight may take to finish")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the config file is checked for changes")
 	fs.DurationVar(&o.ReportInterval, "report-interval", o.ReportInterval, "at most one write of this replica's report key per interval")
 	fs.BoolVar(&o.DenyOnError, "deny-on-error", o.DenyOnError, "deny requests cisgate cannot evaluate (default: admit them with a warning)")
@@ -110,6 +141,11 @@ func (o *ServeOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--cert-dir: %w", err))
 		}
 	}
+	if o.ClientCAFile != "" {
+		if _, err := os.Stat(o.ClientCAFile); err != nil {
+			errs = append(errs, fmt.Errorf("--client-ca-file: %w", err))
+		}
+	}
 	if o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace must not be empty"))
 	}
@@ -122,6 +158,12 @@ func (o *ServeOptions) Validate() []error {
 	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 {
 		errs = append(errs, errors.New("--config-poll-interval and --report-interval must be positive"))
 	}
+	if o.ShutdownDelay < 0 || o.DrainTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-delay must not be negative and --drain-timeout must be positive"))
+	}
+	if o.LeaderElection && !(o.LeaseDuration > o.RenewDeadline && o.RenewDeadline > o.RetryPeriod && o.RetryPeriod > 0) {
+		errs = append(errs, errors.New("leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period > 0"))
+	}
 	errs = append(errs, o.Audit.Validate()...)
 	return append(errs, o.NodeScan.Validate()...)
 }
@@ -131,7 +173,14 @@ func newServeCommand(streams IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating admission webhook and run the background controllers",
-		Args:  cobra.NoArgs,
+		Long: `Serve the validating admission webhook on every replica, and the background audit and node
+scans on the elected leader. Losing the lease stops only the leader's loops; the webhook keeps
+serving and the replica stands for election again.
+
+On SIGTERM readiness fails at once, the webhook keeps serving for --shutdown-delay while the
+Endpoints drop the replica, then stops accepting, lets requests in flight finish
+(--drain-timeout) and writes its last counts to the report.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {
 				return err
@@ -143,22 +192,30 @@ func newServeCommand(streams IOStreams) *cobra.Command {
 	return cmd
 }
 
-// restConfig loads --kubeconfig, or the in-cluster config when it is empty.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		return rest.InClusterConfig()
-	}
-	return clientcmd.BuildConfigFromFlags("", kubeconfig)
-}
+var (
+	isLeader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cisgate_leader",
+		Help: "1 while this replica holds the lease and runs the audit and node scans.",
+	})
+	leaderTermsLost = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cisgate_leader_terms_lost_total",
+		Help: "Leases lost while serving (the API server unreachable past the renew deadline); the webhook kept serving.",
+	})
+)
 
-// Run serves until ctx ends.
+func init() { metrics.Registry.MustRegister(isLeader, leaderTermsLost) }
+
+// Run serves until ctx ends, then shuts down in order: the leader's loops; the webhook (readiness
+// fails, it serves through the shutdown delay, then drains); the recorder's last hand-over to the
+// report; the caches, metrics and probes last.
 func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(streams.ErrOut)))
+	logger := log.Log.WithName("serve")
 	pol, err := o.policySource()
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := restConfig(o.Kubeconfig)
+	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}
@@ -166,17 +223,19 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
+	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return err
+	}
+	// This manager has no leader election: everything in it runs on every replica, and losing a
+	// lease cannot stop it.
 	if w, ok := pol.(*webhook.ConfigWatcher); ok && o.ConfigMap != "" {
 		w.FollowConfigMap(clientset, o.Namespace, o.ConfigMap, configMapKey)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  clientgoscheme.Scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
-		HealthProbeBindAddress:  o.HealthProbeBindAddress,
-		LeaderElection:          o.LeaderElection,
-		LeaderElectionID:        "cisgate-leader",
-		LeaderElectionNamespace: o.Namespace,
-		WebhookServer:           webhook.NewServer(o.Port, o.CertDir),
+		Scheme:                 clientgoscheme.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		// Every informer is started up front (WarmCaches): a request never starts one.
 		Cache: cache.Options{ReaderFailOnMissingInformer: true},
 	})
@@ -197,32 +256,26 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	}
 	recorder := webhook.NewReportRecorder(o.Replica, events, writer)
 	recorder.Interval = o.ReportInterval
-	handler := &webhook.Handler{
+	server := webhook.NewServer(webhook.ServerOptions{
+		Port: o.Port, CertDir: o.CertDir, ClientCAFile: o.ClientCAFile,
+		ShutdownDelay: o.ShutdownDelay, DrainTimeout: o.DrainTimeout,
+	})
+	server.Register(webhook.Path, &webhook.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: mgr.GetCache(), Live: mgr.GetAPIReader(), Timeout: time.Second},
+		State:       &webhook.CachedState{Reader: mgr.GetCache(), Live: live, Timeout: time.Second},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
-	}
-	mgr.GetWebhookServer().Register(webhook.Path, webhook.NewWebhook(handler))
-	for _, r := range []interface {
-		Start(context.Context) error
-	}{events, recorder, pol} { // the recorder runs its writer
-		if err := mgr.Add(runnable{r}); err != nil {
+		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),
+	})
+	for _, r := range []manager.Runnable{events, pol} {
+		if err := mgr.Add(r); err != nil {
 			return err
 		}
-	}
-	// The leader audits what exists and schedules the node scans.
-	if err := mgr.Add(controller.NewAuditor(clientset, o.Namespace, pol.Policy, events, o.Audit)); err != nil {
-		return err
-	}
-	benchmark := func() policy.Benchmark { return pol.Policy().Catalogue.Benchmark() }
-	if err := controller.SetupNodeScanScheduler(mgr, o.Namespace, *o.NodeScan, benchmark); err != nil {
-		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+	if err := mgr.AddReadyzCheck("webhook", server.Ready); err != nil {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
@@ -233,7 +286,129 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	}); err != nil {
 		return err
 	}
-	return mgr.Start(ctx)
+
+	// Each part gets its own context, cancelled in the order of the shutdown.
+	background := context.WithoutCancel(ctx)
+	mgrCtx, stopMgr := context.WithCancel(background)
+	defer stopMgr()
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	recorderCtx, stopRecorder := context.WithCancel(background)
+	defer stopRecorder()
+	recorderDone := make(chan error, 1)
+	go func() { recorderDone <- recorder.Start(recorderCtx) }()
+	var leaders sync.WaitGroup
+	leaders.Go(func() { o.runLeaderLoops(ctx, clientset, pol.Policy, events) })
+
+	// The webhook serves until SIGTERM, or until the manager fails under it.
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	var mgrErr error
+	mgrStopped := make(chan struct{})
+	go func() {
+		defer close(mgrStopped)
+		mgrErr = <-mgrDone
+		stopServing()
+	}()
+	serveErr := server.Start(serveCtx)
+	stopServing()
+	leaders.Wait()
+	stopRecorder()
+	recErr := <-recorderDone
+	logger.Info("last counts handed to the report")
+	stopMgr()
+	<-mgrStopped
+	return errors.Join(serveErr, recErr, mgrErr)
+}
+
+// runLeaderLoops runs the loops that need the lease (the audit and the node-scan scheduler; each
+// says so through NeedLeaderElection) while this replica holds it, term after term, until ctx
+// ends. They run under their own elector, not the manager's: controller-runtime's manager exits
+// when it loses the lease, and with it the webhook.
+func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.Interface, pol func() *policy.Policy, events *report.EventSink) {
+	logger := log.Log.WithName("leader")
+	loops := func() ([]manager.Runnable, error) {
+		all := []manager.Runnable{controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)}
+		if o.NodeScan.Enabled {
+			benchmark := func() policy.Benchmark { return pol().Catalogue.Benchmark() }
+			s, err := controller.NewNodeScanScheduler(clientset, o.Namespace, *o.NodeScan, benchmark)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, s)
+		}
+		var leaderOnly []manager.Runnable
+		for _, r := range all {
+			if le, ok := r.(manager.LeaderElectionRunnable); !ok || le.NeedLeaderElection() {
+				leaderOnly = append(leaderOnly, r)
+			}
+		}
+		return leaderOnly, nil
+	}
+	run := func(ctx context.Context) {
+		term, err := loops()
+		if err != nil {
+			logger.Error(err, "cannot start the leader's loops")
+			return
+		}
+		isLeader.Set(1)
+		defer isLeader.Set(0)
+		var wg sync.WaitGroup
+		for _, r := range term {
+			wg.Go(func() {
+				if err := r.Start(ctx); err != nil {
+					logger.Error(err, "leader loop stopped")
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if !o.LeaderElection {
+		run(ctx)
+		return
+	}
+	identity := o.Replica + "_" + string(uuid.NewUUID())
+	for ctx.Err() == nil {
+		// The term's loops run here, not in the elector's callback goroutine, so that a term ends
+		// before the next election and before serve returns.
+		leading := make(chan context.Context, 1)
+		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: &resourcelock.LeaseLock{
+				LeaseMeta:  metav1.ObjectMeta{Namespace: o.Namespace, Name: leaseName},
+				Client:     clientset.CoordinationV1(),
+				LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
+			},
+			LeaseDuration:   o.LeaseDuration,
+			RenewDeadline:   o.RenewDeadline,
+			RetryPeriod:     o.RetryPeriod,
+			ReleaseOnCancel: true,
+			Name:            leaseName,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(term context.Context) { leading <- term },
+				OnStoppedLeading: func() {},
+			},
+		})
+		if err != nil {
+			logger.Error(err, "leader election cannot start; the webhook serves without the leader's loops")
+			return
+		}
+		electing := make(chan struct{})
+		go func() {
+			defer close(electing)
+			elector.Run(ctx)
+		}()
+		select {
+		case term := <-leading:
+			logger.Info("became leader", "identity", identity)
+			run(term) // until the lease is lost or ctx ends: the elector cancels term either way
+			<-electing
+		case <-electing:
+		}
+		if ctx.Err() == nil {
+			leaderTermsLost.Inc()
+			logger.Info("leader election lost; the webhook keeps serving, standing for election again")
+		}
+	}
 }
 
 // configMapKey is the key of --config-map that holds the config (the chart's config.yaml).
@@ -242,7 +417,7 @@ const configMapKey = "config.yaml"
 // policySource is the config watcher, or a fixed default policy without --config.
 func (o *ServeOptions) policySource() (interface {
 	Policy() *policy.Policy
-	Start(context.Context) error
+	manager.Runnable
 }, error) {
 	if o.ConfigFile != "" {
 		return webhook.NewConfigWatcher(o.ConfigFile, o.ConfigPollInterval)
@@ -262,11 +437,3 @@ func (fixedPolicy) Start(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
-
-// runnable runs on every replica, not only the leader.
-type runnable struct {
-	r interface{ Start(context.Context) error }
-}
-
-func (r runnable) Start(ctx context.Context) error { return r.r.Start(ctx) }
-func (runnable) NeedLeaderElection() bool          { return false }
