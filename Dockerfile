@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # cisgate: one static binary on distroless static, running as the non-root user 65532.
-#   docker build -t ghcr.io/cisgate/cisgate:0.1.0 --build-arg VERSION=0.1.0 .
+#   docker build -t ghcr.io/cisgate/cisgate:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS=linux
@@ -19,7 +19,14 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
       -o /out/cisgate ./cmd/cisgate
 
 # No shell, no package manager; CA certificates and /etc/passwd's nonroot (65532) only.
+# `make image` builds the same image without Docker (test/imagebuild); test/image holds the two
+# to the same user, entrypoint, arguments and labels.
 FROM gcr.io/distroless/static-debian12:nonroot
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.source="https://github.com/cisgate/cisgate" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 COPY --from=build /out/cisgate /usr/local/bin/cisgate
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/cisgate"]

@@ -58,7 +58,7 @@ type Decision struct {
 // subresourceChecked reports whether a request to the subresource is evaluated at all.
 func subresourceChecked(sub string) bool { return sub == "" || sub == "ephemeralcontainers" }
 
-// Decide applies modes, exemptions and the UPDATE and DELETE rules of DESIGN.md to one request.
+// Decide applies modes, exemptions and the UPDATE and DELETE rules (docs/architecture.md, "A request") to one request.
 // lookup may be nil (no cluster state); checks that need it answer WARN.
 func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 	if msg, denied := modeLabelEdit(pol, req); denied {

@@ -1,8 +1,10 @@
-# kube-apiserver, etcd and helm for the integration tests, built from the Go module proxy.
+# kube-apiserver, etcd and helm for the integration tests, and kubelet, kube-controller-manager,
+# kube-scheduler and kube-proxy for the local cluster (test/cluster), built from the Go module proxy.
 # Included by the root Makefile; paths below are relative to the directory make runs in.
 #
 # Each binary comes from its own build-only module, pinned by that module's go.mod/go.sum:
-#   test/tools       k8s.io/kubernetes/cmd/kube-apiserver
+#   test/tools       k8s.io/kubernetes/cmd/{kube-apiserver,kubelet,kube-controller-manager,
+#                    kube-scheduler,kube-proxy} (one k8s.io/kubernetes release for all of them)
 #   test/tools/etcd  go.etcd.io/etcd/server/v3 (etcd's main package)
 #   test/tools/helm  helm.sh/helm/v3/cmd/helm
 #
@@ -11,8 +13,9 @@
 # builds a new set. A binary that is there is never rebuilt (it is written to a temporary name and
 # renamed into place, so a build that was interrupted leaves nothing behind).
 #
-#   make tools        build whatever is missing (the first kube-apiserver build takes ~5 minutes)
-#   make tools-path   print TOOLS_BIN, e.g. KUBEBUILDER_ASSETS=$(make -s tools-path) go test ./test/e2e/...
+#   make tools          build whatever the envtest tests need (the first kube-apiserver build ~5 min)
+#   make cluster-tools  also the node and control-plane components of the local cluster (~6 min more)
+#   make tools-path     print TOOLS_BIN, e.g. KUBEBUILDER_ASSETS=$(make -s tools-path) go test ./test/e2e/...
 #
 # TOOLS_BIN is what KUBEBUILDER_ASSETS points at (envtest finds kube-apiserver and etcd there).
 
@@ -31,23 +34,29 @@ TOOLS_GO_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false
 # $(call tools_version,MODULE_DIR,MODULE_PATH): shell snippet printing the version go.mod pins.
 tools_version = $$(cd $(1) && $(GO) list -m -f '{{.Version}}' $(2))
 
-.PHONY: tools tools-path
+.PHONY: tools cluster-tools tools-path
 tools: $(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/etcd $(TOOLS_BIN)/helm
+	@:
+
+# Kept apart from `tools` so that envtest-only work never waits for the kubelet build.
+CLUSTER_TOOLS := kubelet kube-controller-manager kube-scheduler kube-proxy
+cluster-tools: tools $(addprefix $(TOOLS_BIN)/,$(CLUSTER_TOOLS))
 	@:
 
 tools-path:
 	@echo $(TOOLS_BIN)
 
 # The version variables are the ones kubernetes' hack/lib/version.sh sets for a release build.
-$(TOOLS_BIN)/kube-apiserver:
+# The kubelet reports this version on its Node and the API server compares it with its own.
+$(addprefix $(TOOLS_BIN)/,kube-apiserver $(CLUSTER_TOOLS)):
 	@mkdir -p $(@D)
 	@v=$(call tools_version,$(TOOLS_DIR),k8s.io/kubernetes) && \
 	mm=$${v#v}; major=$${mm%%.*}; minor=$${mm#*.}; minor=$${minor%%.*}; \
-	echo "building kube-apiserver $$v from the Go module proxy (first time ~5 min; cached in $(@D))" && \
+	echo "building $(@F) $$v from the Go module proxy (first time 1-5 min; cached in $(@D))" && \
 	x=""; for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do \
 		x="$$x -X $$p.gitVersion=$$v -X $$p.gitMajor=$$major -X $$p.gitMinor=$$minor -X $$p.gitTreeState=clean"; \
 	done && \
-	cd $(TOOLS_DIR) && $(TOOLS_GO_BUILD) -ldflags "-s -w $$x" -o $@.tmp k8s.io/kubernetes/cmd/kube-apiserver && \
+	cd $(TOOLS_DIR) && $(TOOLS_GO_BUILD) -ldflags "-s -w $$x" -o $@.tmp k8s.io/kubernetes/cmd/$(@F) && \
 	mv -f $@.tmp $@
 
 $(TOOLS_BIN)/etcd:

@@ -63,6 +63,13 @@ item a line; nothing when the node scan is off.
 {{- with .Values.nodeScan.priorityClassName }}
 - --nodescan-priority-class={{ . }}
 {{- end }}
+{{- range .Values.nodeScan.extraHostPaths }}
+{{- if kindIs "string" . }}
+- --nodescan-extra-host-path=path={{ . }}
+{{- else }}
+- --nodescan-extra-host-path=path={{ .path }}{{ with .type }},type={{ . }}{{ end }}{{ with .name }},name={{ . }}{{ end }}
+{{- end }}
+{{- end }}
 {{- end -}}
 {{- end -}}
 

@@ -29,6 +29,8 @@ import (
 const (
 	cisgateNamespace = "cisgate-system"
 	replica          = "e2e-replica"
+	// summaryInterval is serve's --summary-interval in this suite.
+	summaryInterval = 10 * time.Minute
 )
 
 var (
@@ -82,6 +84,8 @@ func serve(t testing.TB) {
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
 			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probe, "--leader-elect=false",
 			"--config-poll-interval", "100ms", "--report-interval", "200ms",
+			// Far beyond any test: summary.json must follow the report keys without its tick.
+			"--summary-interval", summaryInterval.String(),
 		}
 		logs, err := os.Create(filepath.Join(dir, "serve.log"))
 		if err != nil {

@@ -1,0 +1,259 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/cisgate/cisgate/test/cluster"
+	"github.com/cisgate/cisgate/test/cluster/clustertest"
+)
+
+// warnings collects the API server's Warning headers, as kubectl prints them.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warnings) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
+}
+
+// userClient is a client-go client as a user has one, recording warnings.
+func userClient(t *testing.T) (kubernetes.Interface, *warnings) {
+	t.Helper()
+	w := &warnings{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = w
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	return cs, w
+}
+
+func namespace(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = c.Clientset.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+}
+
+// privilegedPod: 4.2.1 (privileged), 4.1.5 (default ServiceAccount) among others.
+func privilegedPod(ns, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers: []corev1.Container{{
+				Name: "shell", Image: cluster.PauseImage,
+				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
+			}},
+		},
+	}
+}
+
+// legacyDeployment: hostNetwork and hostPID (4.2.4, 4.2.2), no NetworkPolicy in its namespace.
+func legacyDeployment(ns string) *appsv1.Deployment {
+	labels := map[string]string{"app": "node-agent"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-agent", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](0),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					HostNetwork: true, HostPID: true,
+					AutomountServiceAccountToken: ptr.To(false),
+					Containers:                   []corev1.Container{{Name: "agent", Image: cluster.PauseImage}},
+				},
+			},
+		},
+	}
+}
+
+// waitWebhookReady waits for both replicas behind the webhook's Service.
+func waitWebhookReady(t *testing.T, r *clustertest.Release) {
+	t.Helper()
+	ctx := context.Background()
+	err := clustertest.WaitFor(ctx, 2*time.Minute, "two ready endpoints behind Service "+r.Name, func() error {
+		slices, err := c.Clientset.DiscoveryV1().EndpointSlices(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + r.Name})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if ptr.Deref(e.Conditions.Ready, false) {
+					ready++
+				}
+			}
+		}
+		if ready != 2 {
+			return fmt.Errorf("%d ready endpoints", ready)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+func webhookPods(t *testing.T, r *clustertest.Release) []corev1.Pod {
+	t.Helper()
+	pods, err := c.Clientset.CoreV1().Pods(r.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=webhook"})
+	require.NoError(t, err)
+	return pods.Items
+}
+
+// reportKeys is the report ConfigMap's data.
+func reportData(ctx context.Context, r *clustertest.Release) (map[string]string, error) {
+	cm, err := c.Clientset.CoreV1().ConfigMaps(r.Namespace).Get(ctx, "cisgate-report", metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return cm.Data, nil
+}
+
+// What an EKS user does first: helm install in audit mode, read what it says, then helm upgrade
+// to enforce. Everything below goes through the API server, which calls the webhook through its
+// Service (the chart's webhook configuration names the Service, never an address).
+func TestInstallAuditThenEnforce(t *testing.T) {
+	clustertest.Require(t, c)
+	ctx := context.Background()
+	r := clustertest.Install(t, c, "--set", "mode=audit")
+	waitWebhookReady(t, r)
+
+	pods := webhookPods(t, r)
+	require.Len(t, pods, 2)
+	for _, p := range pods {
+		for _, cs := range p.Status.ContainerStatuses {
+			assert.Zero(t, cs.RestartCount, "pod %s container %s restarted", p.Name, cs.Name)
+		}
+		assert.Equal(t, int64(65532), ptr.Deref(p.Spec.Containers[0].SecurityContext.RunAsUser, 0))
+	}
+
+	user, warned := userClient(t)
+	namespace(t, "legacy", map[string]string{"cisgate.io/mode": "audit"})
+	namespace(t, "shop", nil)
+
+	// Audit mode: admitted, with the findings as warnings. Several requests, so the Service
+	// spreads them over both replicas (each replica's report key is checked below).
+	for i := range 12 {
+		_, err := user.CoreV1().Pods("shop").Create(ctx, privilegedPod("shop", fmt.Sprintf("audit-%d", i)), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		require.NoError(t, err, "audit mode admits")
+	}
+	ws := warned.take()
+	require.NotEmpty(t, ws)
+	assert.True(t, slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "4.2.1") }), "a warning names 4.2.1: %q", ws)
+
+	// Enforce: the privileged Pod is denied, the denial lists its check IDs.
+	r.Upgrade(t, "--set", "mode=enforce")
+	waitWebhookReady(t, r)
+	var denial error
+	require.NoError(t, clustertest.WaitFor(ctx, 2*time.Minute, "enforce mode to deny (the pods read the mode from their ConfigMap)", func() error {
+		_, denial = user.CoreV1().Pods("shop").Create(ctx, privilegedPod("shop", "debug-shell"), metav1.CreateOptions{})
+		if denial == nil {
+			_ = c.Clientset.CoreV1().Pods("shop").Delete(ctx, "debug-shell", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+			return errors.New("admitted")
+		}
+		return nil
+	}))
+	require.True(t, apierrors.IsForbidden(denial) || apierrors.IsInvalid(denial) || strings.Contains(denial.Error(), "denied the request"), "%v", denial)
+	for _, id := range []string{"4.2.1", "4.1.5"} {
+		assert.Contains(t, denial.Error(), id)
+	}
+	assert.Contains(t, denial.Error(), "privileged")
+
+	// An audit-labelled namespace keeps admitting with warnings under global enforce.
+	warned.take()
+	_, err := user.AppsV1().Deployments("legacy").Create(ctx, legacyDeployment("legacy"), metav1.CreateOptions{})
+	require.NoError(t, err, "cisgate.io/mode=audit admits")
+	ws = warned.take()
+	assert.True(t, slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "4.2.4") }), "hostNetwork warned with 4.2.4: %q", ws)
+
+	// Events: a CISDenied on the denied Pod's namespace and a CISViolation on the Deployment.
+	require.NoError(t, clustertest.WaitFor(ctx, time.Minute, "the Events", func() error {
+		var reasons []string
+		for _, ns := range []string{"shop", "legacy"} {
+			evs, err := c.Clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			for _, e := range evs.Items {
+				reasons = append(reasons, ns+"/"+e.Reason)
+			}
+		}
+		for _, want := range []string{"shop/CISDenied", "legacy/CISViolation"} {
+			if !slices.Contains(reasons, want) {
+				return fmt.Errorf("no %s among %v", want, reasons)
+			}
+		}
+		return nil
+	}))
+
+	// The report: both replicas' admission keys, the audit, the summary and this node's scan.
+	want := []string{"audit.json", "summary.json", "node." + cluster.NodeName + ".json"}
+	for _, p := range webhookPods(t, r) {
+		want = append(want, "admission."+p.Name+".json")
+	}
+	var keys []string
+	err = clustertest.WaitFor(ctx, 3*time.Minute, "the report keys "+strings.Join(want, ", "), func() error {
+		data, err := reportData(ctx, r)
+		if err != nil {
+			return err
+		}
+		keys = keys[:0]
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range want {
+			if _, ok := data[k]; !ok {
+				return fmt.Errorf("no %s in %v", k, keys)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	data, err := reportData(ctx, r)
+	require.NoError(t, err)
+	var node struct {
+		Node    string         `json:"node"`
+		Counts  map[string]int `json:"counts"`
+		Results []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(data["node."+cluster.NodeName+".json"]), &node))
+	assert.Equal(t, cluster.NodeName, node.Node)
+	assert.NotEmpty(t, node.Results)
+}
