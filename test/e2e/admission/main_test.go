@@ -75,8 +75,6 @@ func serve(t testing.TB) {
 		}
 		configPath = filepath.Join(dir, "config.yaml")
 		writeConfig(t, baseConfig)
-		ensureNamespace(t, cisgateNamespace, nil)
-		ensureNamespace(t, "exempt-ns", nil)
 		probe := freeAddr(t)
 		metricsAddr = freeAddr(t)
 		args := []string{"serve",
@@ -114,6 +112,10 @@ func serve(t testing.TB) {
 			}
 			return nil
 		})
+		// Namespaces are checked kinds and the suite's webhook fails closed: they can be created
+		// only once serve answers. Its report writer and leader loops retry until then.
+		ensureNamespace(t, cisgateNamespace, nil)
+		ensureNamespace(t, "exempt-ns", nil)
 	})
 }
 
