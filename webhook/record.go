@@ -96,7 +96,7 @@ func (r *ReportRecorder) Record(rec Record) {
 		return
 	}
 	var notes []string
-	for _, f := range rec.Decision.Findings {
+	for _, f := range rec.Decision.Rulings {
 		if f.Verdict != VerdictExempt && f.Status == policy.StatusFail {
 			notes = append(notes, f.Message())
 		}
@@ -121,7 +121,7 @@ func (r *ReportRecorder) Record(rec Record) {
 func (r *ReportRecorder) count(rec Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, f := range rec.Decision.Findings {
+	for _, f := range rec.Decision.Rulings {
 		c := r.state.Checks[f.ID]
 		if c == nil {
 			c = &CheckCounts{Slug: f.Slug}

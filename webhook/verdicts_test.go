@@ -316,7 +316,7 @@ func runVerdictCase(t caseT, c verdictCase) {
 		r.NamespaceMode = modes[r.Object.Namespace]
 		d := webhook.Decide(pol, r, nil)
 		denied = denied || !d.Allowed
-		for _, f := range d.Findings {
+		for _, f := range d.Rulings {
 			webhookFindings = append(webhookFindings, got{id: f.ID, slug: string(f.Slug), status: string(f.Status),
 				object: objectKey(r.Object.Kind, r.Object.Namespace, r.Object.Name), path: f.Path})
 		}
