@@ -187,7 +187,7 @@ func referenceRequest(t *testing.T, req *admissionv1.AdmissionRequest) Request {
 		}
 		require.NoError(t, json.Unmarshal(raw, obj))
 		o := policy.NewObject(req.Kind.Kind, obj)
-		if o.Namespace == "" {
+		if o.Namespace == "" && o.Namespaced { // the old handler also gave a Namespace its own name as namespace
 			o.Namespace = req.Namespace
 		}
 		if o.Name == "" {
