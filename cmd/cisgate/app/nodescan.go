@@ -168,7 +168,6 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 	return nil
 }
 
-
 // newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
 	cfg, err := loadRESTConfig(o.Kubeconfig)
