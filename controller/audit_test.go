@@ -137,7 +137,7 @@ exemptions:
 	priv := findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "secure", Name: "no-token"})
 	require.Len(t, priv, 1)
 	assert.Equal(t, policy.ModeEnforce, priv[0].Mode)
-	assert.Equal(t, 1, run.Report.Blocking(), "only the enforce-mode namespace blocks")
+	assert.Equal(t, 2, run.Report.Blocking(), "only the enforce-mode namespace blocks: 4.2.1 and 4.2.5 (privileged)")
 
 	// Exemptions are reported with their reason, not as failures.
 	assert.Equal(t, "programs routes", findingsOf(run, "4.2.4", output.ObjectRef{Kind: "Pod", Namespace: "shop", Name: "net-agent"})[0].ExemptReason)

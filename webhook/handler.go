@@ -177,8 +177,8 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 	}
 	resp.Warnings = d.Warnings
 	observeRequest(result, req.Kind, req.Operation, start)
-	observeFindings(d.Findings)
-	if h.Recorder != nil && !isDryRun(req) && len(d.Findings) > 0 {
+	observeFindings(d.Rulings)
+	if h.Recorder != nil && !isDryRun(req) && len(d.Rulings) > 0 {
 		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: policy.ControlledByCheckedKind(in.Object), Decision: d})
 	}
 	return resp

@@ -99,7 +99,7 @@ func (r *ReportRecorder) Record(rec Record) {
 		return
 	}
 	var notes []string
-	for _, f := range rec.Decision.Findings {
+	for _, f := range rec.Decision.Rulings {
 		if f.Verdict != VerdictExempt && f.Status == policy.StatusFail {
 			notes = append(notes, f.Message())
 		}
@@ -124,7 +124,7 @@ func (r *ReportRecorder) Record(rec Record) {
 func (r *ReportRecorder) count(rec Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, f := range rec.Decision.Findings {
+	for _, f := range rec.Decision.Rulings {
 		c := r.counts[f.Slug]
 		if c == nil {
 			c = &CheckCounts{Slug: f.Slug}

@@ -19,10 +19,12 @@ import (
 	"github.com/cisgate/cisgate/report"
 )
 
-// decided runs a real decision for a record.
+// decided runs a real decision for a record. 4.2.5 is off: a privileged container also fails it
+// (allowPrivilegeEscalation is always true when privileged), and these tests are about what the
+// recorder does with findings, not about which checks a privileged container fails.
 func decided(t testing.TB, config string, req Request) Record {
 	t.Helper()
-	pol := mustPolicy(t, config)
+	pol := mustPolicy(t, config+"\nchecks: {privilege-escalation: \"off\"}\n")
 	return Record{
 		Time: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Benchmark: pol.Catalogue.Benchmark(),
 		Operation: admissionv1.Create, Object: req.Object, Decision: Decide(pol, req, cluster()),

@@ -65,7 +65,7 @@ var serveOnce sync.Once
 
 // serve starts `cisgate serve` once for the package, as the chart runs it, and waits until it
 // answers admission requests.
-func serve(t *testing.T) {
+func serve(t testing.TB) {
 	t.Helper()
 	framework.Require(t, env)
 	serveOnce.Do(func() {
@@ -119,14 +119,14 @@ func serve(t *testing.T) {
 	})
 }
 
-func writeConfig(t *testing.T, content string) {
+func writeConfig(t testing.TB, content string) {
 	t.Helper()
 	if err := os.WriteFile(configPath, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -136,7 +136,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	t.Helper()
 	_, err := env.Clientset.CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})

@@ -292,6 +292,18 @@ var expectedClusterReads = map[string][]string{
 
 // TestRBAC: no wildcard, no Secrets, no escalation verbs anywhere; exactly the reads the webhook
 // and the audit need; writes limited to the report ConfigMap, the leader Lease, Events and Jobs.
+// nodeScan.extraHostPaths reach the controller as one flag each (it mounts them into the Jobs).
+func TestNodeScanExtraHostPaths(t *testing.T) {
+	objs := decode(t, template(t, defaultRelease("--set", "nodeScan.extraHostPaths[0]=/etc/eks/kubelet",
+		"--set", "nodeScan.extraHostPaths[1].path=/var/lib/kubelet/kubeconfig", "--set", "nodeScan.extraHostPaths[1].type=File")))
+	dep := convert[appsv1.Deployment](t, find(t, objs, "Deployment", releaseName))
+	args := dep.Spec.Template.Spec.Containers[0].Args
+	assert.Equal(t, []string{"--nodescan-extra-host-path=path=/etc/eks/kubelet", "--nodescan-extra-host-path=path=/var/lib/kubelet/kubeconfig,type=File"}, args[len(args)-2:])
+
+	_, err := runHelm(t, "template", releaseName, chartDir(t), "--set", "nodeScan.extraHostPaths={relative/path}")
+	require.Error(t, err, "the schema wants absolute paths")
+}
+
 func TestRBAC(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
