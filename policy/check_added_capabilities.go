@@ -1,33 +1,22 @@
-// added-capabilities (4.2.8 in eks-1.0.1/1.1.0, 4.2.7 in 1.2.0): no container adds any
-// capability. Skipped for Windows pods.
 package policy
 
-import (
-	"strconv"
-	"strings"
-)
+// added-capabilities: no container adds any capability. An entry that has no effect in the
+// runtime (capabilities.go) still fails: the manifest asks for a capability, and its detail says
+// the entry does nothing. Skipped for Windows pods, which have no Linux capabilities.
 
 func init() {
-	register(&Check{
-		Slug:    "added-capabilities",
-		Decides: "no container sets securityContext.capabilities.add",
-		Targets: []Target{TargetPodSpec},
-		Evaluate: func(in *Input) []Finding {
-			if in.Pod.IsWindows() {
-				return nil
-			}
-			var out []Finding
-			VisitContainers(in.Pod, func(c Container) {
-				if add, _ := capabilities(c); len(add) > 0 {
-					quoted := make([]string, len(add))
-					for i, a := range add {
-						quoted[i] = strconv.Quote(a)
-					}
-					out = append(out, fail(c.Field("securityContext.capabilities.add"),
-						c.Describe()+" must not add capabilities (adds "+strings.Join(quoted, ", ")+")"))
-				}
-			})
-			return out
-		},
-	})
+	register(containerCheck("added-capabilities", "no container sets securityContext.capabilities.add", linuxPodOnly, addedCapabilities))
+}
+
+func addedCapabilities(_ *Input, c Container) []Finding {
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil || len(sc.Capabilities.Add) == 0 {
+		return nil
+	}
+	add := make([]string, len(sc.Capabilities.Add))
+	for i, a := range sc.Capabilities.Add {
+		add[i] = string(a)
+	}
+	return []Finding{fail(c.Field("securityContext.capabilities.add"),
+		c.Describe()+" must not add capabilities (adds "+quoteList(add)+")"+capabilitiesOf(c).add.noEffectNote())}
 }

@@ -16,9 +16,18 @@ func TestAddedCapabilities(t *testing.T) {
 		{name: "no capabilities", spec: corev1.PodSpec{Containers: []corev1.Container{ctr("app")}}},
 		{name: "drop only", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app")}}},
 		{
-			name: "adds one, normalised",
+			// containerd WithCapabilities: "CAP_"+strings.ToUpper(x), so "net_bind_service" works.
+			name: "adds one in lower case",
+			spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", "net_bind_service")}},
+			want: []want{fails("containers[0].securityContext.capabilities.add", `container "app" must not add capabilities (adds "net_bind_service")`)},
+		},
+		{
+			// The same code turns "cap_net_bind_service" into CAP_CAP_NET_BIND_SERVICE: no
+			// capability. It still asks for one, so it fails, and the detail says it does nothing.
+			name: "an entry with no effect still fails, and says so",
 			spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", "cap_net_bind_service")}},
-			want: []want{fails("containers[0].securityContext.capabilities.add", `container "app" must not add capabilities (adds "NET_BIND_SERVICE")`)},
+			want: []want{fails("containers[0].securityContext.capabilities.add",
+				`container "app" must not add capabilities (adds "cap_net_bind_service") ("cap_net_bind_service" has no effect: the runtime reads it as CAP_CAP_NET_BIND_SERVICE)`)},
 		},
 		{
 			name: "init, regular and ephemeral containers",

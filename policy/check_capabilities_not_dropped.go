@@ -1,24 +1,18 @@
-// capabilities-not-dropped (4.2.9 in eks-1.0.1/1.1.0, 4.2.8 in 1.2.0): every container drops
-// ALL capabilities. Skipped for Windows pods.
 package policy
 
+// capabilities-not-dropped: every container drops ALL capabilities, as the runtime reads the
+// drop list (capabilities.go): "all" in any case counts, "CAP_ALL" does not. Skipped for
+// Windows pods.
+
 func init() {
-	register(&Check{
-		Slug:    "capabilities-not-dropped",
-		Decides: `every container sets securityContext.capabilities.drop to include "ALL"`,
-		Targets: []Target{TargetPodSpec},
-		Evaluate: func(in *Input) []Finding {
-			if in.Pod.IsWindows() {
-				return nil
-			}
-			var out []Finding
-			VisitContainers(in.Pod, func(c Container) {
-				if _, drop := capabilities(c); !dropsAll(drop) {
-					out = append(out, fail(c.Field("securityContext.capabilities.drop"),
-						c.Describe()+` must set securityContext.capabilities.drop: ["ALL"]`))
-				}
-			})
-			return out
-		},
-	})
+	register(containerCheck("capabilities-not-dropped", `every container sets securityContext.capabilities.drop to include "ALL" (any case; "CAP_ALL" drops nothing)`, linuxPodOnly, capabilitiesNotDropped))
+}
+
+func capabilitiesNotDropped(_ *Input, c Container) []Finding {
+	drop := capabilitiesOf(c).drop
+	if drop.all {
+		return nil
+	}
+	return []Finding{fail(c.Field("securityContext.capabilities.drop"),
+		c.Describe()+` must set securityContext.capabilities.drop: ["ALL"]`+drop.noEffectNote())}
 }

@@ -1,9 +1,10 @@
-// 4.1.1 cluster-admin-binding: a RoleBinding or ClusterRoleBinding to the ClusterRole
-// "cluster-admin" binds only subjects on the configured allow-list (rbac.clusterAdminSubjects,
-// default Group "system:masters"). Each other subject fails.
 package policy
 
 import rbacv1 "k8s.io/api/rbac/v1"
+
+// cluster-admin-binding: a RoleBinding or ClusterRoleBinding to the ClusterRole
+// "cluster-admin" binds only subjects on the configured allow-list (rbac.clusterAdminSubjects,
+// default Group "system:masters"). Each other subject fails.
 
 func init() {
 	register(&Check{

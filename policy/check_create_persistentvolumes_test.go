@@ -10,7 +10,7 @@ import (
 
 func TestCreatePersistentVolumes(t *testing.T) {
 	const prefix = " must not grant create on persistentvolumes (grants "
-	rbacTable(t, policy.EKS180, "create-persistentvolumes", "4.1.9", []ruleCase{
+	clusterRBACTable(t, policy.EKS180, "create-persistentvolumes", "4.1.9", []ruleCase{
 		{name: "claims are not volumes", rules: []rbacv1.PolicyRule{rule(ss(""), ss("persistentvolumeclaims"), ss("create"))}},
 		{name: "read volumes", rules: []rbacv1.PolicyRule{rule(ss(""), ss("persistentvolumes"), ss("get", "list", "watch"))}},
 		{name: "create", rules: []rbacv1.PolicyRule{rule(ss(""), ss("persistentvolumes"), ss("create"))},

@@ -1,9 +1,10 @@
-// 4.5.2 default-namespace (4.6.3 before eks-1.5.0, 4.5.3 in 1.5.0): no namespaced object lives
+package policy
+
+// default-namespace: no namespaced object lives
 // in "default", except what the control plane itself keeps there: the Service, Endpoints and
 // EndpointSlice "kubernetes", the ServiceAccount "default" and the ConfigMap "kube-root-ca.crt",
 // and Events, which the control plane and controllers write there about cluster-scoped objects.
 // An object without a namespace (a manifest that takes kubectl's) is not judged.
-package policy
 
 func init() {
 	register(&Check{

@@ -1,10 +1,11 @@
-// 4.1.5 default-service-account: a pod spec must name a dedicated ServiceAccount (its
-// serviceAccountName is neither empty nor "default"); the ServiceAccount "default" itself must
-// set automountServiceAccountToken=false. The latter is advisory: never denied at admission,
-// since the control plane creates that ServiceAccount in every namespace.
 package policy
 
 import corev1 "k8s.io/api/core/v1"
+
+// default-service-account: a pod spec must name a dedicated ServiceAccount (its
+// serviceAccountName is neither empty nor "default"); the ServiceAccount "default" itself must
+// set automountServiceAccountToken=false. The latter is advisory: never denied at admission,
+// since the control plane creates that ServiceAccount in every namespace.
 
 func init() {
 	register(&Check{

@@ -1,6 +1,7 @@
-// 4.2.2 host-pid, 4.2.3 host-ipc, 4.2.4 host-network: a pod spec that sets hostPID, hostIPC or
-// hostNetwork to true fails the matching check.
 package policy
+
+// host-pid, host-ipc, host-network: a pod spec that sets hostPID, hostIPC or
+// hostNetwork to true fails the matching check.
 
 func init() {
 	register(hostNamespaceCheck("host-pid", "hostPID", func(in *Input) bool { return in.Pod.Spec.HostPID }))

@@ -1,12 +1,13 @@
-// 5.4.5 lb-tls: a load balancer terminates TLS with a certificate: a Service of type
-// LoadBalancer carries service.beta.kubernetes.io/aws-load-balancer-ssl-cert, and an Ingress of
-// class alb carries alb.ingress.kubernetes.io/certificate-arn.
 package policy
 
 import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
+
+// lb-tls: a load balancer terminates TLS with a certificate: a Service of type
+// LoadBalancer carries service.beta.kubernetes.io/aws-load-balancer-ssl-cert, and an Ingress of
+// class alb carries alb.ingress.kubernetes.io/certificate-arn.
 
 const (
 	annotationNLBCert      = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"

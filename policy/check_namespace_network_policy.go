@@ -1,9 +1,10 @@
-// 4.3.2 namespace-network-policy: workloads run only in namespaces that have a NetworkPolicy,
-// and the last NetworkPolicy of a namespace is not deleted. Both need cluster state from the
-// Lookup; without it the result is WARN. The background audit decides it per namespace.
 package policy
 
 import "strconv"
+
+// namespace-network-policy: workloads run only in namespaces that have a NetworkPolicy,
+// and the last NetworkPolicy of a namespace is not deleted. Both need cluster state from the
+// Lookup; without it the result is WARN. The background audit decides it per namespace.
 
 func init() {
 	register(&Check{

@@ -16,7 +16,26 @@ func TestNetRaw(t *testing.T) {
 	podCheck(t, policy.EKS101, policy.DefaultSettings(), "net-raw", "4.2.7", []podCase{
 		{name: "drop ALL", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"ALL"})}}},
 		{name: "drop NET_RAW", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"NET_RAW"})}}},
-		{name: "drop lower-case cap_net_raw", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"cap_net_raw"})}}},
+		// containerd pkg/cri/opts WithCapabilities: "ALL" in any case (util.InStringSlice uses
+		// strings.EqualFold); every other entry x becomes "CAP_"+strings.ToUpper(x).
+		{name: "drop lower-case net_raw", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"net_raw"})}}},
+		{name: "drop lower-case all", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"all"})}}},
+		{
+			name: "drop CAP_NET_RAW drops nothing (CAP_CAP_NET_RAW)",
+			spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"CAP_NET_RAW"})}},
+			want: []want{fails("containers[0].securityContext.capabilities.drop", `container "app"`+mustDrop+
+				` ("CAP_NET_RAW" has no effect: the runtime reads it as CAP_CAP_NET_RAW)`)},
+		},
+		{
+			name: "drop CAP_ALL drops nothing (CAP_CAP_ALL)",
+			spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", nil, []corev1.Capability{"CAP_ALL"})}},
+			want: []want{fails("containers[0].securityContext.capabilities.drop", `container "app"`+mustDrop+
+				` ("CAP_ALL" has no effect: the runtime reads it as CAP_CAP_ALL)`)},
+		},
+		// The single drops come last: adding NET_RAW and dropping it by name leaves it out.
+		{name: "add and drop NET_RAW by name", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", []corev1.Capability{"NET_RAW"}, []corev1.Capability{"NET_RAW"})}}},
+		// add ALL comes before drop ALL: nothing is left.
+		{name: "add ALL, drop ALL", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", []corev1.Capability{"ALL"}, []corev1.Capability{"all"})}}},
 		{name: "drop ALL, add another", spec: corev1.PodSpec{Containers: []corev1.Container{caps("app", []corev1.Capability{"NET_BIND_SERVICE"}, []corev1.Capability{"ALL"})}}},
 		{
 			name: "nothing dropped",
@@ -44,7 +63,7 @@ func TestNetRaw(t *testing.T) {
 		{
 			name: "init and ephemeral containers",
 			spec: corev1.PodSpec{
-				InitContainers:      []corev1.Container{caps("setup", []corev1.Capability{"CAP_NET_RAW"}, []corev1.Capability{"ALL"})},
+				InitContainers:      []corev1.Container{caps("setup", []corev1.Capability{"net_raw"}, []corev1.Capability{"ALL"})},
 				Containers:          []corev1.Container{caps("app", nil, []corev1.Capability{"ALL"})},
 				EphemeralContainers: []corev1.EphemeralContainer{ephemeral(ctr("debugger"))},
 			},

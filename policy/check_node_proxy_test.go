@@ -10,7 +10,7 @@ import (
 
 func TestNodeProxy(t *testing.T) {
 	const prefix = " must not grant any verb on nodes/proxy (grants "
-	rbacTable(t, policy.EKS180, "node-proxy", "4.1.10", []ruleCase{
+	clusterRBACTable(t, policy.EKS180, "node-proxy", "4.1.10", []ruleCase{
 		{name: "nodes itself", rules: []rbacv1.PolicyRule{rule(ss(""), ss("nodes", "nodes/status"), ss("get", "list", "watch"))}},
 		// RBAC has no "resource/*" wildcard: nodes/* names a subresource literally called "*".
 		{name: "nodes/* does not match nodes/proxy", rules: []rbacv1.PolicyRule{rule(ss(""), ss("nodes/*"), ss("get"))}},

@@ -1,30 +1,30 @@
-// 4.2.5 privilege-escalation: every container must set securityContext.allowPrivilegeEscalation
-// to false explicitly; unset means true for a Linux container. Skipped for Windows pods, which
-// cannot set it (as Pod Security Admission does).
 package policy
 
+// privilege-escalation: every container runs with allowPrivilegeEscalation false, as the API
+// defines it (Kubernetes API reference, SecurityContext.allowPrivilegeEscalation: "always true
+// when the container is: 1) run as Privileged 2) has CAP_SYS_ADMIN"). So the field must be set
+// to false explicitly (unset means true), and a privileged container or one that adds SYS_ADMIN
+// in any spelling the runtime accepts ("sys_admin", or ALL: capabilities.go) fails whatever the
+// field says. Skipped for Windows pods, which cannot set it (as Pod Security Admission does).
+
 func init() {
-	register(&Check{
-		Slug:    "privilege-escalation",
-		Decides: "every container sets securityContext.allowPrivilegeEscalation=false",
-		Targets: []Target{TargetPodSpec},
-		Evaluate: func(in *Input) []Finding {
-			if in.Pod.IsWindows() {
-				return nil
-			}
-			var out []Finding
-			VisitContainers(in.Pod, func(c Container) {
-				sc := c.SecurityContext
-				switch {
-				case sc == nil || sc.AllowPrivilegeEscalation == nil:
-					out = append(out, fail(c.Field("securityContext.allowPrivilegeEscalation"),
-						c.Describe()+" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)"))
-				case *sc.AllowPrivilegeEscalation:
-					out = append(out, fail(c.Field("securityContext.allowPrivilegeEscalation"),
-						c.Describe()+" must set securityContext.allowPrivilegeEscalation=false, not true"))
-				}
-			})
-			return out
-		},
-	})
+	register(containerCheck("privilege-escalation",
+		"every container sets securityContext.allowPrivilegeEscalation=false, and is neither privileged nor adds SYS_ADMIN (which make it true)",
+		linuxPodOnly, privilegeEscalation))
+}
+
+func privilegeEscalation(_ *Input, c Container) []Finding {
+	path := c.Field("securityContext.allowPrivilegeEscalation")
+	sc := c.SecurityContext
+	switch {
+	case sc == nil || sc.AllowPrivilegeEscalation == nil:
+		return []Finding{fail(path, c.Describe()+" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)")}
+	case *sc.AllowPrivilegeEscalation:
+		return []Finding{fail(path, c.Describe()+" must set securityContext.allowPrivilegeEscalation=false, not true")}
+	case sc.Privileged != nil && *sc.Privileged:
+		return []Finding{fail(path, c.Describe()+" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true")}
+	case capabilitiesOf(c).adds("SYS_ADMIN"):
+		return []Finding{fail(path, c.Describe()+" escalates privileges whatever allowPrivilegeEscalation says: it adds capability SYS_ADMIN")}
+	}
+	return nil
 }

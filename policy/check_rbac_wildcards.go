@@ -1,7 +1,8 @@
-// 4.1.3 rbac-wildcards: no Role or ClusterRole rule uses "*" in apiGroups, resources or verbs.
 package policy
 
 import "slices"
+
+// rbac-wildcards: no Role or ClusterRole rule uses "*" in apiGroups, resources or verbs.
 
 func init() {
 	register(&Check{
@@ -13,12 +14,13 @@ func init() {
 			var out []Finding
 			for i, rule := range rules {
 				for _, field := range []struct {
-					name   string
-					values []string
-				}{{"apiGroups", rule.APIGroups}, {"resources", rule.Resources}, {"verbs", rule.Verbs}} {
-					if slices.Contains(field.values, "*") {
+					name     string
+					values   []string
+					wildcard func(string) bool
+				}{{"apiGroups", rule.APIGroups, isAll}, {"resources", rule.Resources, isResourceWildcard}, {"verbs", rule.Verbs, isAll}} {
+					if slices.ContainsFunc(field.values, field.wildcard) {
 						path := indexed("rules", i) + "." + field.name
-						out = append(out, fail(path, path+` must list its values explicitly, not "*"`))
+						out = append(out, fail(path, path+` must list its values explicitly, not "*" (or "*/subresource")`))
 					}
 				}
 			}
@@ -26,3 +28,6 @@ func init() {
 		},
 	})
 }
+
+// isAll is RBAC's only wildcard in apiGroups and verbs: "*" itself (APIGroupMatches, VerbMatches).
+func isAll(v string) bool { return v == "*" }

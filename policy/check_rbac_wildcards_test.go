@@ -9,10 +9,15 @@ import (
 )
 
 func TestRBACWildcards(t *testing.T) {
-	const explicit = ` must list its values explicitly, not "*"`
+	const explicit = ` must list its values explicitly, not "*" (or "*/subresource")`
 	rbacTable(t, policy.EKS180, "rbac-wildcards", "4.1.3", []ruleCase{
 		{name: "explicit", rules: []rbacv1.PolicyRule{rule(ss("", "apps"), ss("pods", "deployments"), ss("get", "list"))}},
-		{name: "a */subresource is not a bare *", rules: []rbacv1.PolicyRule{rule(ss(""), ss("*/status"), ss("get"))}},
+		// The RBAC authorizer's ResourceMatches reads "*/scale" as the scale subresource of every
+		// resource: a wildcard like "*" itself.
+		{name: "*/scale is a wildcard", rules: []rbacv1.PolicyRule{rule(ss("apps"), ss("*/scale"), ss("update"))},
+			want: []want{fails("rules[0].resources", "rules[0].resources"+explicit)}},
+		// "pods/*" is no wildcard to RBAC: it matches only a subresource literally named "*".
+		{name: "pods/* is literal", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods/*"), ss("get"))}},
 		{name: "no rules", rules: nil},
 		{name: "* group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("pods"), ss("get")), rule(ss("*"), ss("pods"), ss("get"))},
 			want: []want{fails("rules[1].apiGroups", "rules[1].apiGroups"+explicit)}},

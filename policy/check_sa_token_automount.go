@@ -1,10 +1,11 @@
-// 4.1.6 sa-token-automount: a pod mounts a ServiceAccount token only where it must: it fails
-// when the pod spec does not set automountServiceAccountToken=false and its ServiceAccount does
-// not either. The ServiceAccount comes from the Lookup; without one (or when it cannot be read)
-// the result is WARN, never PASS.
 package policy
 
 import "strconv"
+
+// sa-token-automount: a pod mounts a ServiceAccount token only where it must: it fails
+// when the pod spec does not set automountServiceAccountToken=false and its ServiceAccount does
+// not either. The ServiceAccount comes from the Lookup; without one (or when it cannot be read)
+// the result is WARN, never PASS.
 
 func init() {
 	register(&Check{

@@ -1,8 +1,9 @@
-// system-masters-binding (4.1.7 in eks-1.2.0 and 1.5.0): no RoleBinding or ClusterRoleBinding
-// names the Group "system:masters" as a subject.
 package policy
 
 import rbacv1 "k8s.io/api/rbac/v1"
+
+// system-masters-binding: no RoleBinding or ClusterRoleBinding
+// names the Group "system:masters" as a subject.
 
 func init() {
 	register(&Check{

@@ -1,9 +1,12 @@
-// 4.1.11 webhook-config-access: no Role or ClusterRole rule grants create, update, patch or delete
-// (or "*") on validating or mutating webhook configurations.
 package policy
 
+// webhook-config-access: no ClusterRole rule grants a write (create, update, patch, delete,
+// deletecollection, or "*") on validating or mutating webhook configurations: deleting them all
+// at once switches admission control off as surely as deleting one. The configurations are
+// cluster-scoped, so a Role cannot grant them.
+
 func init() {
-	register(ruleCheck("webhook-config-access", "no rule grants create, update, patch or delete on admission webhook configurations",
-		"create, update, patch or delete on webhook configurations", []string{"create", "update", "patch", "delete"},
-		resourceRef{"admissionregistration.k8s.io", "validatingwebhookconfigurations"}, resourceRef{"admissionregistration.k8s.io", "mutatingwebhookconfigurations"}))
+	register(ruleCheck("webhook-config-access", "no ClusterRole rule grants create, update, patch, delete or deletecollection on admission webhook configurations",
+		"create, update, patch, delete or deletecollection on webhook configurations", []string{"create", "update", "patch", "delete", "deletecollection"},
+		resourceRef{group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", clusterScoped: true}, resourceRef{group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", clusterScoped: true}))
 }

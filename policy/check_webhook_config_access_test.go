@@ -8,10 +8,12 @@ import (
 	"github.com/cisgate/cisgate/policy"
 )
 
+// Webhook configurations are cluster-scoped (Kubernetes API reference,
+// ValidatingWebhookConfiguration): a Role grants nothing on them, so only ClusterRoles fail.
 func TestWebhookConfigAccess(t *testing.T) {
 	const group = "admissionregistration.k8s.io"
-	const prefix = " must not grant create, update, patch or delete on webhook configurations (grants "
-	rbacTable(t, policy.EKS180, "webhook-config-access", "4.1.11", []ruleCase{
+	const prefix = " must not grant create, update, patch, delete or deletecollection on webhook configurations (grants "
+	clusterRBACTable(t, policy.EKS180, "webhook-config-access", "4.1.11", []ruleCase{
 		{name: "read", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations", "mutatingwebhookconfigurations"), ss("get", "list", "watch"))}},
 		{name: "policies are not webhook configurations", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingadmissionpolicies"), ss("create"))}},
 		{name: "same name in the core group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("validatingwebhookconfigurations"), ss("create"))}},
@@ -21,6 +23,9 @@ func TestWebhookConfigAccess(t *testing.T) {
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create", "delete" on "mutatingwebhookconfigurations")`)}},
 		{name: "both kinds report the rule once", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations", "mutatingwebhookconfigurations"), ss("update"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
+		// deletecollection removes every configuration at once: a write like delete.
+		{name: "deletecollection", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations"), ss("deletecollection"))},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"deletecollection" on "validatingwebhookconfigurations")`)}},
 		{name: "* group and resources", rules: []rbacv1.PolicyRule{rule(ss("*"), ss("*"), ss("update"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
 	})

@@ -218,8 +218,8 @@ func (c Config) Compile() (*Policy, error) {
 		}
 	}
 	for i, reg := range c.Registries {
-		if strings.TrimSpace(reg) == "" {
-			bad("registries["+strconv.Itoa(i)+"]", "must not be empty")
+		if _, err := parseRegistry(reg); err != nil {
+			bad("registries["+strconv.Itoa(i)+"]", quote(reg)+": "+err.Error())
 		}
 	}
 	for i, s := range c.RBAC.ClusterAdminSubjects {

@@ -89,7 +89,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"rule without reason", `exemptions: {rules: [{checks: ["4.2.1"], reason: legacy}, {checks: ["4.2.2"], reason: "  "}]}`, []string{
 			`exemptions.rules[1].reason: required: say why the exemption exists`}},
 		{"empty namespace", `exemptions: {namespaces: [kube-system, ""]}`, []string{`exemptions.namespaces[1]: must not be empty`}},
-		{"empty registry", `registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/", " "]`, []string{`registries[1]: must not be empty`}},
+		{"empty registry", `registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/", " "]`, []string{`registries[1]: " ": must not be empty`}},
 		{"subject kind", `rbac: {clusterAdminSubjects: [{kind: Team, name: ops}]}`, []string{
 			`rbac.clusterAdminSubjects[0].kind: must be User, Group or ServiceAccount, got "Team"`}},
 		{"subject name", `rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: User}]}`, []string{
@@ -114,7 +114,7 @@ rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
 			`exemptions.rules[0].name: bad glob "[": syntax error in pattern`,
 			`exemptions.rules[0].reason: required: say why the exemption exists`,
 			`exemptions.namespaces[0]: must not be empty`,
-			`registries[0]: must not be empty`,
+			`registries[0]: "": must not be empty`,
 			`rbac.clusterAdminSubjects[0].name: required`,
 			`rbac.clusterAdminSubjects[0].namespace: required for a ServiceAccount`,
 		}},
@@ -310,6 +310,7 @@ exemptions:
 		assert.Equal(t, []judged{
 			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
 			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.2.5", policy.StatusFail, policy.ModeEnforce, "", true}, // privileged: allowPrivilegeEscalation is true whatever it says
 			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "", true},
 		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "")))
 	})
@@ -317,6 +318,7 @@ exemptions:
 		assert.Equal(t, []judged{
 			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
 			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.2.5", policy.StatusFail, policy.ModeEnforce, "", true}, // privileged: allowPrivilegeEscalation is true whatever it says
 			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "migrating to mounted secrets", false},
 		}, flatten(p.Judge(deployment("team-a", "legacy-billing"), policy.OperationCreate, lookup, "")))
 	})
@@ -324,6 +326,7 @@ exemptions:
 		assert.Equal(t, []judged{
 			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "namespace kube-system is exempt", false},
 			{"4.2.2", policy.StatusFail, policy.ModeAudit, "namespace kube-system is exempt", false},
+			{"4.2.5", policy.StatusFail, policy.ModeEnforce, "namespace kube-system is exempt", false}, // privileged: allowPrivilegeEscalation is true whatever it says
 			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "namespace kube-system is exempt", false},
 		}, flatten(p.Judge(deployment("kube-system", "web"), policy.OperationCreate, lookup, "")))
 	})
@@ -331,6 +334,7 @@ exemptions:
 		assert.Equal(t, []judged{
 			{"4.2.1", policy.StatusFail, policy.ModeAudit, "", false},
 			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.2.5", policy.StatusFail, policy.ModeAudit, "", false}, // privileged: allowPrivilegeEscalation is true whatever it says
 			{"4.4.1", policy.StatusFail, policy.ModeAudit, "", false},
 		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "audit")))
 	})
@@ -338,6 +342,7 @@ exemptions:
 		assert.Equal(t, []judged{
 			{"4.2.1", policy.StatusFail, policy.ModeEnforce, "", true},
 			{"4.2.2", policy.StatusFail, policy.ModeAudit, "", false},
+			{"4.2.5", policy.StatusFail, policy.ModeEnforce, "", true}, // privileged: allowPrivilegeEscalation is true whatever it says
 			{"4.4.1", policy.StatusFail, policy.ModeEnforce, "", true},
 		}, flatten(p.Judge(deployment("team-a", "web"), policy.OperationCreate, lookup, "off")))
 	})

@@ -15,6 +15,7 @@ type placedCheck struct {
 // NewEvaluator places the registry's checks in the catalogue; checks the version does not carry
 // are left out.
 func NewEvaluator(cat *Catalogue, reg *Registry, settings Settings) *Evaluator {
+	settings.registries = parseRegistries(settings.Registries)
 	e := &Evaluator{catalogue: cat, settings: settings}
 	for _, entry := range cat.Entries() {
 		if c, ok := reg.Check(entry.Slug); ok {

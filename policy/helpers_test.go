@@ -142,6 +142,18 @@ type ruleCase struct {
 
 func rbacTable(t *testing.T, b policy.Benchmark, slug policy.Slug, id string, cases []ruleCase) {
 	t.Helper()
+	rbacTableScoped(t, b, slug, id, cases, false)
+}
+
+// clusterRBACTable is rbacTable for a check on cluster-scoped resources: a Role grants nothing on
+// them (a Role's rules apply inside its namespace), so the Role never fails, whatever its rules.
+func clusterRBACTable(t *testing.T, b policy.Benchmark, slug policy.Slug, id string, cases []ruleCase) {
+	t.Helper()
+	rbacTableScoped(t, b, slug, id, cases, true)
+}
+
+func rbacTableScoped(t *testing.T, b policy.Benchmark, slug policy.Slug, id string, cases []ruleCase, clusterScoped bool) {
+	t.Helper()
 	for _, tc := range cases {
 		objs := map[string]runtime.Object{
 			"Role":        &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: testNamespace}, Rules: tc.rules},
@@ -151,6 +163,9 @@ func rbacTable(t *testing.T, b policy.Benchmark, slug policy.Slug, id string, ca
 			t.Run(tc.name+"/"+kind, func(t *testing.T) {
 				expected := []got{}
 				for _, wt := range tc.want {
+					if clusterScoped && kind == "Role" {
+						break
+					}
 					expected = append(expected, got{ID: id, Status: wt.Status, Path: wt.Path, Detail: wt.Detail})
 				}
 				require.Equal(t, expected, gotOf(evaluate(t, b, policy.DefaultSettings(), kind, obj, policy.OperationCreate, nil, slug)))

@@ -33,6 +33,10 @@ type Settings struct {
 	Registries []string
 	// ClusterAdminSubjects may be bound to cluster-admin (4.1.1).
 	ClusterAdminSubjects []rbacv1.Subject
+
+	// registries are Registries parsed, by NewEvaluator; entries that do not parse are left out
+	// (Config.Compile refuses them first).
+	registries []registry
 }
 
 // DefaultSettings allows Group system:masters to hold cluster-admin and approves no registry list.

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -12,6 +11,10 @@ import (
 type resourceRef struct {
 	group    string
 	resource string
+	// clusterScoped resources are granted by ClusterRoles only: a Role's rules apply inside its
+	// namespace, so a Role listing "nodes/proxy" grants nothing (Kubernetes RBAC documentation,
+	// "Role and ClusterRole": a Role grants access to resources within a single namespace).
+	clusterScoped bool
 }
 
 // grantedVerbs returns which of verbs the rule grants on ref, following RBAC's own matching:
@@ -40,6 +43,9 @@ func matchesGroup(groups []string, group string) bool {
 	return slices.Contains(groups, rbacv1.APIGroupAll) || slices.Contains(groups, group)
 }
 
+// matchesResource follows the RBAC authorizer's ResourceMatches (k8s.io/kubernetes
+// pkg/apis/rbac/v1/evaluation_helpers.go): "*" matches any resource, "*/sub" the subresource of
+// any resource, and anything else only itself.
 func matchesResource(resources []string, resource string) bool {
 	if resource == rbacv1.ResourceAll { // the ref asks for any resource
 		return len(resources) > 0
@@ -53,6 +59,9 @@ func matchesResource(resources []string, resource string) bool {
 	return false
 }
 
+// isResourceWildcard reports a resources entry RBAC reads as a wildcard: "*" or "*/sub".
+func isResourceWildcard(r string) bool { return r == rbacv1.ResourceAll || strings.HasPrefix(r, "*/") }
+
 // ruleCheck builds a check on Role and ClusterRole rules: each rule that grants any of verbs on
 // any of refs fails, naming what it grants.
 func ruleCheck(slug Slug, decides, forbidden string, verbs []string, refs ...resourceRef) *Check {
@@ -62,18 +71,22 @@ func ruleCheck(slug Slug, decides, forbidden string, verbs []string, refs ...res
 		Targets: []Target{TargetRole},
 		Evaluate: func(in *Input) []Finding {
 			rules, _ := in.rules()
+			_, isRole := in.Raw.(*rbacv1.Role)
 			var out []Finding
 			for i, rule := range rules {
 				for _, ref := range refs {
+					if ref.clusterScoped && isRole {
+						continue
+					}
 					if got := grantedVerbs(rule, ref, verbs); len(got) > 0 {
 						path := indexed("rules", i)
-						on := strconv.Quote(ref.resource)
+						on := quote(ref.resource)
 						if ref.resource == rbacv1.ResourceAll {
 							// Any resource is forbidden: name the ones the rule grants on.
-							on = strings.Join(quoteAll(rule.Resources), ", ")
+							on = quoteList(rule.Resources)
 						}
 						out = append(out, fail(path, path+" must not grant "+forbidden+
-							" (grants "+strings.Join(quoteAll(got), ", ")+" on "+on+")"))
+							" (grants "+quoteList(got)+" on "+on+")"))
 						break
 					}
 				}
@@ -89,7 +102,7 @@ func subjectString(s rbacv1.Subject) string {
 	if s.Kind == rbacv1.ServiceAccountKind && s.Namespace != "" {
 		name = s.Namespace + "/" + s.Name
 	}
-	return s.Kind + " " + strconv.Quote(name)
+	return s.Kind + " " + quote(name)
 }
 
 func sameSubject(a, b rbacv1.Subject) bool {

@@ -21,7 +21,7 @@ type seen struct {
 	ExemptReason string
 }
 
-func seenOf(findings []Finding) []seen {
+func seenOf(findings []Ruling) []seen {
 	var out []seen
 	for _, f := range findings {
 		out = append(out, seen{ID: f.ID, Verdict: f.Verdict, Preexisting: f.Preexisting, ExemptReason: f.ExemptReason})
@@ -33,9 +33,11 @@ func seenOf(findings []Finding) []seen {
 const (
 	msgPrivileged  = `container "app" must not set securityContext.privileged=true`
 	msgHostNetwork = `pod must not set hostNetwork=true`
-	msgLastNetpol  = `deleting NetworkPolicy "deny-all" would leave namespace "team-a" without any NetworkPolicy`
-	preexisting    = " (already present before this update; not denied)"
-	undecided      = " (cannot be decided here)"
+	// A privileged container escalates privileges whatever allowPrivilegeEscalation says (4.2.5).
+	msgEscalates  = `container "app" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true`
+	msgLastNetpol = `deleting NetworkPolicy "deny-all" would leave namespace "team-a" without any NetworkPolicy`
+	preexisting   = " (already present before this update; not denied)"
+	undecided     = " (cannot be decided here)"
 )
 
 func deniedPrefix(kind, name string) string {
@@ -133,9 +135,10 @@ exemptions:
 				`[4.2.1] ` + msgPrivileged + `; ` +
 				`[4.2.2] pod must not set hostPID=true; ` +
 				`[4.2.4] ` + msgHostNetwork + `; ` +
+				`[4.2.5] ` + msgEscalates + `; ` +
 				`[4.2.5] container "sidecar" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)`,
 			findings: []seen{{"4.1.5", VerdictDeny, false, ""}, {"4.2.1", VerdictDeny, false, ""}, {"4.2.2", VerdictDeny, false, ""},
-				{"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
+				{"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "IDs sort numerically, not by rule order or as text",
@@ -148,110 +151,108 @@ exemptions:
 		{
 			name: "audit allows with warnings carrying the IDs", config: "mode: audit\n",
 			req: create(privPod), allowed: true,
-			warnings: []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork},
-			findings: []seen{{"4.2.1", VerdictWarn, false, ""}, {"4.2.4", VerdictWarn, false, ""}},
+			warnings: []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates},
+			findings: []seen{{"4.2.1", VerdictWarn, false, ""}, {"4.2.4", VerdictWarn, false, ""}, {"4.2.5", VerdictWarn, false, ""}},
 		},
 
 		// Modes, highest first: check off > namespace label > per-check > global.
 		{
 			name: "per-check audit under global enforce", config: "mode: enforce\nchecks: {\"4.2.4\": audit}\n",
 			req:      create(privPod),
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged,
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
 			warnings: []string{"[4.2.4] " + msgHostNetwork},
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}},
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "per-check mode by slug", config: "mode: audit\nchecks: {privileged: enforce}\n",
 			req:      create(privPod),
 			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged,
-			warnings: []string{"[4.2.4] " + msgHostNetwork},
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}},
+			warnings: []string{"[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates},
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}, {"4.2.5", VerdictWarn, false, ""}},
 		},
 		{
 			name: "namespace label audit beats per-check enforce", config: "mode: enforce\nchecks: {\"4.2.1\": enforce}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, NamespaceMode: "audit"},
 			allowed:  true,
-			warnings: []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork},
-			findings: []seen{{"4.2.1", VerdictWarn, false, ""}, {"4.2.4", VerdictWarn, false, ""}},
+			warnings: []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates},
+			findings: []seen{{"4.2.1", VerdictWarn, false, ""}, {"4.2.4", VerdictWarn, false, ""}, {"4.2.5", VerdictWarn, false, ""}},
 		},
 		{
 			name: "namespace label enforce beats global audit", config: "mode: audit\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, NamespaceMode: "enforce"},
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}},
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "check off beats the namespace label", config: "mode: audit\nchecks: {\"4.2.1\": \"off\"}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, NamespaceMode: "enforce"},
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.4] " + msgHostNetwork,
-			findings: []seen{{"4.2.4", VerdictDeny, false, ""}},
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "an invalid namespace label is ignored", config: "mode: audit\nchecks: {\"4.2.1\": enforce}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, NamespaceMode: "Enforce!"},
 			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged,
-			warnings: []string{"[4.2.4] " + msgHostNetwork},
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}},
+			warnings: []string{"[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates},
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, false, ""}, {"4.2.5", VerdictWarn, false, ""}},
 		},
 
 		// Exemptions: neither denied nor warned, counted with their reason.
 		{
 			name: "exempt namespace", config: "mode: enforce\nexemptions: {namespaces: [legacy]}\n",
-			req:     create(object(pod("legacy", "web", privilegedHostNetwork()))),
-			allowed: true,
-			findings: []seen{{"4.2.1", VerdictExempt, false, "namespace legacy is exempt"},
-				{"4.2.4", VerdictExempt, false, "namespace legacy is exempt"}, {"4.3.2", VerdictExempt, false, "namespace legacy is exempt"}},
+			req:      create(object(pod("legacy", "web", privilegedHostNetwork()))),
+			allowed:  true,
+			findings: []seen{{"4.2.1", VerdictExempt, false, "namespace legacy is exempt"}, {"4.2.4", VerdictExempt, false, "namespace legacy is exempt"}, {"4.2.5", VerdictExempt, false, "namespace legacy is exempt"}, {"4.3.2", VerdictExempt, false, "namespace legacy is exempt"}},
 		},
 		{
-			name:    "kube-system is exempt by default",
-			req:     create(object(pod("kube-system", "web", compliantSpec(privileged(hardened("app")))))),
-			allowed: true,
-			findings: []seen{{"4.2.1", VerdictExempt, false, "namespace kube-system is exempt"},
-				{"4.3.2", VerdictExempt, false, "namespace kube-system is exempt"}},
+			name:     "kube-system is exempt by default",
+			req:      create(object(pod("kube-system", "web", compliantSpec(privileged(hardened("app")))))),
+			allowed:  true,
+			findings: []seen{{"4.2.1", VerdictExempt, false, "namespace kube-system is exempt"}, {"4.2.5", VerdictExempt, false, "namespace kube-system is exempt"}, {"4.3.2", VerdictExempt, false, "namespace kube-system is exempt"}},
 		},
 		{
 			name: "exempt username", config: "mode: enforce\nexemptions: {usernames: [ci-bot]}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, Username: "ci-bot", Groups: []string{"system:authenticated"}},
 			allowed:  true,
-			findings: []seen{{"4.2.1", VerdictExempt, false, `user "ci-bot" is exempt`}, {"4.2.4", VerdictExempt, false, `user "ci-bot" is exempt`}},
+			findings: []seen{{"4.2.1", VerdictExempt, false, `user "ci-bot" is exempt`}, {"4.2.4", VerdictExempt, false, `user "ci-bot" is exempt`}, {"4.2.5", VerdictExempt, false, `user "ci-bot" is exempt`}},
 		},
 		{
 			name: "another username is not exempt", config: "mode: enforce\nexemptions: {usernames: [ci-bot]}\n",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, Username: "ci-bot-2"},
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}},
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name:     "exempt group (system:nodes by default)",
 			req:      Request{Operation: policy.OperationCreate, Object: privPod, Username: "system:node:ip-10-0-1-1", Groups: []string{"system:authenticated", "system:nodes"}},
 			allowed:  true,
-			findings: []seen{{"4.2.1", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.4", VerdictExempt, false, `group "system:nodes" is exempt`}},
+			findings: []seen{{"4.2.1", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.4", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.5", VerdictExempt, false, `group "system:nodes" is exempt`}},
 		},
 		{
 			name: "exemption rule by name glob covers its checks only", config: exporterRule,
 			req:      create(object(pod(ns, "node-exporter-x7k2p", privilegedHostNetwork()))),
-			message:  deniedPrefix("Pod", "team-a/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictExempt, false, "node-exporter reads the host's network statistics"}},
+			message:  deniedPrefix("Pod", "team-a/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictExempt, false, "node-exporter reads the host's network statistics"}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "exemption rule: another name", config: exporterRule,
 			req:      create(privPod),
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}},
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "exemption rule: another kind", config: exporterRule,
 			req: create(object(deployment(ns, "node-exporter-x7k2p", 1, privilegedHostNetwork()))),
 			message: deniedPrefix("Deployment", "team-a/node-exporter-x7k2p") +
-				`[4.2.1] container "app" must not set securityContext.privileged=true; [4.2.4] ` + msgHostNetwork,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}},
+				`[4.2.1] container "app" must not set securityContext.privileged=true; [4.2.4] ` + msgHostNetwork + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name: "exemption rule: another namespace", config: exporterRule,
 			req:      create(object(pod("team-b", "node-exporter-x7k2p", compliantSpec(privileged(hardened("app")))))),
 			lookup:   &fakeState{netpols: map[string]int{"team-b": 3}, sas: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
-			message:  deniedPrefix("Pod", "team-b/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}},
+			message:  deniedPrefix("Pod", "team-b/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 
 		// Advisory findings are warned, never denied.
@@ -271,9 +272,10 @@ exemptions:
 			name: "adding a privileged container to a legacy Deployment is denied",
 			req:  Request{Operation: policy.OperationUpdate, Object: object(withDebug), OldObject: objPtr(legacy)},
 			message: deniedPrefix("Deployment", "team-a/legacy") +
-				`[4.2.1] container "debug" must not set securityContext.privileged=true`,
+				`[4.2.1] container "debug" must not set securityContext.privileged=true; ` +
+				`[4.2.5] container "debug" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true`,
 			warnings: []string{"[4.2.4] " + msgHostNetwork + preexisting},
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, true, ""}},
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.4", VerdictWarn, true, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 		{
 			name:     "scaling a legacy hostNetwork Deployment is allowed",
@@ -294,8 +296,10 @@ exemptions:
 			req:     Request{Operation: policy.OperationUpdate, Object: object(reordered), OldObject: objPtr(twoPrivileged)},
 			allowed: true,
 			warnings: []string{`[4.2.1] container "b" must not set securityContext.privileged=true` + preexisting,
-				`[4.2.1] container "a" must not set securityContext.privileged=true` + preexisting},
-			findings: []seen{{"4.2.1", VerdictWarn, true, ""}, {"4.2.1", VerdictWarn, true, ""}},
+				`[4.2.1] container "a" must not set securityContext.privileged=true` + preexisting,
+				`[4.2.5] container "b" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true` + preexisting,
+				`[4.2.5] container "a" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true` + preexisting},
+			findings: []seen{{"4.2.1", VerdictWarn, true, ""}, {"4.2.1", VerdictWarn, true, ""}, {"4.2.5", VerdictWarn, true, ""}, {"4.2.5", VerdictWarn, true, ""}},
 		},
 		{
 			name:     "UPDATE without an old object judges every finding as new",
@@ -355,10 +359,11 @@ exemptions:
 			req:  Request{Operation: policy.OperationUpdate, SubResource: "scale", Object: object(withDebug)}, allowed: true,
 		},
 		{
-			name:     "a privileged ephemeral container is denied",
-			req:      Request{Operation: policy.OperationUpdate, SubResource: "ephemeralcontainers", Object: object(withEphemeral), OldObject: objPtr(compliantPod)},
-			message:  deniedPrefix("Pod", "team-a/web") + `[4.2.1] ephemeral container "debugger" must not set securityContext.privileged=true`,
-			findings: []seen{{"4.2.1", VerdictDeny, false, ""}},
+			name: "a privileged ephemeral container is denied",
+			req:  Request{Operation: policy.OperationUpdate, SubResource: "ephemeralcontainers", Object: object(withEphemeral), OldObject: objPtr(compliantPod)},
+			message: deniedPrefix("Pod", "team-a/web") + `[4.2.1] ephemeral container "debugger" must not set securityContext.privileged=true; ` +
+				`[4.2.5] ephemeral container "debugger" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true`,
+			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 
 		// WARN results (no cluster state, lookup errors) never deny.
@@ -378,9 +383,9 @@ exemptions:
 				return s
 			}()))),
 			lookup:   saErr,
-			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged,
+			message:  deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
 			warnings: []string{`[4.1.6] cannot read ServiceAccount "app": the cache is not synced` + undecided},
-			findings: []seen{{"4.1.6", VerdictWarn, false, ""}, {"4.2.1", VerdictDeny, false, ""}},
+			findings: []seen{{"4.1.6", VerdictWarn, false, ""}, {"4.2.1", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
 	}
 	for _, tc := range cases {
@@ -400,7 +405,7 @@ exemptions:
 			assert.Equal(t, tc.allowed, d.Allowed, "allowed")
 			assert.Equal(t, tc.message, d.Message, "message")
 			assert.Equal(t, tc.warnings, d.Warnings, "warnings")
-			assert.Equal(t, tc.findings, seenOf(d.Findings), "findings")
+			assert.Equal(t, tc.findings, seenOf(d.Rulings), "findings")
 			if !tc.allowed {
 				require.NotEmpty(t, d.Message)
 			}
@@ -425,7 +430,7 @@ func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 
 	require.False(t, d.Allowed)
 	var ids, denials, warnings []string
-	for _, f := range d.Findings {
+	for _, f := range d.Rulings {
 		ids = append(ids, f.ID)
 		switch f.Verdict {
 		case VerdictDeny:
@@ -434,7 +439,7 @@ func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 			warnings = append(warnings, f.Message())
 		}
 	}
-	assert.Equal(t, []string{"4.1.5", "4.1.6", "4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5", "4.3.2", "4.4.1", "4.5.2"}, ids)
+	assert.Equal(t, []string{"4.1.5", "4.1.6", "4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5", "4.2.5", "4.3.2", "4.4.1", "4.5.2"}, ids)
 	assert.Equal(t, []string{"[4.2.3] pod must not set hostIPC=true"}, warnings)
 	assert.Equal(t, d.Warnings, warnings)
 	want := deniedPrefix("Pod", "default/web")

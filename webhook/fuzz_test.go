@@ -166,21 +166,19 @@ func TestServeHTTPSeeds(t *testing.T) {
 		warnings   []string
 	}{
 		{file: "privileged-pod", uid: "11111111-1111-1111-1111-111111111111", apiVersion: "admission.k8s.io/v1",
-			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged},
+			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates},
 		{file: "v1beta1-review", uid: "11111111-1111-1111-1111-111111111111", apiVersion: "admission.k8s.io/v1beta1",
-			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged},
+			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates},
 		{file: "deployment-update", uid: "22222222-2222-2222-2222-222222222222", apiVersion: "admission.k8s.io/v1", allowed: true,
 			warnings: []string{"[4.2.4] " + msgHostNetwork + preexisting}},
 		{file: "role-wildcards", uid: "33333333-3333-3333-3333-333333333333", apiVersion: "admission.k8s.io/v1",
 			message: deniedPrefix("Role", "team-a/admin") + `[4.1.2] rules[0] must not grant get, list or watch on secrets (grants "*" on "secrets"); ` +
-				`[4.1.3] rules[0].apiGroups must list its values explicitly, not "*"; ` +
-				`[4.1.3] rules[0].resources must list its values explicitly, not "*"; ` +
-				`[4.1.3] rules[0].verbs must list its values explicitly, not "*"; ` +
+				`[4.1.3] rules[0].apiGroups must list its values explicitly, not "*" (or "*/subresource"); ` +
+				`[4.1.3] rules[0].resources must list its values explicitly, not "*" (or "*/subresource"); ` +
+				`[4.1.3] rules[0].verbs must list its values explicitly, not "*" (or "*/subresource"); ` +
 				`[4.1.4] rules[0] must not grant create on pods (grants "*" on "pods"); ` +
+				// A Role grants nothing on cluster-scoped resources (4.1.9, 4.1.10, 4.1.11).
 				`[4.1.8] rules[0] must not grant bind, escalate or impersonate (grants "*" on "*"); ` +
-				`[4.1.9] rules[0] must not grant create on persistentvolumes (grants "*" on "persistentvolumes"); ` +
-				`[4.1.10] rules[0] must not grant any verb on nodes/proxy (grants "*" on "nodes/proxy"); ` +
-				`[4.1.11] rules[0] must not grant create, update, patch or delete on webhook configurations (grants "*" on "validatingwebhookconfigurations"); ` +
 				`[4.1.12] rules[0] must not grant create on serviceaccounts/token (grants "*" on "serviceaccounts/token")`},
 		{file: "netpol-delete", uid: "55555555-5555-5555-5555-555555555555", apiVersion: "admission.k8s.io/v1",
 			message: deniedPrefix("NetworkPolicy", "team-a/deny-all") + "[4.3.2] " + msgLastNetpol},
@@ -193,7 +191,7 @@ func TestServeHTTPSeeds(t *testing.T) {
 		// controller-runtime decodes a review of any version into v1 and answers in the version it
 		// was asked in; the API server only ever sends admission.k8s.io/v1 to cisgate.
 		{file: "wrong-api-version", uid: "11111111-1111-1111-1111-111111111111", apiVersion: "admission.k8s.io/v2",
-			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged},
+			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates},
 		{file: "wrong-content-type", badRequest: "contentType=text/plain, expected application/json"},
 	}
 	for _, tc := range cases {

@@ -117,12 +117,13 @@ func TestHandleDecodesTypedKinds(t *testing.T) {
 		{
 			name:    "Pod",
 			req:     reqOpts{kind: podGVK, resource: podResource, namespace: ns, name: "web", object: []byte(podJSON)},
-			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
+			message: deniedPrefix("Pod", "team-a/web") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
 		},
 		{
 			name: "Deployment",
 			req:  reqOpts{kind: deploymentGVK, resource: deploymentRes, namespace: ns, name: "shop", object: mustJSON(t, deploy)},
 			message: deniedPrefix("Deployment", "team-a/shop") + `[4.2.1] container "proxy" must not set securityContext.privileged=true; ` +
+				`[4.2.5] container "proxy" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true; ` +
 				`[4.2.5] container "sidecar" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)`,
 		},
 		{
@@ -154,7 +155,7 @@ func TestHandleDecodesTypedKinds(t *testing.T) {
 			name: "generateName: the name and namespace come from the request",
 			req: reqOpts{kind: podGVK, resource: podResource, namespace: ns, name: "web-x7k2p",
 				object: []byte(strings.Replace(podJSON, `"name": "web", "namespace": "team-a"`, `"generateName": "web-"`, 1))},
-			message: deniedPrefix("Pod", "team-a/web-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork,
+			message: deniedPrefix("Pod", "team-a/web-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.4] " + msgHostNetwork + "; [4.2.5] " + msgEscalates,
 		},
 	}
 	for _, tc := range cases {
@@ -182,14 +183,14 @@ func TestHandleUsesClusterState(t *testing.T) {
 		state.modes = map[string]string{ns: "enforce"}
 		resp := newHandler(t, "mode: audit\n", state, nil).Handle(context.Background(), req)
 		assert.False(t, resp.Allowed)
-		assert.Equal(t, deniedPrefix("Pod", "team-a/web")+"[4.2.1] "+msgPrivileged+"; [4.2.4] "+msgHostNetwork, resp.Result.Message)
+		assert.Equal(t, deniedPrefix("Pod", "team-a/web")+"[4.2.1] "+msgPrivileged+"; [4.2.4] "+msgHostNetwork+"; [4.2.5] "+msgEscalates, resp.Result.Message)
 	})
 	t.Run("unknown namespace mode falls back to the config", func(t *testing.T) {
 		state := cluster()
 		state.modeErr = errBoom
 		resp := newHandler(t, "mode: audit\n", state, nil).Handle(context.Background(), req)
 		assert.True(t, resp.Allowed)
-		assert.Equal(t, []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork}, []string(resp.Warnings))
+		assert.Equal(t, []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates}, []string(resp.Warnings))
 	})
 	t.Run("namespace without NetworkPolicy", func(t *testing.T) {
 		state := cluster()
@@ -228,7 +229,8 @@ func TestHandleUpdateAndDelete(t *testing.T) {
 	resp = h.Handle(context.Background(), admissionRequest(reqOpts{op: admissionv1.Update, kind: deploymentGVK, resource: deploymentRes,
 		namespace: ns, name: "legacy", object: mustJSON(t, withDebug), oldObject: mustJSON(t, legacy)}))
 	assert.False(t, resp.Allowed, "adding a privileged container")
-	assert.Equal(t, deniedPrefix("Deployment", "team-a/legacy")+`[4.2.1] container "debug" must not set securityContext.privileged=true`, resp.Result.Message)
+	assert.Equal(t, deniedPrefix("Deployment", "team-a/legacy")+`[4.2.1] container "debug" must not set securityContext.privileged=true; `+
+		`[4.2.5] container "debug" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true`, resp.Result.Message)
 
 	resp = h.Handle(context.Background(), admissionRequest(reqOpts{op: admissionv1.Update, kind: metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"},
 		resource: deploymentRes, sub: "scale", namespace: ns, name: "legacy",
@@ -314,7 +316,7 @@ func TestHandleRecords(t *testing.T) {
 		req := reqOpts{kind: podGVK, namespace: ns, name: "web", object: []byte(podJSON), dryRun: true}
 		resp := h.Handle(context.Background(), admissionRequest(req))
 		assert.False(t, resp.Allowed)
-		assert.Equal(t, deniedPrefix("Pod", "team-a/web")+"[4.2.1] "+msgPrivileged+"; [4.2.4] "+msgHostNetwork, resp.Result.Message)
+		assert.Equal(t, deniedPrefix("Pod", "team-a/web")+"[4.2.1] "+msgPrivileged+"; [4.2.4] "+msgHostNetwork+"; [4.2.5] "+msgEscalates, resp.Result.Message)
 		assert.Empty(t, rec.all())
 
 		// The same request for real is recorded.
@@ -327,7 +329,7 @@ func TestHandleRecords(t *testing.T) {
 		resp := newHandler(t, "mode: audit\n", cluster(), rec).Handle(context.Background(),
 			admissionRequest(reqOpts{kind: podGVK, namespace: ns, name: "web", object: []byte(podJSON), dryRun: true}))
 		assert.True(t, resp.Allowed)
-		assert.Len(t, resp.Warnings, 2)
+		assert.Len(t, resp.Warnings, 3, "4.2.1, 4.2.4 and 4.2.5")
 		assert.Empty(t, rec.all())
 	})
 	t.Run("exempt findings are recorded with their reason", func(t *testing.T) {
@@ -338,8 +340,8 @@ func TestHandleRecords(t *testing.T) {
 		assert.Empty(t, resp.Warnings)
 		records := rec.all()
 		require.Len(t, records, 1)
-		assert.Equal(t, []seen{{"4.2.1", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.4", VerdictExempt, false, `group "system:nodes" is exempt`}},
-			seenOf(records[0].Decision.Findings))
+		assert.Equal(t, []seen{{"4.2.1", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.4", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.5", VerdictExempt, false, `group "system:nodes" is exempt`}},
+			seenOf(records[0].Decision.Rulings))
 	})
 }
 

@@ -189,7 +189,7 @@ func TestCheckBrokenDocument(t *testing.T) {
 	assert.Equal(t, "error: "+file+": document 2 (line 20): yaml: line 5: mapping values are not allowed in this context\n", res.stderr)
 	// The other documents are still checked and reported.
 	r := parseJSON(t, res.stdout)
-	assert.Equal(t, []string{"4.2.1", "4.5.2"}, r.ids("FAIL"))
+	assert.Equal(t, []string{"4.2.1", "4.2.5", "4.5.2"}, r.ids("FAIL"))
 	var names []string
 	for _, f := range r.Findings {
 		names = append(names, f.Object.Name)
@@ -205,7 +205,7 @@ func TestCheckStdin(t *testing.T) {
 	res := run(t, bytes.NewReader(manifest), "check", "-f", "-", "-o", "json")
 	assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 	r := parseJSON(t, res.stdout)
-	assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+	assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
 	require.NotEmpty(t, r.Findings)
 	assert.Equal(t, "-", r.Findings[0].Object.File)
 	assert.Equal(t, "Pod", r.Findings[0].Object.Kind)
@@ -234,14 +234,14 @@ checks: {"4.2.3": "off", "4.3.2": "off"}
 exemptions:
   namespaces: []
   rules:
-    - {checks: ["privileged"], namespace: shop, kind: Deployment, name: "gpu-*", reason: "the GPU driver loads a kernel module"}
+    - {checks: ["privileged", "privilege-escalation"], namespace: shop, kind: Deployment, name: "gpu-*", reason: "the GPU driver loads a kernel module"}
 `)
 
 	t.Run("exempt findings are reported and do not block; a check off is gone", func(t *testing.T) {
 		res := run(t, nil, "check", "--config", cfg, "-f", nc("privileged-container.yaml"), "-f", nc("host-ipc.yaml"), "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
-		require.Len(t, r.Findings, 1)
+		require.Len(t, r.Findings, 2, "4.2.1 and 4.2.5 (a privileged container escalates)")
 		f := r.Findings[0]
 		assert.Equal(t, "4.2.1", f.ID)
 		assert.Equal(t, "FAIL", f.Status)
@@ -254,7 +254,7 @@ exemptions:
 		res := run(t, nil, "check", "--config", cfg, "-f", nc("privileged-container.yaml"), "-f", nc("privileged-pod.yaml"), "-o", "json")
 		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
-		require.Len(t, r.Findings, 2)
+		require.Len(t, r.Findings, 4)
 		reasons := map[string]string{}
 		for _, f := range r.Findings {
 			reasons[f.Object.Kind+" "+f.Object.Name] = f.ExemptReason
@@ -269,7 +269,7 @@ exemptions:
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 		assert.Contains(t, res.stdout, "4.2.1  FAIL    exempt")
 		assert.Contains(t, res.stdout, `container "app" must not set securityContext.privileged=true [exempt: the GPU driver loads a kernel module]`)
-		assert.Contains(t, res.stdout, "eks-1.8.0: 1 objects checked, 0 FAIL (0 blocking), 0 WARN, 1 exempt")
+		assert.Contains(t, res.stdout, "eks-1.8.0: 1 objects checked, 0 FAIL (0 blocking), 0 WARN, 2 exempt")
 	})
 	t.Run("audit mode never fails", func(t *testing.T) {
 		audit := writeConfig(t, "mode: audit\n")
@@ -304,7 +304,7 @@ exemptions:
 		res := run(t, in, "check", "-f", "-", "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
-		assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+		assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
 		assert.Equal(t, "audit", r.Findings[0].Mode)
 	})
 	t.Run("a Namespace labelled off silences nothing and is reported (#9 item 1)", func(t *testing.T) {
@@ -312,7 +312,7 @@ exemptions:
 		res := run(t, in, "check", "-f", "-", "-o", "json")
 		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
-		assert.Equal(t, []string{"4.2.1"}, r.ids("FAIL"))
+		assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
 		assert.Equal(t, []string{"4.3.2", "cisgate.1"}, r.ids("WARN"), "4.3.2 needs cluster state")
 	})
 	t.Run("5.1.4 runs with registries", func(t *testing.T) {
@@ -324,7 +324,7 @@ exemptions:
 		assert.Contains(t, r.ids("FAIL"), "5.1.4")
 		for _, f := range r.Findings {
 			if f.ID == "5.1.4" {
-				assert.Equal(t, `ephemeral container "debugger-8x7vq" image "nicolaka/netshoot:v0.13" must come from an approved registry ("123456789012.dkr.ecr.us-east-1.amazonaws.com/")`, f.Detail)
+				assert.Equal(t, `ephemeral container "debugger-8x7vq" image "nicolaka/netshoot:v0.13" ("docker.io/nicolaka/netshoot") must come from an approved registry ("123456789012.dkr.ecr.us-east-1.amazonaws.com/")`, f.Detail)
 			}
 		}
 	})
