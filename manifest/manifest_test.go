@@ -39,11 +39,10 @@ func errs(res manifest.Result) []string {
 
 func TestLoad(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		paths   []string
-		want    []obj
-		skipped int
-		errs    []string
+		name  string
+		paths []string
+		want  []obj
+		errs  []string
 	}{
 		{
 			name:  "multi-document YAML with comments and empty documents",
@@ -65,8 +64,9 @@ func TestLoad(t *testing.T) {
 			want: []obj{
 				{"ConfigMap", "shop", "settings", "testdata/list.yaml", 1, 1, false},
 				{"Role", "shop", "reader", "testdata/list.yaml", 1, 1, false},
+				// A custom resource is read as its metadata, as the webhook reads it (#9 item 7).
+				{"ServiceMonitor", "shop", "web", "testdata/list.yaml", 1, 1, false},
 			},
-			skipped: 1,
 		},
 		{
 			name:  "List with a broken item fails its document only",
@@ -89,10 +89,14 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
-			name:    "custom resources and CRDs skipped and counted",
-			paths:   []string{"testdata/crds.yaml"},
-			want:    []obj{{"Secret", "shop", "creds", "testdata/crds.yaml", 4, 14, false}},
-			skipped: 3,
+			name:  "custom resources and CRDs are read as their metadata",
+			paths: []string{"testdata/crds.yaml"},
+			want: []obj{
+				{"Certificate", "shop", "web-tls", "testdata/crds.yaml", 1, 1, false},
+				{"CustomResourceDefinition", "", "widgets.example.com", "testdata/crds.yaml", 2, 6, false},
+				{"Widget", "shop", "w", "testdata/crds.yaml", 3, 10, false},
+				{"Secret", "shop", "creds", "testdata/crds.yaml", 4, 14, false},
+			},
 		},
 		{
 			name:  "a broken document does not stop the others",
@@ -151,7 +155,6 @@ func TestLoad(t *testing.T) {
 				tc.errs = []string{}
 			}
 			assert.Equal(t, tc.want, objs(res))
-			assert.Equal(t, tc.skipped, res.Skipped, "skipped")
 			assert.Equal(t, tc.errs, errs(res))
 		})
 	}
@@ -198,16 +201,16 @@ func TestLoadTypedObjects(t *testing.T) {
 	require.True(t, ok, "a Role is decoded to its Go type, got %T", res.Objects[1].Raw)
 	assert.Equal(t, []string{"get"}, role.Rules[0].Verbs)
 
-	deploy, ok := res.Objects[4].Raw.(*appsv1.Deployment)
-	require.True(t, ok, "got %T", res.Objects[4].Raw)
+	deploy, ok := res.Objects[5].Raw.(*appsv1.Deployment)
+	require.True(t, ok, "got %T", res.Objects[5].Raw)
 	assert.Equal(t, "nginx:1.27", deploy.Spec.Template.Spec.Containers[0].Image)
 	// The pod spec the checks read is the Deployment's own.
-	require.NotNil(t, res.Objects[4].Pod)
-	assert.Equal(t, "spec.template.spec", res.Objects[4].Pod.Path)
-	assert.Same(t, &deploy.Spec.Template.Spec, res.Objects[4].Pod.Spec)
-	assert.True(t, res.Objects[4].Namespaced)
-	assert.True(t, res.Objects[3].Namespaced, "a ServiceAccount is namespaced")
-	assert.False(t, res.Objects[2].Namespaced, "a Namespace is cluster-scoped")
+	require.NotNil(t, res.Objects[5].Pod)
+	assert.Equal(t, "spec.template.spec", res.Objects[5].Pod.Path)
+	assert.Same(t, &deploy.Spec.Template.Spec, res.Objects[5].Pod.Spec)
+	assert.True(t, res.Objects[5].Namespaced)
+	assert.True(t, res.Objects[4].Namespaced, "a ServiceAccount is namespaced")
+	assert.False(t, res.Objects[3].Namespaced, "a Namespace is cluster-scoped")
 }
 
 func TestLoadSeparatorEdgeCases(t *testing.T) {
@@ -267,7 +270,64 @@ metadata: {name: current, namespace: shop}
 		`-: document 2 (line 6): Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
 		`-: document 3 (line 10): CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
 	}, errs(res), "a checked kind in a version the API server refuses is an error, not a silent pass")
-	assert.Equal(t, []obj{{"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
-		"the custom resource named Deployment is skipped; the current Deployment is checked")
-	assert.Equal(t, 1, res.Skipped)
+	assert.Equal(t, []obj{{"Deployment", "shop", "custom", "-", 4, 14, false}, {"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
+		"the custom resource named Deployment is read as metadata (no pod spec); the current Deployment is checked")
+}
+
+// #9 item 8: input as kubectl reads it (k8s.io/apimachinery/pkg/util/yaml, NewYAMLOrJSONDecoder
+// and YAMLReader).
+func TestLoadAsKubectlReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []obj
+		errs []string
+	}{
+		{
+			// A stream of JSON objects is read to its end, one document per object.
+			name: "JSON stream, one object per line",
+			in: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}
+`,
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 2, false}},
+		},
+		{
+			name: "JSON stream without separators",
+			in:   `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}`,
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 1, false}},
+		},
+		{
+			name: "a broken JSON value ends the stream with an error",
+			in:   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\"}}\n{\"apiVersion\": \n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
+			errs: []string{"-: document 2 (line 2): unexpected EOF"},
+		},
+		{
+			// YAMLReader: "invalid Yaml document separator" for a "---" line with content.
+			name: "a flow document on the separator line is an error, not a vanished document",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}\n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
+			errs: []string{`-: document 2 (line 4): invalid YAML document separator "--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}": a "---" line may carry only a comment (kubectl refuses it too)`},
+		},
+		{
+			name: "a separator with a comment is a separator",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- # next\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 5, false}},
+		},
+		{
+			// The API server ignores metadata.namespace on a cluster-scoped kind.
+			name: "a cluster-scoped kind keeps no namespace",
+			in:   "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: extra, namespace: default}\n",
+			want: []obj{{"ServiceCIDR", "", "extra", "-", 1, 1, false}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := manifest.Load([]string{manifest.StdinPath}, strings.NewReader(tc.in))
+			if tc.errs == nil {
+				tc.errs = []string{}
+			}
+			assert.Equal(t, tc.want, objs(res))
+			assert.Equal(t, tc.errs, errs(res))
+		})
+	}
 }
