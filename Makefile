@@ -6,7 +6,7 @@ GOFILES   = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not 
 # kube-apiserver, etcd and helm, built from the Go module proxy by test/tools (see tools.mk).
 include test/tools/tools.mk
 
-.PHONY: build test unit e2e lint fmt demo clean cluster-packages image pause-image cluster-test cluster-up cluster-down
+.PHONY: build test unit e2e lint fmt demo clean cluster-packages image pause-image cluster-test cluster-up cluster-down bench-cluster
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/cisgate ./cmd/cisgate
@@ -23,7 +23,7 @@ fmt:
 # the tests on the local cluster (test/e2e/cluster: root, the image and the node's packages).
 # The cluster tests' package runs one cluster for all its tests, hence the longer -timeout.
 test: lint tools cluster-tools cluster-packages image pause-image
-	CISGATE_CLUSTER=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) test -count=1 -timeout 30m $(PKGS)
+	CISGATE_CLUSTER=1 CISGATE_IMAGE=$(CURDIR)/bin/image KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) test -count=1 -timeout 30m $(PKGS)
 
 # Only the local-cluster tests.
 cluster-test: tools cluster-tools cluster-packages image pause-image
@@ -96,13 +96,19 @@ pause-image: $(IMAGEBUILD)
 	$(IMAGEBUILD) -o bin/pause-image -name cisgate.test/pause:1 -path /pause \
 		-binary linux/$$($(GO) env GOARCH)=bin/pause
 
+# Pod creates through the API server of the local cluster: no webhook, cisgate, Pod Security
+# Admission (see BENCHMARKS.md).
+bench-cluster: tools cluster-tools cluster-packages image pause-image
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) run ./test/loadgen
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./webhook/ ./nodescan/ ./controller/
 
 clean:
 	rm -rf bin
 
-# A local control plane, the webhook in enforce mode, the samples in test/demo/samples denied and
-# warned with their CIS IDs, the Events, the report ConfigMap and a node scan.
-demo: tools
-	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) run ./test/demo
+# The local cluster, the chart installed with helm in enforce mode, the samples in
+# test/demo/samples denied and warned with their CIS IDs, the Events, the node scan of the node's
+# real kubelet and the report ConfigMap.
+demo: tools cluster-tools cluster-packages image pause-image
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) run ./test/demo

@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -79,14 +81,16 @@ type Auditor struct {
 	// auditBenchmark and auditCounts are the last audit's, for the summary.
 	auditBenchmark policy.Benchmark
 	auditCounts    map[string]*Counts
+	platformCounts map[string]*Counts
 	// namespaceModes are the last audit's cisgate.io/mode labels, for the summary's downgrades.
 	namespaceModes map[string]string
 }
 
-// alertKey is one check failing on one object (its UID, else kind/namespace/name).
+// alertKey is one check failing on one object (its UID, else kind/namespace/name). It holds the
+// slug, not the ID: a config that changes benchmark renumbers the checks, not the findings.
 type alertKey struct {
 	object string
-	id     string
+	slug   policy.Slug
 }
 
 // NewAuditor returns the audit of the cluster behind client, writing to the report ConfigMap in
@@ -99,13 +103,30 @@ func NewAuditor(client kubernetes.Interface, namespace string, policy func() *po
 // NeedLeaderElection: only the leader audits and writes audit.json and summary.json.
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
-// Start audits at once and then every Interval, and refreshes the summary every SummaryInterval,
-// until ctx ends. Failures are logged and retried at the next tick.
+// Start audits at once and then every Interval, and refreshes the summary whenever a webhook
+// replica or a node scan changes its report key, and every SummaryInterval, until ctx ends.
+// Failures are logged and retried at the next tick.
 func (a *Auditor) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("audit")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	keysChanged := make(chan struct{}, 1)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if err := a.watchReportKeys(ctx, keysChanged); err != nil {
+			logger.Error(err, "Watching the report ConfigMap failed; the summary is refreshed every interval only")
+		}
+	}()
+	defer func() { cancel(); <-watchDone }()
 	audit := func() {
 		if err := survive(func() error { return a.RunOnce(ctx) }); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Background audit failed; retrying at the next interval")
+		}
+	}
+	refresh := func() {
+		if err := survive(func() error { return a.RefreshSummary(ctx) }); err != nil && ctx.Err() == nil {
+			logger.Error(err, "Writing the summary failed; retrying at the next interval")
 		}
 	}
 	audit()
@@ -119,12 +140,55 @@ func (a *Auditor) Start(ctx context.Context) error {
 			return nil
 		case <-auditTicker.C:
 			audit()
+		case <-keysChanged:
+			refresh()
 		case <-summaryTicker.C:
-			if err := survive(func() error { return a.RefreshSummary(ctx) }); err != nil && ctx.Err() == nil {
-				logger.Error(err, "Writing the summary failed; retrying at the next interval")
-			}
+			refresh()
 		}
 	}
+}
+
+// watchReportKeys signals changed whenever the admission and node keys of the report ConfigMap
+// change (a denial reaches its replica's key within the writer's interval, 5 s by default). The
+// leader's own keys (audit.json, summary.json) are left out, or every summary would call for the
+// next. A burst of changes while a summary is written makes one more summary, not one each.
+func (a *Auditor) watchReportKeys(ctx context.Context, changed chan<- struct{}) error {
+	var last string
+	return report.WatchConfigMap(ctx, a.client, a.namespace, report.ConfigMapName, func(cm *corev1.ConfigMap) {
+		fp := writerKeysFingerprint(cm.Data)
+		if fp == last {
+			return
+		}
+		last = fp
+		select {
+		case changed <- struct{}{}:
+		default: // one is pending already
+		}
+	})
+}
+
+// writerKeysFingerprint stands for the content of the admission and node keys.
+func writerKeysFingerprint(data map[string]string) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		if isWriterKey(k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(data[k]))
+		h.Write([]byte{0})
+	}
+	return string(h.Sum(nil))
+}
+
+// isWriterKey tells the keys the summary merges: the webhook replicas' and the node scans'.
+func isWriterKey(key string) bool {
+	return strings.HasSuffix(key, ".json") && (strings.HasPrefix(key, "admission.") || strings.HasPrefix(key, "node."))
 }
 
 // RunOnce audits the cluster once: it raises the Events of new findings, then writes audit.json
@@ -141,7 +205,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.auditBenchmark, a.auditCounts, a.namespaceModes = run.Benchmark, run.Counts, run.NamespaceModes
+	a.auditBenchmark, a.auditCounts, a.platformCounts, a.namespaceModes = run.Benchmark, run.Counts, run.PlatformCounts, run.NamespaceModes
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
@@ -174,7 +238,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	}
 	b := newSummaryBuilder(pol.Catalogue, time.Now())
 	if a.auditCounts != nil {
-		b.addAudit(a.auditBenchmark, a.auditCounts)
+		b.addAudit(a.auditBenchmark, a.auditCounts, a.platformCounts)
 	}
 	b.addNamespaceModes(pol, a.namespaceModes)
 	if cm != nil {
@@ -230,7 +294,7 @@ func (a *Auditor) alert(run *AuditRun) {
 		if !ok || f.Status != policy.StatusFail || f.ExemptReason != "" {
 			continue
 		}
-		key := alertKey{object: objectKey(ref), id: f.ID}
+		key := alertKey{object: objectKey(ref), slug: f.Slug}
 		failing[key] = true
 		if a.alerted[key] {
 			continue
@@ -246,7 +310,7 @@ func (a *Auditor) alert(run *AuditRun) {
 	}
 	for _, obj := range order {
 		ref := run.references[obj]
-		// A rejected Event (a bad reference) must not stop the audit; the sink logs and counts.
+		// A rejected Event (a bad reference) must not stop the audit; the sink logs and counts it.
 		_ = a.events.Emit(&ref, report.EventWarning, report.ReasonViolation, report.ActionAudit,
 			"audit: "+strings.Join(notes[obj], "; "))
 	}

@@ -22,6 +22,10 @@ type AuditReport struct {
 	// Namespaces whose cisgate.io/mode label is ignored (a WARN, policy.NamespaceModeLabelID):
 	// someone tried to switch cisgate off there.
 	Checks map[string]*FailingObjects `json:"checks"`
+	// Platform holds the same for the control plane's own objects (its bootstrap RBAC), which
+	// users cannot change and which raise no Event. See docs/architecture.md for how an object is
+	// recognised as the platform's.
+	Platform map[string]*FailingObjects `json:"platform"`
 }
 
 // FailingObjects are one check's failing objects.
@@ -50,16 +54,20 @@ const namespaceModeLabel policy.Slug = "namespace-mode-label"
 func NewAuditReport(run *AuditRun) *AuditReport {
 	r := &AuditReport{
 		Header: report.NewHeader(), Benchmark: run.Benchmark, Time: run.Time,
-		Checked: len(run.Report.Checked), Checks: map[string]*FailingObjects{},
+		Checked: len(run.Report.Checked), Checks: map[string]*FailingObjects{}, Platform: map[string]*FailingObjects{},
 	}
 	for _, f := range run.Report.Findings {
 		if (f.Status != policy.StatusFail && f.Slug != namespaceModeLabel) || f.ExemptReason != "" {
 			continue
 		}
-		c := r.Checks[f.ID]
+		bucket := r.Checks
+		if run.Platform[f.Object] {
+			bucket = r.Platform
+		}
+		c := bucket[f.ID]
 		if c == nil {
 			c = &FailingObjects{Slug: f.Slug}
-			r.Checks[f.ID] = c
+			bucket[f.ID] = c
 		}
 		// Findings are sorted by ID, then object: an object's findings of a check are adjacent.
 		if n := len(c.Objects); n > 0 && c.Objects[n-1].Kind == f.Object.Kind &&
@@ -79,16 +87,20 @@ func NewAuditReport(run *AuditRun) *AuditReport {
 func (r *AuditReport) Summarise(budget int) report.Payload {
 	bare := *r
 	bare.Truncated = true
-	bare.Checks = make(map[string]*FailingObjects, len(r.Checks))
 	longest := 0
-	for id, c := range r.Checks {
-		objs := make([]FailingObject, len(c.Objects))
-		for i, o := range c.Objects {
-			objs[i] = FailingObject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	strip := func(checks map[string]*FailingObjects) map[string]*FailingObjects {
+		out := make(map[string]*FailingObjects, len(checks))
+		for id, c := range checks {
+			objs := make([]FailingObject, len(c.Objects))
+			for i, o := range c.Objects {
+				objs[i] = FailingObject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+			}
+			out[id] = &FailingObjects{Slug: c.Slug, Total: c.Total, Objects: objs}
+			longest = max(longest, len(objs))
 		}
-		bare.Checks[id] = &FailingObjects{Slug: c.Slug, Total: c.Total, Objects: objs}
-		longest = max(longest, len(objs))
+		return out
 	}
+	bare.Checks, bare.Platform = strip(r.Checks), strip(r.Platform)
 	if fitsBudget(&bare, budget) {
 		return &bare
 	}
@@ -100,12 +112,16 @@ func (r *AuditReport) Summarise(budget int) report.Payload {
 // capped is the report with each check's list cut to at most n objects.
 func (r *AuditReport) capped(n int) *AuditReport {
 	out := *r
-	out.Checks = make(map[string]*FailingObjects, len(r.Checks))
-	for id, c := range r.Checks {
-		cc := *c
-		cc.Objects = c.Objects[:min(n, len(c.Objects))]
-		out.Checks[id] = &cc
+	capAll := func(checks map[string]*FailingObjects) map[string]*FailingObjects {
+		capped := make(map[string]*FailingObjects, len(checks))
+		for id, c := range checks {
+			cc := *c
+			cc.Objects = c.Objects[:min(n, len(c.Objects))]
+			capped[id] = &cc
+		}
+		return capped
 	}
+	out.Checks, out.Platform = capAll(r.Checks), capAll(r.Platform)
 	return &out
 }
 

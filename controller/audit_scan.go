@@ -30,9 +30,11 @@ const namespaceNetworkPolicy policy.Slug = "namespace-network-policy"
 const ClusterKind = "Cluster"
 
 // Counts are one check's results from one source, counted per object (or request, or node).
+// Deny is admission's alone: a FAIL that was denied (admission counts no PASS and no other FAIL).
 type Counts struct {
 	Pass   int `json:"pass"`
 	Fail   int `json:"fail"`
+	Deny   int `json:"deny,omitempty"`
 	Warn   int `json:"warn"`
 	Exempt int `json:"exempt"`
 }
@@ -40,6 +42,7 @@ type Counts struct {
 func (c *Counts) add(o Counts) {
 	c.Pass += o.Pass
 	c.Fail += o.Fail
+	c.Deny += o.Deny
 	c.Warn += o.Warn
 	c.Exempt += o.Exempt
 }
@@ -52,7 +55,12 @@ type AuditRun struct {
 	// object, and every object evaluated in Checked: what `cisgate audit` prints.
 	Report *output.Report
 	// Counts are the results per check ID: an object counts once per check it is subject to.
-	Counts map[string]*Counts
+	// The control plane's own objects (isPlatformObject) count in PlatformCounts instead.
+	Counts         map[string]*Counts
+	PlatformCounts map[string]*Counts
+	// Platform are the objects of Report that are the control plane's own: no Events, and their
+	// own bucket in audit.json and summary.json.
+	Platform map[output.ObjectRef]bool
 	// references identify the objects with a failing, unexempted finding, for their Events.
 	references map[output.ObjectRef]corev1.ObjectReference
 	// NamespaceModes are the cisgate.io/mode label values by namespace, where set: summary.json
@@ -218,6 +226,8 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 			Time:           time.Now().UTC().Truncate(time.Second),
 			Report:         &output.Report{Benchmark: pol.Catalogue.Benchmark()},
 			Counts:         map[string]*Counts{},
+			PlatformCounts: map[string]*Counts{},
+			Platform:       map[output.ObjectRef]bool{},
 			references:     map[output.ObjectRef]corev1.ObjectReference{},
 			NamespaceModes: map[string]string{},
 		},
@@ -230,11 +240,13 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 	return rec
 }
 
-func (rec *runRecorder) counts(id string) *Counts {
-	c := rec.run.Counts[id]
+func (rec *runRecorder) counts(id string) *Counts { return countsOf(rec.run.Counts, id) }
+
+func countsOf(m map[string]*Counts, id string) *Counts {
+	c := m[id]
 	if c == nil {
 		c = &Counts{}
-		rec.run.Counts[id] = c
+		m[id] = c
 	}
 	return c
 }
@@ -248,6 +260,12 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 	}
 	ref := output.ObjectRef{Kind: k.kind, Namespace: obj.Namespace, Name: obj.Name}
 	rec.run.Report.Checked = append(rec.run.Report.Checked, ref)
+	platform := isPlatformObject(k.kind, meta)
+	counts := rec.run.Counts
+	if platform {
+		rec.run.Platform[ref] = true
+		counts = rec.run.PlatformCounts
+	}
 	namespaceMode := namespaceModes[obj.Namespace]
 	judged := rec.pol.Judge(obj, policy.OperationNone, state, namespaceMode)
 	failing := false
@@ -258,7 +276,7 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 		rec.run.Report.Findings = append(rec.run.Report.Findings, output.NewFinding(j, ref))
 		failing = failing || (j.Status == policy.StatusFail && j.ExemptReason == "")
 	}
-	if failing {
+	if failing && !platform {
 		rec.run.references[ref] = corev1.ObjectReference{
 			Kind: k.kind, APIVersion: k.apiVersion, Namespace: obj.Namespace, Name: obj.Name, UID: meta.GetUID(),
 		}
@@ -268,7 +286,7 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 		if !ok || !check.AppliesTo(obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
 			continue
 		}
-		rec.counts(e.ID).add(outcome(e.Slug, judged))
+		countsOf(counts, e.ID).add(outcome(e.Slug, judged))
 	}
 }
 

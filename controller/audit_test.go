@@ -3,6 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -166,8 +169,10 @@ func TestAuditHonoursChecksTurnedOff(t *testing.T) {
 func eventWrites(client *fake.Clientset) *atomic.Int64 {
 	var n atomic.Int64
 	for _, verb := range []string{"create", "update", "patch"} {
-		client.PrependReactor(verb, "events", func(k8stesting.Action) (bool, runtime.Object, error) {
-			n.Add(1)
+		client.PrependReactor(verb, "events", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.GetNamespace() != sentinelNamespace {
+				n.Add(1)
+			}
 			return false, nil, nil
 		})
 	}
@@ -186,10 +191,29 @@ func startEventSink(t *testing.T, client *fake.Clientset) *report.EventSink {
 }
 
 // settle waits until the Event writes stop changing and returns their number.
-func settle(t *testing.T, writes *atomic.Int64, want int64) {
+// sentinelNamespace holds the barrier Events of settle; eventWrites does not count them.
+const sentinelNamespace = "sentinel"
+
+var sentinels atomic.Int64
+
+// settle proves the sink has sent every Event queued before it, then checks how many were written.
+// The barrier is a sentinel Event emitted last: the sink's one loop and the broadcaster's one
+// watcher send in order, so once the sentinel is written nothing queued earlier is still to come.
+func settle(t *testing.T, sink *report.EventSink, client *fake.Clientset, writes *atomic.Int64, want int64) {
 	t.Helper()
-	require.Eventually(t, func() bool { return writes.Load() >= want }, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(300 * time.Millisecond) // room for a write that should not come
+	name := "sentinel-" + strconv.FormatInt(sentinels.Add(1), 10)
+	require.NoError(t, sink.Emit(&corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: sentinelNamespace, Name: name},
+		report.EventNormal, report.ReasonViolation, report.ActionAudit, "barrier"))
+	require.Eventually(t, func() bool {
+		list, err := client.EventsV1().Events(sentinelNamespace).List(t.Context(), metav1.ListOptions{})
+		require.NoError(t, err)
+		for _, e := range list.Items {
+			if e.Regarding.Name == name {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, want, writes.Load())
 }
 
@@ -198,15 +222,19 @@ func TestAuditorRaisesAnEventWhenAFindingFirstAppears(t *testing.T) {
 	client := fake.NewClientset(namespace("shop", nil), priv)
 	writes := eventWrites(client)
 	pol := mustPolicy(t, "mode: audit")
-	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, startEventSink(t, client), NewAuditOptions())
+	sink := startEventSink(t, client)
+	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, sink, NewAuditOptions())
 
 	require.NoError(t, auditor.RunOnce(t.Context()))
-	settle(t, writes, 2) // the Pod's and the Namespace's
+	settle(t, sink, client, writes, 2) // the Pod's and the Namespace's
 	// The Namespace's Event lives in "default", as Events on cluster-scoped objects do.
 	events, err := client.EventsV1().Events(metav1.NamespaceAll).List(t.Context(), metav1.ListOptions{})
 	require.NoError(t, err)
 	notes := map[string]eventsv1.Event{}
 	for _, e := range events.Items {
+		if e.Namespace == sentinelNamespace {
+			continue
+		}
 		notes[e.Regarding.Kind] = e
 		assert.Equal(t, string(report.ReasonViolation), e.Reason)
 		assert.Equal(t, string(report.ActionAudit), e.Action)
@@ -218,19 +246,19 @@ func TestAuditorRaisesAnEventWhenAFindingFirstAppears(t *testing.T) {
 	assert.Equal(t, corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: "shop", UID: "uid-ns-shop"}, notes["Namespace"].Regarding)
 
 	require.NoError(t, auditor.RunOnce(t.Context()))
-	settle(t, writes, 2) // still failing: no new Event
+	settle(t, sink, client, writes, 2) // still failing: no new Event
 
 	fixed := priv.DeepCopy()
 	fixed.Spec = podSpec("app")
 	_, err = client.CoreV1().Pods("shop").Update(t.Context(), fixed, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	require.NoError(t, auditor.RunOnce(t.Context()))
-	settle(t, writes, 2) // fixed: nothing to say
+	settle(t, sink, client, writes, 2) // fixed: nothing to say
 
 	_, err = client.CoreV1().Pods("shop").Update(t.Context(), priv, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	require.NoError(t, auditor.RunOnce(t.Context()))
-	settle(t, writes, 3) // broken again: alerts again
+	settle(t, sink, client, writes, 3) // broken again: alerts again
 }
 
 func TestAuditOptionsValidate(t *testing.T) {
@@ -271,4 +299,45 @@ func TestAuditorStartAuditsAtOnceAndEveryInterval(t *testing.T) {
 	require.Eventually(t, audited(`"name":"late"`), 5*time.Second, 10*time.Millisecond, "the next audit finds a new object")
 	cancel()
 	require.NoError(t, <-stopped)
+}
+
+// TestAuditPutsThePlatformsRBACInItsOwnBucket: the control plane's bootstrap RBAC is recognised by
+// its mark and its name together, reported under platform in audit.json and summary.json, and
+// raises no Event; the same name without the mark is an ordinary object.
+func TestAuditPutsThePlatformsRBACInItsOwnBucket(t *testing.T) {
+	bootstrap := map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}
+	wildcards := []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}
+	clusterRole := func(name string, labels map[string]string) *rbacv1.ClusterRole {
+		return &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, UID: types.UID("uid-" + name)}, Rules: wildcards}
+	}
+	client := fake.NewClientset(
+		clusterRole("cluster-admin", bootstrap),
+		clusterRole("system:controller:generic-garbage-collector", bootstrap),
+		clusterRole("eks:addon-manager", map[string]string{"eks.amazonaws.com/component": "addon-manager"}),
+		// Anyone may name a role system:x; without the mark it is the cluster's.
+		clusterRole("system:my-operator", nil),
+		// The mark on a name outside the bootstrap set proves nothing either.
+		clusterRole("my-admin", bootstrap),
+	)
+	writes := eventWrites(client)
+	sink := startEventSink(t, client)
+	pol := mustPolicy(t, "mode: audit")
+	require.NoError(t, NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, sink, NewAuditOptions()).RunOnce(t.Context()))
+	settle(t, sink, client, writes, 2) // system:my-operator's and my-admin's
+
+	audit, _ := reportKey[AuditReport](t, client, report.AuditKey())
+	names := func(c *FailingObjects) []string {
+		var out []string
+		for _, o := range c.Objects {
+			out = append(out, o.Name)
+		}
+		return out
+	}
+	require.Contains(t, audit.Platform, "4.1.3")
+	assert.ElementsMatch(t, []string{"cluster-admin", "system:controller:generic-garbage-collector", "eks:addon-manager"}, names(audit.Platform["4.1.3"]))
+	assert.ElementsMatch(t, []string{"system:my-operator", "my-admin"}, names(audit.Checks["4.1.3"]))
+
+	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, &Counts{Fail: 3}, summary.Checks["4.1.3"].Platform)
+	assert.Equal(t, &Counts{Fail: 2}, summary.Checks["4.1.3"].Audit)
 }

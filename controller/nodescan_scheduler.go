@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -50,10 +49,8 @@ type NodeScanOptions struct {
 	ServiceAccount string
 	// PriorityClassName is the scan Pods' priority class; empty: the cluster's default.
 	PriorityClassName string
-	// ExtraHostPaths are further node paths (files or directories) mounted read-only at the
-	// same path under the scan's host root, for a kubelet whose files live outside the mounts
-	// the scan makes for the node's OS (a customised or non-EKS image).
-	ExtraHostPaths []string
+	// ExtraHostPaths are mounted read-only besides the known layouts' paths.
+	ExtraHostPaths []HostPath
 }
 
 // NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.
@@ -80,7 +77,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds)")
 	fs.StringVar(&o.ServiceAccount, "nodescan-service-account", o.ServiceAccount, "ServiceAccount of the node-scan Pods, in cisgate's namespace")
 	fs.StringVar(&o.PriorityClassName, "nodescan-priority-class", o.PriorityClassName, "priorityClassName of the node-scan Pods (empty: the cluster's default)")
-	fs.StringArrayVar(&o.ExtraHostPaths, "nodescan-extra-host-path", o.ExtraHostPaths, "absolute node path (file or directory) also mounted read-only into the node-scan Pods, for kubelet files outside the usual places (repeatable)")
+	fs.Var(hostPathFlag{&o.ExtraHostPaths}, "nodescan-extra-host-path", "a node path the node-scan Pods mount read-only under their host root, besides the known kubelet layouts (repeatable; type: Directory, File, Socket or empty)")
 }
 
 // Validate reports every problem with the options; disabled options are not checked.
@@ -112,11 +109,15 @@ func (o *NodeScanOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--nodescan-priority-class %q: %s", o.PriorityClassName, msg))
 		}
 	}
-	for _, p := range o.ExtraHostPaths {
-		// "/" would hand the scan the whole node, every Pod's Secrets included.
-		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
-			errs = append(errs, fmt.Errorf("--nodescan-extra-host-path %q: want an absolute, clean path other than /", p))
+	names := map[string]bool{}
+	for _, hp := range o.ExtraHostPaths {
+		if err := hp.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--nodescan-extra-host-path: %w", err))
 		}
+		if names[hp.volumeName()] {
+			errs = append(errs, fmt.Errorf("--nodescan-extra-host-path: volume name %q is used twice", hp.volumeName()))
+		}
+		names[hp.volumeName()] = true
 	}
 	return errs
 }

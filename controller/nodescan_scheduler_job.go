@@ -3,7 +3,6 @@ package controller
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"maps"
 	"path"
 	"strings"
@@ -97,16 +96,6 @@ func hostMounts(node *corev1.Node) []hostMount {
 	}
 }
 
-// extraHostMounts are the user's further paths (nodeScan.extraHostPaths). Untyped: a path may be
-// a file or a directory, and one missing on a node fails that node's scan Pod visibly.
-func extraHostMounts(paths []string) []hostMount {
-	mounts := make([]hostMount, len(paths))
-	for i, p := range paths {
-		mounts[i] = hostMount{volume: fmt.Sprintf("extra-host-path-%d", i), nodePath: p}
-	}
-	return mounts
-}
-
 // nodeScanJobName is cisgate-nodescan-<node>, a DNS label (the Job's Pods carry it in a label and
 // their hostname). A node name with dots or too long for that gets them replaced and is cut,
 // with a hash of the whole name so that distinct nodes keep distinct Jobs.
@@ -173,7 +162,7 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
-	for _, m := range append(hostMounts(node), extraHostMounts(opts.ExtraHostPaths)...) {
+	for _, m := range append(hostMounts(node), opts.extraMounts()...) {
 		volumes = append(volumes, corev1.Volume{
 			Name:         m.volume,
 			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m.nodePath, Type: ptr.To(m.pathType)}},

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -22,7 +23,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
@@ -64,7 +64,7 @@ func readyScanNode(name, osImage string) *corev1.Node {
 
 func TestNodeScanJobGolden(t *testing.T) {
 	opts := testNodeScanOptions()
-	opts.ExtraHostPaths = []string{"/opt/kubelet/config.yaml", "/srv/kubelet"}
+	opts.ExtraHostPaths = []HostPath{{Path: "/opt/kubelet/config.yaml", Type: corev1.HostPathFile}, {Name: "custom", Path: "/srv/kubelet"}}
 	owner := &metav1.OwnerReference{APIVersion: "v1", Kind: "ServiceAccount", Name: "cisgate-nodescan", UID: "0d6b2f6c-1111-2222-3333-444455556666"}
 	job := renderNodeScanJob(readyScanNode("ip-10-0-1-23.us-west-2.compute.internal", "Amazon Linux 2023.6.20250115"),
 		scanNamespace, opts, policy.EKS180, owner)
@@ -142,23 +142,28 @@ func TestNodeScanHostMounts(t *testing.T) {
 	assert.Equal(t, ubuntuEKS.Spec.ProviderID, trimmed.(*corev1.Node).Spec.ProviderID, "the informer keeps what hostMounts reads")
 }
 
-// A kubelet laid out outside the OS's usual places (nodeScan.extraHostPaths): each path is
-// mounted read-only at the same place under the host root, after the OS's mounts.
-func TestNodeScanJobExtraHostPaths(t *testing.T) {
-	opts := testNodeScanOptions()
-	opts.ExtraHostPaths = []string{"/etc/eks/kubelet", "/var/lib/kubelet/kubeconfig"}
-	spec := renderNodeScanJob(readyScanNode("n", "Ubuntu 24.04.1 LTS"), scanNamespace, opts, policy.EKS180, nil).Spec.Template.Spec
-	require.Len(t, spec.Volumes, 5)
-	for i, p := range opts.ExtraHostPaths {
-		v := spec.Volumes[3+i]
-		require.NotNil(t, v.HostPath)
-		assert.Equal(t, p, v.HostPath.Path)
-		assert.Equal(t, corev1.HostPathUnset, ptr.Deref(v.HostPath.Type, corev1.HostPathUnset), "a file or a directory")
-		m := spec.Containers[0].VolumeMounts[3+i]
-		assert.Equal(t, v.Name, m.Name)
-		assert.Equal(t, "/host"+p, m.MountPath)
-		assert.True(t, m.ReadOnly)
+func TestParseHostPath(t *testing.T) {
+	hp, err := ParseHostPath("path=/var/lib/kubelet/config.yaml,type=File,name=kubelet-config")
+	require.NoError(t, err)
+	assert.Equal(t, HostPath{Name: "kubelet-config", Path: "/var/lib/kubelet/config.yaml", Type: corev1.HostPathFile}, hp)
+	back, err := ParseHostPath(hp.String())
+	require.NoError(t, err)
+	assert.Equal(t, hp, back)
+	for _, bad := range []string{
+		"/etc/kubelet",                  // no key
+		"path=etc/kubelet",              // relative
+		"path=/",                        // the whole node, Secrets included
+		"path=/etc/../var/lib/kubelet",  // not clean
+		"path=/etc/k,type=FileOrCreate", // would write to the node
+		"path=/etc/k,name=Not_A_Label",  // volume names are DNS labels
+		"path=/etc/k,mode=ro",           // unknown key
+	} {
+		_, err := ParseHostPath(bad)
+		assert.Error(t, err, bad)
 	}
+	opts := testNodeScanOptions()
+	opts.ExtraHostPaths = []HostPath{{Path: "/a", Name: "x"}, {Path: "/b", Name: "x"}}
+	assert.ErrorContains(t, errors.Join(opts.Validate()...), `volume name "x" is used twice`)
 }
 
 func TestNodeScanOptionsValidate(t *testing.T) {
@@ -176,9 +181,6 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }, want: []string{"--nodescan-active-deadline must be"}},
 		{name: "bad names", change: func(o *NodeScanOptions) { o.ServiceAccount, o.PriorityClassName = "Bad_SA", "Bad_PC" },
 			want: []string{`--nodescan-service-account "Bad_SA"`, `--nodescan-priority-class "Bad_PC"`}},
-		{name: "extra host paths", change: func(o *NodeScanOptions) {
-			o.ExtraHostPaths = []string{"/etc/eks/kubelet", "relative/dir", "/etc/../var", "/"}
-		}, want: []string{`"relative/dir"`, `"/etc/../var"`, `"/"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,6 +19,8 @@ const (
 	SourceAdmission Source = "admission"
 	SourceAudit     Source = "audit"
 	SourceNode      Source = "node"
+	// SourcePlatform is the audit's count of the control plane's own objects.
+	SourcePlatform Source = "platform"
 )
 
 // Summary is the payload of summary.json (report.SummaryKey), written by the leader: per check ID
@@ -28,12 +30,24 @@ type Summary struct {
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Time      time.Time        `json:"time"`
 	// Sources says how many report keys (or audit runs) each source's counts merge.
-	Sources map[Source]*SourceKeys   `json:"sources"`
-	Checks  map[string]*CheckSummary `json:"checks"`
+	Sources map[Source]*SourceKeys `json:"sources"`
+	// Denials is how many admission requests were denied, over every check (a request denied
+	// for two checks counts twice): the number a reviewer looks at first.
+	Denials int `json:"denials"`
+	// NotScanned are the nodes whose last scan could not read the kubelet's configuration, with
+	// why; their results are not merged into the node counts, where they would read as WARNs.
+	NotScanned []NotScannedNode         `json:"notScanned"`
+	Checks     map[string]*CheckSummary `json:"checks"`
 	// NamespaceModeDowngrades are the namespaces whose cisgate.io/mode label lowers a check's
 	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
 	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
 	NamespaceModeDowngrades []NamespaceModeDowngrade `json:"namespaceModeDowngrades"`
+}
+
+// NotScannedNode is one node the scan could not read.
+type NotScannedNode struct {
+	Node string `json:"node"`
+	nodescan.NotScanned
 }
 
 // NamespaceModeDowngrade is one namespace whose label lowers the mode of some checks.
@@ -51,14 +65,17 @@ type SourceKeys struct {
 	Skipped int `json:"skipped"`
 }
 
-// CheckSummary is one check's counts by source. Admission counts requests: fail are denials,
+// CheckSummary is one check's counts by source. Admission counts requests: deny are denials,
 // warn are admissions with a warning (audit mode), and passing requests are not counted. Audit
-// counts objects, node counts nodes.
+// counts objects, node counts scanned nodes.
 type CheckSummary struct {
 	Slug      policy.Slug `json:"slug"`
 	Admission *Counts     `json:"admission,omitempty"`
 	Audit     *Counts     `json:"audit,omitempty"`
 	Node      *Counts     `json:"node,omitempty"`
+	// Platform counts the control plane's own objects the audit found (its bootstrap RBAC),
+	// apart from Audit: users cannot change them.
+	Platform *Counts `json:"platform,omitempty"`
 }
 
 // summaryBuilder merges the sources into a Summary for one catalogue.
@@ -71,6 +88,7 @@ func newSummaryBuilder(cat *policy.Catalogue, at time.Time) *summaryBuilder {
 	return &summaryBuilder{catalogue: cat, summary: &Summary{
 		Header: report.NewHeader(), Benchmark: cat.Benchmark(), Time: at.UTC().Truncate(time.Second),
 		Sources:                 map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
+		NotScanned:              []NotScannedNode{},
 		Checks:                  map[string]*CheckSummary{},
 		NamespaceModeDowngrades: []NamespaceModeDowngrade{},
 	}}
@@ -119,20 +137,25 @@ func (c *CheckSummary) field(source Source) **Counts {
 		return &c.Admission
 	case SourceNode:
 		return &c.Node
+	case SourcePlatform:
+		return &c.Platform
 	}
 	return &c.Audit
 }
 
-// addAudit merges the counts of an audit run of a benchmark.
-func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts map[string]*Counts) {
+// addAudit merges the counts of an audit run of a benchmark: the cluster's objects and the
+// platform's apart.
+func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts, platformCounts map[string]*Counts) {
 	if benchmark != b.catalogue.Benchmark() {
 		b.summary.Sources[SourceAudit].Skipped++
 		return
 	}
 	b.summary.Sources[SourceAudit].Merged++
-	for id, c := range auditCounts {
-		if counts := b.counts(id, SourceAudit); counts != nil {
-			counts.add(*c)
+	for source, m := range map[Source]map[string]*Counts{SourceAudit: auditCounts, SourcePlatform: platformCounts} {
+		for id, c := range m {
+			if counts := b.counts(id, source); counts != nil {
+				counts.add(*c)
+			}
 		}
 	}
 }
@@ -161,7 +184,8 @@ func (b *summaryBuilder) addAdmission(value string) {
 	keys.Merged++
 	for id, c := range r.Checks {
 		if counts := b.counts(id, SourceAdmission); counts != nil && c != nil {
-			counts.add(Counts{Fail: c.Deny, Warn: c.Warn, Exempt: c.Exempt})
+			counts.add(Counts{Deny: c.Deny, Warn: c.Warn, Exempt: c.Exempt})
+			b.summary.Denials += c.Deny
 		}
 	}
 }
@@ -186,6 +210,10 @@ func (b *summaryBuilder) addNode(value string) {
 		return
 	}
 	keys.Merged++
+	if r.NotScanned != nil {
+		b.summary.NotScanned = append(b.summary.NotScanned, NotScannedNode{Node: r.Node, NotScanned: *r.NotScanned})
+		return
+	}
 	listed := map[string]bool{}
 	for _, res := range r.Results {
 		listed[res.ID] = true

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -140,10 +141,12 @@ func TestSummaryMergesAdmissionAuditAndNodeKeys(t *testing.T) {
 	}, got.Sources)
 	assert.Equal(t, &CheckSummary{
 		Slug:      "privileged",
-		Admission: &Counts{Fail: 4, Warn: 5, Exempt: 1},
+		Admission: &Counts{Deny: 4, Warn: 5, Exempt: 1},
 		Audit:     &Counts{Pass: 1, Fail: 1},
 	}, got.Checks["4.2.1"])
 	assert.Equal(t, &Counts{Exempt: 2}, got.Checks["4.1.3"].Admission)
+	assert.Equal(t, 4, got.Denials, "the eks-1.8.0 replicas' denials")
+	assert.Empty(t, got.NotScanned)
 	assert.Equal(t, &CheckSummary{Slug: "read-only-port", Node: &Counts{Fail: 2}}, got.Checks["3.2.4"])
 	assert.Equal(t, &Counts{Pass: 1, Warn: 1}, got.Checks["3.1.1"].Node)
 	assert.Equal(t, &Counts{Pass: 2}, got.Checks["3.2.1"].Node, "node-3's FAIL cannot be placed")
@@ -181,6 +184,63 @@ func TestSummaryReleasesTheKeysOfGoneReplicas(t *testing.T) {
 	var summary Summary
 	require.NoError(t, json.Unmarshal([]byte(cm.Data[report.SummaryKey().Name]), &summary))
 	assert.Equal(t, 2, summary.Sources[SourceAdmission].Merged, "the released key is not counted")
+}
+
+// TestSummaryCountsUnscannedNodesApart: a node the scan could not read is listed with why, and its
+// WARN results are not merged into the node counts, where they would read as a scanned node.
+func TestSummaryCountsUnscannedNodesApart(t *testing.T) {
+	data := map[string]string{}
+	putNode(t, data, "node-1", nodeResults(t, nil), report.NodeShare)
+	unread := nodescan.NotScanned{Reason: "cannot read the kubelet configuration: open /opt/k.yaml: no such file or directory",
+		Path: "/opt/k.yaml", Hint: "mount /opt into the scan (Helm value nodeScan.extraHostPaths)"}
+	payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "node-2", NotScanned: &unread,
+		Results: nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusWarn, "3.2.4": policy.StatusWarn})}, time.Now()), report.NodeShare)
+	require.NoError(t, err)
+	data[report.NodeKey("node-2").Name] = string(payload)
+	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}, Data: data})
+	runAuditor(t, client, "mode: audit")
+
+	got, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, []NotScannedNode{{Node: "node-2", NotScanned: unread}}, got.NotScanned)
+	assert.Equal(t, &Counts{Pass: 1}, got.Checks["3.2.1"].Node, "only node-1 was scanned")
+	assert.Equal(t, &Counts{Pass: 1}, got.Checks["3.2.4"].Node)
+}
+
+// TestSummaryFollowsTheReportKeys: with both intervals far off, a replica's new denial still reaches
+// summary.json: the leader refreshes it when a writer's key changes.
+func TestSummaryFollowsTheReportKeys(t *testing.T) {
+	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}})
+	pol := mustPolicy(t, "mode: enforce")
+	opts := NewAuditOptions()
+	opts.Interval, opts.SummaryInterval = time.Hour, time.Hour
+	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- auditor.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	denials := func() int {
+		cm, err := client.CoreV1().ConfigMaps(cisgateNamespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
+		require.NoError(t, err)
+		var s Summary
+		if data, ok := cm.Data[report.SummaryKey().Name]; !ok || json.Unmarshal([]byte(data), &s) != nil {
+			return -1
+		}
+		return s.Denials
+	}
+	// The first audit writes the first summary, before any denial.
+	require.Eventually(t, func() bool { return denials() == 0 }, 10*time.Second, 10*time.Millisecond)
+	n := 0
+	// The fake API server does not replay changes between the informer's list and its watch: the
+	// replica writes again (as it does every few seconds) until the summary has its count.
+	require.Eventually(t, func() bool {
+		n++
+		data := map[string]string{}
+		putAdmission(t, data, "a", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: n}})
+		key := report.AdmissionKey("a")
+		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, key, []byte(data[key.Name])))
+		return denials() > 0
+	}, 10*time.Second, 50*time.Millisecond)
 }
 
 // #9 item 1: a label "off" silences nothing and is listed in audit.json as cisgate.1 WARN; a

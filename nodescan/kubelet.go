@@ -16,7 +16,7 @@ type layout struct {
 }
 
 // knownLayouts are tried in order when no kubelet process is visible; the first whose config
-// file exists wins (CHECKS.md, section 3).
+// file exists wins (docs/architecture.md, "A node scan").
 var knownLayouts = []layout{
 	{name: "Amazon Linux 2 (EKS AMI)", config: "/etc/kubernetes/kubelet/kubelet-config.json", kubeconfig: "/var/lib/kubelet/kubeconfig"},
 	{name: "Amazon Linux 2023 (nodeadm)", config: "/etc/kubernetes/kubelet/config.json", configDir: "/etc/kubernetes/kubelet/config.json.d", kubeconfig: "/var/lib/kubelet/kubeconfig"},

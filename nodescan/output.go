@@ -29,7 +29,7 @@ func Write(w io.Writer, r Report, f output.Format) error {
 	return fmt.Errorf("unknown output format %q (supported: %v)", f, Formats())
 }
 
-// WriteJSON writes the report as DESIGN.md's nodescan JSON, indented.
+// WriteJSON writes the report as nodescan JSON (docs/architecture.md, "Fixed interfaces"), indented.
 func WriteJSON(w io.Writer, r Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -76,7 +76,7 @@ type Outcome struct {
 	Detail   string
 }
 
-// Result is an Outcome placed in a benchmark. Its JSON is the contract of DESIGN.md.
+// Result is an Outcome placed in a benchmark. Its JSON is a contract (docs/architecture.md, "Fixed interfaces").
 type Result struct {
 	ID       string        `json:"id"`
 	Slug     policy.Slug   `json:"slug"`

@@ -1,5 +1,5 @@
 // Package output renders findings on objects, from `cisgate check` and `cisgate audit`, as a
-// table, JSON (the contract of DESIGN.md), JUnit XML or SARIF 2.1.0.
+// table, JSON (a contract: docs/architecture.md, "Fixed interfaces"), JUnit XML or SARIF 2.1.0.
 package output
 
 import (

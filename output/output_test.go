@@ -157,7 +157,7 @@ func TestNewFinding(t *testing.T) {
 	assert.False(t, f.Blocks(), "an advisory finding never blocks, as it is never denied")
 }
 
-// TestJSONContract holds the field names DESIGN.md fixes for scripts and dashboards.
+// TestJSONContract holds the field names docs/architecture.md fixes for scripts and dashboards.
 func TestJSONContract(t *testing.T) {
 	var doc struct {
 		Benchmark string           `json:"benchmark"`

@@ -23,11 +23,11 @@ import (
 // ConfigMapName is the report ConfigMap, in cisgate's namespace.
 const ConfigMapName = "cisgate-report"
 
-// Defaults for Writer; see WithWriteInterval and WithFlushTimeout.
-const (
-	DefaultWriteInterval = 5 * time.Second
-	DefaultFlushTimeout  = 5 * time.Second
-)
+// DefaultWriteInterval is the least time between two applies of a Writer (WithWriteInterval).
+const DefaultWriteInterval = 5 * time.Second
+
+// flushTimeout bounds a Writer's last apply when Start's context ends.
+const flushTimeout = 5 * time.Second
 
 // Key is one writer's entry in the report ConfigMap: the data key, and the server-side apply field
 // manager that owns it. Each writer applies only its own key under its own manager, so the API
@@ -122,13 +122,12 @@ func applyKey(ctx context.Context, client kubernetes.Interface, namespace string
 // write failed for the next tick (unless a newer one replaced it), and applies once more when it
 // stops, so a payload is not lost while the process lives.
 type Writer struct {
-	client       kubernetes.Interface
-	namespace    string
-	key          Key
-	budget       int
-	interval     time.Duration
-	flushTimeout time.Duration
-	started      atomic.Bool
+	client    kubernetes.Interface
+	namespace string
+	key       Key
+	budget    int
+	interval  time.Duration
+	started   atomic.Bool
 
 	mu sync.Mutex
 	// pending is the latest payload not yet written; nil when the ConfigMap has the latest.
@@ -139,8 +138,7 @@ type Writer struct {
 }
 
 type writerConfig struct {
-	interval     time.Duration
-	flushTimeout time.Duration
+	interval time.Duration
 }
 
 // WriterOption configures NewWriter.
@@ -149,11 +147,6 @@ type WriterOption func(*writerConfig)
 // WithWriteInterval sets the least time between two applies (default DefaultWriteInterval).
 func WithWriteInterval(d time.Duration) WriterOption {
 	return func(c *writerConfig) { c.interval = d }
-}
-
-// WithFlushTimeout bounds the last apply when Start's context ends (default DefaultFlushTimeout).
-func WithFlushTimeout(d time.Duration) WriterOption {
-	return func(c *writerConfig) { c.flushTimeout = d }
 }
 
 // NewWriter returns a writer of key in the report ConfigMap in namespace, whose payloads must fit
@@ -165,30 +158,26 @@ func NewWriter(client kubernetes.Interface, namespace string, key Key, budget in
 	if budget < 1 || budget > ConfigMapBudget {
 		return nil, fmt.Errorf("report: key %s: budget %d must be 1 to %d bytes", key.Name, budget, ConfigMapBudget)
 	}
-	cfg := writerConfig{interval: DefaultWriteInterval, flushTimeout: DefaultFlushTimeout}
+	cfg := writerConfig{interval: DefaultWriteInterval}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	if cfg.interval <= 0 || cfg.flushTimeout <= 0 {
-		return nil, fmt.Errorf("report: key %s: write interval %v and flush timeout %v must be positive", key.Name, cfg.interval, cfg.flushTimeout)
+	if cfg.interval <= 0 {
+		return nil, fmt.Errorf("report: key %s: write interval %v must be positive", key.Name, cfg.interval)
 	}
 	if err := registerMetrics(); err != nil {
 		return nil, fmt.Errorf("report: registering metrics: %w", err)
 	}
 	return &Writer{
-		client:       client,
-		namespace:    namespace,
-		key:          key,
-		budget:       budget,
-		interval:     cfg.interval,
-		flushTimeout: cfg.flushTimeout,
-		writes:       writesTotal.WithLabelValues(sinkConfigMap),
-		writeErrors:  writeErrorsTotal.WithLabelValues(sinkConfigMap),
+		client:      client,
+		namespace:   namespace,
+		key:         key,
+		budget:      budget,
+		interval:    cfg.interval,
+		writes:      writesTotal.WithLabelValues(sinkConfigMap),
+		writeErrors: writeErrorsTotal.WithLabelValues(sinkConfigMap),
 	}, nil
 }
-
-// Budget is the most bytes a payload of this writer may have.
-func (w *Writer) Budget() int { return w.budget }
 
 // Set makes v the payload to write next. It encodes v before returning, so the caller may change v
 // afterwards; a payload over budget is summarised (see MarshalWithin) or, failing that, refused
@@ -198,16 +187,6 @@ func (w *Writer) Set(v Payload) error {
 	data, err := MarshalWithin(v, w.budget)
 	if err != nil {
 		return fmt.Errorf("key %s: %w", w.key.Name, err)
-	}
-	w.store(data)
-	return nil
-}
-
-// SetJSON is Set for a payload already encoded, which must carry "schemaVersion" itself. Over
-// budget it returns an error wrapping ErrOverBudget.
-func (w *Writer) SetJSON(data []byte) error {
-	if len(data) > w.budget {
-		return fmt.Errorf("key %s: %w: %d bytes, budget %d", w.key.Name, ErrOverBudget, len(data), w.budget)
 	}
 	w.store(data)
 	return nil
@@ -251,7 +230,7 @@ func (w *Writer) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			// The flush outlives ctx, which has just ended, but not by more than the timeout.
-			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.flushTimeout)
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 			defer cancel()
 			return w.writePending(flushCtx, logger)
 		case <-ticker.C:

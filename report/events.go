@@ -34,7 +34,7 @@ const (
 	EventWarning EventType = EventType(corev1.EventTypeWarning)
 )
 
-// Reason is an Event's reason. The values are a fixed interface (DESIGN.md): users and alerts
+// Reason is an Event's reason. The values are a fixed interface (docs/architecture.md): users and alerts
 // select on them.
 type Reason string
 
@@ -93,6 +93,7 @@ type EventSink struct {
 	dropped     prometheus.Counter
 	writes      prometheus.Counter
 	writeErrors prometheus.Counter
+	rejected    prometheus.Counter
 }
 
 // event is one validated Emit, holding a reference rather than the caller's object.
@@ -153,16 +154,19 @@ func NewEventSink(client kubernetes.Interface, component string, opts ...EventSi
 		dropped:     droppedTotal.WithLabelValues(sinkEvents),
 		writes:      writesTotal.WithLabelValues(sinkEvents),
 		writeErrors: writeErrorsTotal.WithLabelValues(sinkEvents),
+		rejected:    rejectedTotal.WithLabelValues(sinkEvents),
 	}, nil
 }
 
 // Emit queues an Event about regarding (any object client-go's scheme knows, an object with its
 // TypeMeta set, or a *corev1.ObjectReference) without blocking. A full queue drops the event and
 // counts it in cisgate_report_dropped_total{sink="events"}; that is not an error. The error is
-// for input the API server would reject (unknown kind, bad type, empty reason or action). Notes
-// longer than MaxNoteBytes are cut on a rune boundary and end in "…".
+// for input the API server would reject (unknown kind, bad type, empty reason or action); the sink
+// also logs it and counts it in cisgate_report_rejected_total{sink="events"}, so a caller that must
+// not stop for it (admission, the audit) can ignore it. Notes longer than MaxNoteBytes are cut on a
+// rune boundary and end in "…".
 func (s *EventSink) Emit(regarding runtime.Object, eventType EventType, reason Reason, action Action, note string) error {
-	ev, err := newEvent(regarding, eventType, reason, action, note)
+	ev, err := s.newEvent(regarding, eventType, reason, action, note)
 	if err != nil {
 		return err
 	}
@@ -174,7 +178,7 @@ func (s *EventSink) Emit(regarding runtime.Object, eventType EventType, reason R
 // API server has it. It is for a short-lived process (the node scan Job) that must not exit before
 // its one Event is written; it needs no Start.
 func (s *EventSink) EmitNow(ctx context.Context, regarding runtime.Object, eventType EventType, reason Reason, action Action, note string) error {
-	ev, err := newEvent(regarding, eventType, reason, action, note)
+	ev, err := s.newEvent(regarding, eventType, reason, action, note)
 	if err != nil {
 		return err
 	}
@@ -240,6 +244,16 @@ func (s *EventSink) Start(ctx context.Context) error {
 
 // NeedLeaderElection tells controller-runtime's manager to run the sink on every replica.
 func (s *EventSink) NeedLeaderElection() bool { return false }
+
+// newEvent validates an Event; a rejection is logged and counted here, once for every caller.
+func (s *EventSink) newEvent(regarding runtime.Object, eventType EventType, reason Reason, action Action, note string) (event, error) {
+	ev, err := newEvent(regarding, eventType, reason, action, note)
+	if err != nil {
+		s.rejected.Inc()
+		log.Log.WithName("events").Error(err, "Event rejected", "reason", reason, "action", action)
+	}
+	return ev, err
+}
 
 func newEvent(regarding runtime.Object, eventType EventType, reason Reason, action Action, note string) (event, error) {
 	if eventType != EventNormal && eventType != EventWarning {

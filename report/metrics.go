@@ -30,6 +30,10 @@ var (
 		Name: "cisgate_report_queue_length",
 		Help: "Reports waiting in the sink's queue.",
 	}, []string{"sink"})
+	rejectedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_report_rejected_total",
+		Help: "Reports refused before they were queued, as the API server would refuse them (an Event without a valid object, type, reason or action).",
+	}, []string{"sink"})
 	truncatedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_report_truncated_total",
 		Help: "Report ConfigMap payloads that were over their byte budget and were summarised.",
@@ -39,7 +43,7 @@ var (
 // registerMetrics registers the metrics on controller-runtime's registry, which its manager serves
 // on /metrics. Constructors call it, so a process that never reports registers nothing.
 var registerMetrics = sync.OnceValue(func() error {
-	for _, c := range []prometheus.Collector{droppedTotal, writeErrorsTotal, writesTotal, queueLength, truncatedTotal} {
+	for _, c := range []prometheus.Collector{droppedTotal, writeErrorsTotal, writesTotal, queueLength, rejectedTotal, truncatedTotal} {
 		if err := metrics.Registry.Register(c); err != nil {
 			return err
 		}

@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -61,4 +64,46 @@ func TestConfigWatcherRefusesABadFileAtStart(t *testing.T) {
 
 	_, err = NewConfigWatcher(filepath.Join(t.TempDir(), "missing.yaml"), time.Hour)
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestConfigWatcherFollowsTheConfigMap: with FollowConfigMap, `helm upgrade --set mode=enforce`
+// is in force as soon as the API server has the new ConfigMap, not when the kubelet syncs the
+// mounted file; the file is not polled, so its older copy never comes back; an invalid change and
+// a ConfigMap without the key leave the config in force.
+func TestConfigWatcherFollowsTheConfigMap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("mode: audit\n"), 0o644))
+	w, err := NewConfigWatcher(path, time.Millisecond)
+	require.NoError(t, err)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "cisgate-system", Name: "cisgate-config"},
+		Data: map[string]string{"config.yaml": "mode: audit\n"}}
+	client := fake.NewClientset(cm)
+	w.FollowConfigMap(client, "cisgate-system", "cisgate-config", "config.yaml")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	update := func(data map[string]string) {
+		t.Helper()
+		cm = cm.DeepCopy()
+		cm.Data = data
+		_, err := client.CoreV1().ConfigMaps("cisgate-system").Update(ctx, cm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	// The fake API server does not replay what changed between the informer's list and its watch:
+	// the change is applied again until the watcher has it.
+	updateUntil := func(data map[string]string, applied func() bool) {
+		t.Helper()
+		require.Eventually(t, func() bool { update(data); return applied() }, 10*time.Second, 10*time.Millisecond)
+	}
+	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.8.0\n"}, func() bool { return w.Policy().Config.Mode == policy.ModeEnforce })
+	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "the mounted file still says audit and is not read")
+
+	// An invalid change and a ConfigMap without the key leave the config in force; the valid
+	// change after them is the barrier that shows the watcher handled them.
+	update(map[string]string{"config.yaml": "mode: block-everything\n"})
+	update(map[string]string{"other": "x"})
+	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.5.0\n"}, func() bool { return w.Policy().Config.Benchmark == policy.EKS150 })
+	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode)
 }

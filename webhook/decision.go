@@ -34,8 +34,9 @@ const (
 	VerdictExempt Verdict = "exempt"
 )
 
-// Finding is one judged result with its verdict.
-type Finding struct {
+// Ruling is what admission made of one policy finding: the judged finding with its verdict.
+// (policy.Finding is a check's result; a Ruling adds what this request does about it.)
+type Ruling struct {
 	policy.Judged
 	Verdict Verdict
 	// Preexisting is set on UPDATE when the old object already had the finding: enforce mode
@@ -50,13 +51,14 @@ type Decision struct {
 	Message string
 	// Warnings go back to the client (kubectl prints them).
 	Warnings []string
-	Findings []Finding
+	// Rulings are the findings with their verdicts, in policy order.
+	Rulings []Ruling
 }
 
 // subresourceChecked reports whether a request to the subresource is evaluated at all.
 func subresourceChecked(sub string) bool { return sub == "" || sub == "ephemeralcontainers" }
 
-// Decide applies modes, exemptions and the UPDATE and DELETE rules of DESIGN.md to one request.
+// Decide applies modes, exemptions and the UPDATE and DELETE rules (docs/architecture.md, "A request") to one request.
 // lookup may be nil (no cluster state); checks that need it answer WARN.
 func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 	if msg, denied := modeLabelEdit(pol, req); denied {
@@ -80,13 +82,13 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 	}
 	userReason, userExempt := pol.ExemptUser(req.Username, req.Groups)
 
-	d := Decision{Allowed: true, Findings: make([]Finding, 0, len(judged))}
+	d := Decision{Allowed: true, Rulings: make([]Ruling, 0, len(judged))}
 	var denials []string
 	for _, j := range judged {
 		if userExempt && j.ExemptReason == "" {
 			j.ExemptReason = userReason
 		}
-		f := Finding{Judged: j, Preexisting: before[keyOf(j)]}
+		f := Ruling{Judged: j, Preexisting: before[keyOf(j)]}
 		switch {
 		case j.ExemptReason != "":
 			f.Verdict = VerdictExempt
@@ -97,7 +99,7 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 			f.Verdict = VerdictWarn
 			d.Warnings = append(d.Warnings, warning(f))
 		}
-		d.Findings = append(d.Findings, f)
+		d.Rulings = append(d.Rulings, f)
 	}
 	if len(denials) > 0 {
 		d.Allowed = false
@@ -151,7 +153,7 @@ type findingKey struct {
 
 func keyOf(j policy.Judged) findingKey { return findingKey{j.Slug, j.Detail} }
 
-func warning(f Finding) string {
+func warning(f Ruling) string {
 	switch {
 	case f.Status == policy.StatusWarn:
 		return f.Message() + " (cannot be decided here)"

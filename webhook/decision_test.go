@@ -21,7 +21,7 @@ type seen struct {
 	ExemptReason string
 }
 
-func seenOf(findings []Finding) []seen {
+func seenOf(findings []Ruling) []seen {
 	var out []seen
 	for _, f := range findings {
 		out = append(out, seen{ID: f.ID, Verdict: f.Verdict, Preexisting: f.Preexisting, ExemptReason: f.ExemptReason})
@@ -405,7 +405,7 @@ exemptions:
 			assert.Equal(t, tc.allowed, d.Allowed, "allowed")
 			assert.Equal(t, tc.message, d.Message, "message")
 			assert.Equal(t, tc.warnings, d.Warnings, "warnings")
-			assert.Equal(t, tc.findings, seenOf(d.Findings), "findings")
+			assert.Equal(t, tc.findings, seenOf(d.Rulings), "findings")
 			if !tc.allowed {
 				require.NotEmpty(t, d.Message)
 			}
@@ -430,7 +430,7 @@ func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 
 	require.False(t, d.Allowed)
 	var ids, denials, warnings []string
-	for _, f := range d.Findings {
+	for _, f := range d.Rulings {
 		ids = append(ids, f.ID)
 		switch f.Verdict {
 		case VerdictDeny:

@@ -1,23 +1,21 @@
 package webhook
 
 import (
-	"encoding/json"
+	"errors"
 
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	gojson "github.com/goccy/go-json"
 )
 
-// DecodeRequest lets the verdict corpus (verdicts_test.go, package webhook_test) turn an
-// AdmissionReview's request into Decide's Request exactly as the handler does: the request goes
-// through JSON into the handler's own review type. That test cannot live in this package: it also
-// runs `cisgate check`, whose package imports this one.
-func DecodeRequest(req admission.Request) (Request, error) {
-	data, err := json.Marshal(req.AdmissionRequest)
-	if err != nil {
+// DecodeReview lets the verdict corpus (verdicts_test.go, package webhook_test) turn an
+// AdmissionReview's JSON into Decide's Request as ServeHTTP and Handle do. That test cannot live
+// in this package: it also runs `cisgate check`, whose package imports this one.
+func DecodeReview(body []byte) (Request, error) {
+	var rv review
+	if err := gojson.UnmarshalNoEscape(body, &rv); err != nil {
 		return Request{}, err
 	}
-	var r reviewRequest
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Request{}, err
+	if rv.Request == nil {
+		return Request{}, errors.New("the review carries no request")
 	}
-	return decodeRequest(&r)
+	return decodeRequest(rv.Request)
 }

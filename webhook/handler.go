@@ -177,8 +177,8 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 	}
 	resp.Warnings = d.Warnings
 	observeRequest(result, req.Kind, req.Operation, start)
-	observeFindings(d.Findings)
-	if h.Recorder != nil && !isDryRun(req) && len(d.Findings) > 0 {
+	observeFindings(d.Rulings)
+	if h.Recorder != nil && !isDryRun(req) && len(d.Rulings) > 0 {
 		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: policy.ControlledByCheckedKind(in.Object), Decision: d})
 	}
 	return resp
@@ -258,13 +258,19 @@ func decodeRequest(req *reviewRequest) (Request, error) {
 	if len(raw) == 0 {
 		return r, errNoObject
 	}
-	obj, err := decodeObject(req.Kind, raw, req.Namespace, req.Name)
+	namespace := req.Namespace
+	if req.Kind.Group == "" && req.Kind.Kind == "Namespace" {
+		// The API server sends a Namespace's own name as the request's namespace; a Namespace
+		// lives in none.
+		namespace = ""
+	}
+	obj, err := decodeObject(req.Kind, raw, namespace, req.Name)
 	if err != nil {
 		return r, err
 	}
 	r.Object = obj
 	if r.Operation == policy.OperationUpdate && len(req.OldObject) > 0 {
-		old, err := decodeObject(req.Kind, req.OldObject, req.Namespace, req.Name)
+		old, err := decodeObject(req.Kind, req.OldObject, namespace, req.Name)
 		if err != nil {
 			return r, fmt.Errorf("old object: %w", err)
 		}

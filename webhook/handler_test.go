@@ -341,7 +341,7 @@ func TestHandleRecords(t *testing.T) {
 		records := rec.all()
 		require.Len(t, records, 1)
 		assert.Equal(t, []seen{{"4.2.1", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.4", VerdictExempt, false, `group "system:nodes" is exempt`}, {"4.2.5", VerdictExempt, false, `group "system:nodes" is exempt`}},
-			seenOf(records[0].Decision.Findings))
+			seenOf(records[0].Decision.Rulings))
 	})
 }
 

@@ -85,7 +85,7 @@ func operationLabel(op admissionv1.Operation) string {
 	return otherLabel
 }
 
-func observeFindings(findings []Finding) {
+func observeFindings(findings []Ruling) {
 	for _, f := range findings {
 		mode := string(f.Mode)
 		if f.Verdict == VerdictExempt {

@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/policy"
@@ -312,13 +311,12 @@ func runVerdictCase(t caseT, c verdictCase) {
 	var webhookFindings []got
 	denied := false
 	for i, obj := range objects {
-		req := admissionRequest(t, obj, i, c.webhookNamespace)
-		r, err := webhook.DecodeRequest(req)
+		r, err := webhook.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace))
 		require.NoError(t, err, "decoding %s", objectKey(obj.GetKind(), obj.GetNamespace(), obj.GetName()))
 		r.NamespaceMode = modes[r.Object.Namespace]
 		d := webhook.Decide(pol, r, nil)
 		denied = denied || !d.Allowed
-		for _, f := range d.Findings {
+		for _, f := range d.Rulings {
 			webhookFindings = append(webhookFindings, got{id: f.ID, slug: string(f.Slug), status: string(f.Status),
 				object: objectKey(r.Object.Kind, r.Object.Namespace, r.Object.Name), path: f.Path})
 		}
@@ -467,9 +465,9 @@ func namespaceModes(objects []*unstructured.Unstructured) map[string]string {
 	return modes
 }
 
-// admissionRequest is the CREATE an API server would send for obj, through the AdmissionReview
-// wire format. defaultNamespace is the client's namespace for objects that name none.
-func admissionRequest(t caseT, obj *unstructured.Unstructured, i int, defaultNamespace string) admission.Request {
+// admissionReview is the AdmissionReview (JSON) an API server would send for the CREATE of obj.
+// defaultNamespace is the client's namespace for objects that name none.
+func admissionReview(t caseT, obj *unstructured.Unstructured, i int, defaultNamespace string) []byte {
 	t.Helper()
 	raw, err := obj.MarshalJSON()
 	require.NoError(t, err)
@@ -492,7 +490,5 @@ func admissionRequest(t caseT, obj *unstructured.Unstructured, i int, defaultNam
 	}
 	wire, err := json.Marshal(review)
 	require.NoError(t, err)
-	var received admissionv1.AdmissionReview
-	require.NoError(t, json.Unmarshal(wire, &received))
-	return admission.Request{AdmissionRequest: *received.Request}
+	return wire
 }

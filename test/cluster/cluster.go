@@ -298,6 +298,9 @@ func (c *Cluster) prepare() error {
 	return c.cgroups.create("system", "pods")
 }
 
+// command is exec.Command for an argv slice.
+func command(argv []string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+
 func copyFile(from, to string) error {
 	data, err := os.ReadFile(from)
 	if err != nil {
@@ -346,8 +349,7 @@ echo 1 > /proc/sys/net/ipv4/ip_forward
 echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet
 if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables || true; fi
 `, nodeCIDR)
-	cmd := exec.Command(c.ns.nsenter("sh", "-c", script.String())[0], c.ns.nsenter("sh", "-c", script.String())[1:]...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := command(c.ns.nsenter("sh", "-c", script.String())).CombinedOutput(); err != nil {
 		return fmt.Errorf("set up the node's namespaces: %w: %s", err, out)
 	}
 	return nil
@@ -662,3 +664,6 @@ func RemoveAbandoned(ctx context.Context) error {
 	defer lock.Close()
 	return removeAbandoned()
 }
+
+// PIDs lists every process of the cluster: its daemons, shims and containers.
+func (c *Cluster) PIDs() []int { return c.cgroups.pids() }

@@ -1,7 +1,9 @@
-// Command demo is `make demo`: it starts a local control plane (kube-apiserver and etcd built from
-// the Go module proxy), runs `cisgate serve` in enforce mode behind it, applies the samples in
-// test/demo/samples, and shows what a newcomer needs to see: what was denied and warned with its
-// CIS ID, the Events, the report ConfigMap, and a node scan.
+// Command demo is `make demo`: it starts the local one-node cluster (test/cluster: kubelet with
+// containerd, kube-proxy and the control plane, built from the Go module proxy), imports
+// cisgate's image, installs the chart with helm in enforce mode, applies the samples in
+// test/demo/samples with client-go, and shows what a newcomer needs to see: what was denied and
+// warned with its CIS ID, the Events, the node scan of the node's real kubelet and the report
+// ConfigMap. The cluster is torn down at the end.
 package main
 
 import (
@@ -10,46 +12,41 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/report"
-	"github.com/cisgate/cisgate/test/e2e/framework"
-	"github.com/cisgate/cisgate/webhook"
+	"github.com/cisgate/cisgate/test/cluster"
+	"github.com/cisgate/cisgate/test/cluster/clustertest"
 )
 
 const (
 	namespace  = "cisgate-system"
-	replica    = "demo"
 	samplesDir = "test/demo/samples"
-	nodeName   = "ip-10-0-1-23.ec2.internal"
-	nodeHost   = "test/testdata/nodes/al2023"
 )
 
-const demoConfig = `benchmark: eks-1.8.0
-mode: enforce
-exemptions:
-  namespaces: [kube-system, cisgate-system]
-  groups: [system:nodes, system:serviceaccounts:kube-system]
-registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/"]
-`
+// demoValues are the chart values of the demo: enforce mode, the sample registry approved.
+var demoValues = []string{
+	"--set", "mode=enforce",
+	"--set", "registries={123456789012.dkr.ecr.us-east-1.amazonaws.com/}",
+}
 
 func main() {
 	if err := run(); err != nil {
@@ -59,59 +56,63 @@ func main() {
 }
 
 func run() error {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
+	tools := os.Getenv(clustertest.ToolsEnv)
+	if tools == "" {
+		return errors.New(clustertest.ToolsEnv + " is not set; run `make demo`")
+	}
 
-	heading("Starting a local control plane (kube-apiserver and etcd from the Go module proxy)")
-	path := webhook.Path
-	env, err := framework.Start(framework.Options{ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{
-		webhook.Configuration("cisgate", []string{"kube-system", namespace}, admissionregistrationv1.Fail,
-			admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: namespace, Name: "cisgate", Path: &path}}),
-	}})
+	heading("Starting a local one-node cluster (kubelet, containerd, kube-proxy; logs under " + cluster.BaseDir + ")")
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{ToolsDir: tools, Images: []string{"bin/pause-image", "bin/image"}})
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
+	defer func() {
+		heading("Tearing the cluster down")
+		if err := c.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: teardown:", err)
+		}
+	}()
+	fmt.Printf("  node %s Ready in %s; cisgate's image imported into its containerd\n", cluster.NodeName, time.Since(start).Round(100*time.Millisecond))
 
-	work, err := os.MkdirTemp("", "cisgate-demo")
+	heading("helm install cisgate charts/cisgate --set mode=enforce (self-signed certificate, image never pulled)")
+	args := append([]string{"install", "cisgate", clustertest.ChartDir(), "--namespace", namespace, "--create-namespace", "--wait", "--timeout", "4m"}, clustertest.TestValues(c)...)
+	if _, err := clustertest.Helm(ctx, c, append(args, demoValues...)...); err != nil {
+		return err
+	}
+	pods, err := c.Clientset.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=webhook"})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	if err := startWebhook(ctx, env, work); err != nil {
-		return err
+	for _, p := range pods.Items {
+		fmt.Printf("  pod %s %s on %s (%s)\n", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.PodIP)
 	}
 
 	warnings := &warningLog{}
-	cfg := rest.CopyConfig(env.Config)
+	cfg := rest.CopyConfig(c.Config)
 	cfg.WarningHandler = warnings
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cl, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
 
-	heading("Applying " + samplesDir + " (global mode enforce; namespace legacy is labelled cisgate.io/mode=audit)")
+	heading("Applying " + samplesDir + " with client-go (global mode enforce; namespace legacy is labelled cisgate.io/mode=audit)")
 	loaded := manifest.Load([]string{samplesDir}, nil)
 	if len(loaded.Errors) > 0 {
 		return errors.Join(loaded.Errors...)
 	}
-	settle := false
 	for _, o := range loaded.Objects {
 		obj, ok := o.Raw.(client.Object)
 		if !ok {
 			continue
 		}
-		switch o.Kind {
-		case "Namespace", "NetworkPolicy":
-			settle = true
-		default:
-			if settle {
-				// The webhook's informers see new namespaces and NetworkPolicies within moments.
-				time.Sleep(time.Second)
-				settle = false
-			}
-		}
-		err := c.Create(ctx, obj)
+		err := cl.Create(ctx, obj)
 		warned := warnings.take()
 		name := o.Kind + " " + objectName(o.Namespace, o.Name)
 		switch {
@@ -133,69 +134,85 @@ func run() error {
 	}
 
 	heading("Events (events.k8s.io/v1) cisgate wrote")
-	if err := printEvents(ctx, env); err != nil {
+	if err := printEvents(ctx, c); err != nil {
 		return err
 	}
 
-	heading("Node scan of " + nodeHost + " as node " + nodeName + " (cisgate nodescan --report)")
-	if _, err := env.Clientset.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName}}, metav1.CreateOptions{}); err != nil {
+	heading("Node scan of the node's real kubelet (the chart's node-scan Job, cisgate nodescan --report)")
+	if err := printNodeScan(ctx, c); err != nil {
 		return err
 	}
-	code := app.Run(ctx, []string{"nodescan", "--host-root", nodeHost, "--node-name", nodeName,
-		"--report", "--kubeconfig", env.KubeConfig, "--namespace", namespace}, app.IOStreams{Out: os.Stdout, ErrOut: os.Stderr})
-	fmt.Printf("  (exit code %d: 1 means a section 3 check failed)\n", code)
 
 	heading("The report ConfigMap " + namespace + "/" + report.ConfigMapName)
-	if err := printReport(ctx, env); err != nil {
+	if err := printReport(ctx, c); err != nil {
 		return err
 	}
 
 	heading("The same samples in CI, before they reach a cluster: cisgate check -f " + samplesDir)
-	code = app.Run(ctx, []string{"check", "-f", samplesDir, "--config", filepath.Join(work, "config.yaml")},
+	work, err := os.MkdirTemp("", "cisgate-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	checkConfig := filepath.Join(work, "config.yaml")
+	if err := os.WriteFile(checkConfig, []byte("mode: enforce\nregistries: [\"123456789012.dkr.ecr.us-east-1.amazonaws.com/\"]\n"), 0o644); err != nil {
+		return err
+	}
+	code := app.Run(ctx, []string{"check", "-f", samplesDir, "--config", checkConfig},
 		app.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	fmt.Printf("  (exit code %d: 1 means an enforce-mode FAIL, which fails the pipeline)\n", code)
 	return nil
 }
 
-func startWebhook(ctx context.Context, env *framework.Env, work string) error {
-	configPath := filepath.Join(work, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(demoConfig), 0o644); err != nil {
-		return err
-	}
-	if _, err := env.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	probe, err := freeAddr()
+// printNodeScan waits for the node's report key and prints its results.
+func printNodeScan(ctx context.Context, c *cluster.Cluster) error {
+	key := "node." + cluster.NodeName + ".json"
+	var raw string
+	err := clustertest.WaitFor(ctx, 3*time.Minute, "the node scan's report key "+key, func() error {
+		cm, err := c.Clientset.CoreV1().ConfigMaps(namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if raw, ok = cm.Data[key]; !ok {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(work, "serve.log")
-	logs, err := os.Create(logPath)
-	if err != nil {
+	var rep struct {
+		Counts  map[string]int `json:"counts"`
+		Results []struct {
+			ID, Slug, Status, Actual, Source string
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(raw), &rep); err != nil {
 		return err
 	}
-	heading("Starting cisgate serve in enforce mode (logs: " + logPath + ")")
-	fmt.Print(indent(demoConfig))
-	go app.Run(ctx, []string{"serve", "--config", configPath, "--cert-dir", env.Webhook.CertDir,
-		"--port", strconv.Itoa(env.Webhook.Port), "--kubeconfig", env.KubeConfig, "--namespace", namespace,
-		"--replica", replica, "--metrics-bind-address", "0", "--health-probe-bind-address", probe,
-		"--leader-elect=false", "--report-interval", "500ms"}, app.IOStreams{Out: logs, ErrOut: logs})
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+	fmt.Printf("  %s: %v\n", cluster.NodeName, rep.Counts)
+	for _, r := range rep.Results {
+		fmt.Printf("  %-5s [%s] %-24s %-10s %s\n", r.Status, r.ID, r.Slug, r.Actual, r.Source)
+	}
+	return nil
+}
+
+func printEvents(ctx context.Context, c *cluster.Cluster) error {
+	// The events sink sends asynchronously: wait for the denial's Event.
+	var list *eventsv1.EventList
+	err := clustertest.WaitFor(ctx, time.Minute, "the CISDenied Event", func() error {
+		var err error
+		if list, err = c.Clientset.EventsV1().Events("").List(ctx, metav1.ListOptions{}); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Reason == string(report.ReasonDenied) {
 				return nil
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return errors.New("cisgate serve did not become ready within a minute; see " + logPath)
-}
-
-func printEvents(ctx context.Context, env *framework.Env) error {
-	time.Sleep(2 * time.Second) // the events sink sends asynchronously
-	list, err := env.Clientset.EventsV1().Events("").List(ctx, metav1.ListOptions{})
+		return errors.New("not yet")
+	})
 	if err != nil {
 		return err
 	}
@@ -220,9 +237,25 @@ func printEvents(ctx context.Context, env *framework.Env) error {
 	return nil
 }
 
-func printReport(ctx context.Context, env *framework.Env) error {
-	time.Sleep(time.Second) // past the replica's batching interval
-	cm, err := env.Clientset.CoreV1().ConfigMaps(namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+func printReport(ctx context.Context, c *cluster.Cluster) error {
+	// Each replica writes its key at most every 5 s, the leader the summary every minute.
+	var cm *corev1.ConfigMap
+	err := clustertest.WaitFor(ctx, 2*time.Minute, "summary.json and the admission keys", func() error {
+		var err error
+		if cm, err = c.Clientset.CoreV1().ConfigMaps(namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		admissions := 0
+		for k := range cm.Data {
+			if strings.HasPrefix(k, "admission.") {
+				admissions++
+			}
+		}
+		if _, ok := cm.Data["summary.json"]; !ok || admissions == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -293,13 +326,4 @@ func objectName(ns, name string) string {
 		return name
 	}
 	return ns + "/" + name
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -143,7 +143,7 @@ func build(o *options) error {
 		return err
 	}
 	return p.AppendIndex(idx, layout.WithAnnotations(map[string]string{
-		"io.containerd.image.name":         tag.Name(),
+		"io.containerd.image.name":          tag.Name(),
 		"org.opencontainers.image.ref.name": tag.TagStr(),
 	}))
 }

@@ -64,7 +64,11 @@ item a line; nothing when the node scan is off.
 - --nodescan-priority-class={{ . }}
 {{- end }}
 {{- range .Values.nodeScan.extraHostPaths }}
-- --nodescan-extra-host-path={{ . }}
+{{- if kindIs "string" . }}
+- --nodescan-extra-host-path=path={{ . }}
+{{- else }}
+- --nodescan-extra-host-path=path={{ .path }}{{ with .type }},type={{ . }}{{ end }}{{ with .name }},name={{ . }}{{ end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 {{- end -}}

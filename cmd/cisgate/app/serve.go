@@ -47,7 +47,10 @@ const leaseName = "cisgate-leader"
 
 // ServeOptions configures `cisgate serve`, the webhook and the leader-elected controllers.
 type ServeOptions struct {
-	ConfigFile             string
+	ConfigFile string
+	// ConfigMap, when set, is the ConfigMap (in Namespace) whose key config.yaml is the config
+	// file's source: after start the config follows it through the API.
+	ConfigMap              string
 	CertDir                string
 	Port                   int
 	ClientCAFile           string
@@ -70,7 +73,7 @@ type ServeOptions struct {
 	NodeScan *controller.NodeScanOptions
 }
 
-// NewServeOptions returns the defaults.
+// NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
 func NewServeOptions() *ServeOptions {
 	ns := os.Getenv("POD_NAMESPACE")
 	if ns == "" {
@@ -104,6 +107,7 @@ func NewServeOptions() *ServeOptions {
 // AddFlags binds the options to flags.
 func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file (reloaded when it changes); empty: the defaults, audit mode")
+	fs.StringVar(&o.ConfigMap, "config-map", o.ConfigMap, "ConfigMap in --namespace whose key "+configMapKey+" is the --config file's source: after start the config follows it through the API (in force within a second of a change) instead of polling the file")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "directory holding tls.crt and tls.key, reloaded when they change")
 	fs.IntVar(&o.Port, "port", o.Port, "webhook HTTPS port")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "PEM CA bundle: every webhook client must present a certificate it signed "+
@@ -147,6 +151,9 @@ func (o *ServeOptions) Validate() []error {
 	}
 	if o.Replica == "" {
 		errs = append(errs, errors.New("--replica must not be empty"))
+	}
+	if o.ConfigMap != "" && o.ConfigFile == "" {
+		errs = append(errs, errors.New("--config-map needs --config (the config at start)"))
 	}
 	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 {
 		errs = append(errs, errors.New("--config-poll-interval and --report-interval must be positive"))
@@ -222,6 +229,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	}
 	// This manager has no leader election: everything in it runs on every replica, and losing a
 	// lease cannot stop it.
+	if w, ok := pol.(*webhook.ConfigWatcher); ok && o.ConfigMap != "" {
+		w.FollowConfigMap(clientset, o.Namespace, o.ConfigMap, configMapKey)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 clientgoscheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
@@ -400,6 +410,9 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 		}
 	}
 }
+
+// configMapKey is the key of --config-map that holds the config (the chart's config.yaml).
+const configMapKey = "config.yaml"
 
 // policySource is the config watcher, or a fixed default policy without --config.
 func (o *ServeOptions) policySource() (interface {

@@ -30,7 +30,7 @@ var dryRun = []string{metav1.DryRunAll}
 // prepareNamespace makes a namespace that a hardened workload can run in (a NetworkPolicy and
 // the ServiceAccount "web"), labelled with the given cisgate mode ("" for none), and waits until
 // the webhook's caches have seen it.
-func prepareNamespace(t *testing.T, prefix, mode string) string {
+func prepareNamespace(t testing.TB, prefix, mode string) string {
 	t.Helper()
 	ctx := context.Background()
 	labels := map[string]string{}
@@ -50,7 +50,7 @@ func prepareNamespace(t *testing.T, prefix, mode string) string {
 
 // waitForMode waits until a dry-run privileged Pod in ns is treated as the mode says ("" means
 // the global enforce), and a dry-run hardened Deployment is admitted (the NetworkPolicy is seen).
-func waitForMode(t *testing.T, ns, mode string) {
+func waitForMode(t testing.TB, ns, mode string) {
 	t.Helper()
 	framework.WaitFor(t, 20*time.Second, "namespace "+ns+" in mode "+mode, func() error {
 		_, err := env.Clientset.AppsV1().Deployments(ns).Create(context.Background(), deployment(ns, "probe", nil), metav1.CreateOptions{DryRun: dryRun})

@@ -29,6 +29,8 @@ import (
 const (
 	cisgateNamespace = "cisgate-system"
 	replica          = "e2e-replica"
+	// summaryInterval is serve's --summary-interval in this suite.
+	summaryInterval = 10 * time.Minute
 )
 
 var (
@@ -63,7 +65,7 @@ var serveOnce sync.Once
 
 // serve starts `cisgate serve` once for the package, as the chart runs it, and waits until it
 // answers admission requests.
-func serve(t *testing.T) {
+func serve(t testing.TB) {
 	t.Helper()
 	framework.Require(t, env)
 	serveOnce.Do(func() {
@@ -73,8 +75,6 @@ func serve(t *testing.T) {
 		}
 		configPath = filepath.Join(dir, "config.yaml")
 		writeConfig(t, baseConfig)
-		ensureNamespace(t, cisgateNamespace, nil)
-		ensureNamespace(t, "exempt-ns", nil)
 		probe := freeAddr(t)
 		metricsAddr = freeAddr(t)
 		args := []string{"serve",
@@ -82,6 +82,8 @@ func serve(t *testing.T) {
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
 			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probe, "--leader-elect=false",
 			"--config-poll-interval", "100ms", "--report-interval", "200ms",
+			// Far beyond any test: summary.json must follow the report keys without its tick.
+			"--summary-interval", summaryInterval.String(),
 		}
 		logs, err := os.Create(filepath.Join(dir, "serve.log"))
 		if err != nil {
@@ -110,17 +112,21 @@ func serve(t *testing.T) {
 			}
 			return nil
 		})
+		// Namespaces are checked kinds and the suite's webhook fails closed: they can be created
+		// only once serve answers. Its report writer and leader loops retry until then.
+		ensureNamespace(t, cisgateNamespace, nil)
+		ensureNamespace(t, "exempt-ns", nil)
 	})
 }
 
-func writeConfig(t *testing.T, content string) {
+func writeConfig(t testing.TB, content string) {
 	t.Helper()
 	if err := os.WriteFile(configPath, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +136,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	t.Helper()
 	_, err := env.Clientset.CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})

@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,10 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
 )
 
@@ -74,4 +78,49 @@ func assertOwnFieldManagers(t *testing.T, cm *corev1.ConfigMap) {
 	for _, name := range []string{"replica-a", "replica-b"} {
 		assert.True(t, managers[report.AdmissionKey(name).FieldManager], "field manager of %s", name)
 	}
+}
+
+// TestSummaryCarriesDenialsPromptly: after a denial, summary.json (written by the leader) counts it
+// per check and in its total before its interval comes round: the leader refreshes the summary
+// when a replica's report key changes (issue: the summary lagged and showed no denials).
+func TestSummaryCarriesDenialsPromptly(t *testing.T) {
+	serve(t)
+	ns := prepareNamespace(t, "summary", "")
+	before := summary(t)
+	_, err := env.Clientset.CoreV1().Pods(ns).Create(context.Background(), privilegedPod(ns, "priv"), metav1.CreateOptions{})
+	requireDenied(t, err, "[4.2.1]")
+	// Well within one summary interval (summaryInterval, 10m, so its tick plays no part): the
+	// replica writes its key within --report-interval and the leader follows the key.
+	framework.WaitFor(t, 30*time.Second, "summary.json to count the denial", func() error {
+		after := summary(t)
+		if after.Denials <= before.Denials {
+			return fmt.Errorf("denials %d, want more than %d", after.Denials, before.Denials)
+		}
+		if got, was := admissionDeny(after, "4.2.1"), admissionDeny(before, "4.2.1"); got <= was {
+			return fmt.Errorf("4.2.1 admission deny %d, want more than %d", got, was)
+		}
+		return nil
+	})
+}
+
+// summary reads summary.json (empty before the first one).
+func summary(t *testing.T) controller.Summary {
+	t.Helper()
+	var s controller.Summary
+	cm, err := env.Clientset.CoreV1().ConfigMaps(cisgateNamespace).Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return s
+	}
+	require.NoError(t, err)
+	if data, ok := cm.Data[report.SummaryKey().Name]; ok {
+		require.NoError(t, json.Unmarshal([]byte(data), &s))
+	}
+	return s
+}
+
+func admissionDeny(s controller.Summary, id string) int {
+	if c := s.Checks[id]; c != nil && c.Admission != nil {
+		return c.Admission.Deny
+	}
+	return 0
 }

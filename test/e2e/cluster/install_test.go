@@ -62,7 +62,9 @@ func namespace(t *testing.T, name string, labels map[string]string) {
 	ctx := context.Background()
 	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Clientset.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.Clientset.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 // privilegedPod: 4.2.1 (privileged), 4.1.5 (default ServiceAccount) among others.

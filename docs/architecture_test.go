@@ -1,0 +1,90 @@
+// Package docs holds the repository's documentation; its test keeps the worked examples of
+// architecture.md true.
+package docs
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// section returns the text of a "## title" section of architecture.md.
+func section(t *testing.T, title string) string {
+	t.Helper()
+	data, err := os.ReadFile("architecture.md")
+	require.NoError(t, err)
+	text := string(data)
+	start := strings.Index(text, "\n## "+title+"\n")
+	require.NotEqual(t, -1, start, "architecture.md has a section %q", title)
+	text = text[start+len(title)+5:]
+	if end := strings.Index(text, "\n## "); end != -1 {
+		text = text[:end]
+	}
+	return text
+}
+
+// listedFiles are the repository paths a section names in backticks (a <slug> placeholder stands
+// for the example's slug).
+func listedFiles(t *testing.T, text, slug string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile("`([a-z_./<>-]+\\.go)`").FindAllStringSubmatch(text, -1) {
+		out = append(out, strings.ReplaceAll(m[1], "<slug>", strings.ReplaceAll(slug, "-", "_")))
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// sourcesMentioning lists the non-test Go files of the product packages that match re.
+func sourcesMentioning(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	var out []string
+	for _, dir := range []string{"policy", "nodescan", "webhook", "controller", "report", "output", "manifest", "cmd"} {
+		err := filepath.WalkDir(filepath.Join("..", dir), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if re.Match(data) {
+				rel, _ := filepath.Rel("..", p)
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	return out
+}
+
+// assertListed: every file the section lists exists, and every product file that carries the
+// example is listed, so a change that spreads a check or a setting over more files must say so.
+func assertListed(t *testing.T, title, slug string, carries *regexp.Regexp) {
+	t.Helper()
+	listed := listedFiles(t, section(t, title), slug)
+	for _, f := range listed {
+		_, err := os.Stat(filepath.Join("..", f))
+		assert.NoError(t, err, "%s lists %s", title, f)
+	}
+	for _, f := range sourcesMentioning(t, carries) {
+		assert.True(t, slices.Contains(listed, f), "%s: %s carries the example %s but is not listed", title, f, slug)
+	}
+}
+
+func TestAddingACheckListsItsFiles(t *testing.T) {
+	assertListed(t, "Adding a check", "net-raw", regexp.MustCompile(`"net-raw"`))
+}
+
+func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
+	assertListed(t, "Adding a kubelet setting", "event-qps",
+		regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`))
+}

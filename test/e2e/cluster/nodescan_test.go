@@ -1,0 +1,256 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/cisgate/cisgate/test/cluster"
+	"github.com/cisgate/cisgate/test/cluster/clustertest"
+)
+
+// nodeResult is one result of the node's report key node.<node>.json.
+type nodeResult struct {
+	ID     string `json:"id"`
+	Slug   string `json:"slug"`
+	Status string `json:"status"`
+	Actual string `json:"actual"`
+	Source string `json:"source"`
+	Detail string `json:"detail"`
+}
+
+type nodeReport struct {
+	Node       string `json:"node"`
+	NotScanned *struct {
+		Reason string `json:"reason"`
+		Path   string `json:"path"`
+		Hint   string `json:"hint"`
+	} `json:"notScanned"`
+	Time    time.Time    `json:"time"`
+	Results []nodeResult `json:"results"`
+}
+
+// configzSetting maps a section 3 check to the KubeletConfiguration field it decides on, as
+// /configz serves it (kubelet.config.k8s.io/v1beta1 JSON), and to how cisgate prints the value.
+type configzSetting struct {
+	slug string
+	// field is the path in /configz's kubeletconfig, and the config key cisgate names.
+	field []string
+	// flag is the kubelet flag that sets it.
+	flag string
+}
+
+var configzSettings = []configzSetting{
+	{slug: "anonymous-auth", field: []string{"authentication", "anonymous", "enabled"}, flag: "anonymous-auth"},
+	{slug: "authorization-mode", field: []string{"authorization", "mode"}, flag: "authorization-mode"},
+	{slug: "client-ca", field: []string{"authentication", "x509", "clientCAFile"}, flag: "client-ca-file"},
+	{slug: "read-only-port", field: []string{"readOnlyPort"}, flag: "read-only-port"},
+	{slug: "streaming-idle-timeout", field: []string{"streamingConnectionIdleTimeout"}, flag: "streaming-connection-idle-timeout"},
+	{slug: "protect-kernel-defaults", field: []string{"protectKernelDefaults"}, flag: "protect-kernel-defaults"},
+	{slug: "iptables-util-chains", field: []string{"makeIPTablesUtilChains"}, flag: "make-iptables-util-chains"},
+	{slug: "event-qps", field: []string{"eventRecordQPS"}, flag: "event-qps"},
+}
+
+// configzValue is the field's value in /configz, printed as cisgate prints it; absent
+// (omitempty) fields are their zero value, which is what the kubelet runs with.
+func configzValue(t *testing.T, configz map[string]any, s configzSetting) string {
+	t.Helper()
+	var v any = configz
+	for _, f := range s.field {
+		m, _ := v.(map[string]any)
+		v = m[f]
+	}
+	switch x := v.(type) {
+	case nil:
+		switch s.slug {
+		case "read-only-port", "event-qps":
+			return "0"
+		case "client-ca", "authorization-mode":
+			return ""
+		}
+		return "false"
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatInt(int64(x), 10)
+	case string:
+		return x
+	}
+	t.Fatalf("/configz %v: unexpected %T", s.field, v)
+	return ""
+}
+
+// The kubelet itself is the oracle of section 3: for every setting a check reads, the value
+// cisgate's node-scan Job reports (run by the chart's controller on this node, reading the
+// node's files and the kubelet's command line) must be the one the running kubelet serves on
+// /configz, and its source the layer that really set it (the kubelet merges flags over
+// --config-dir drop-ins over the --config file: kubernetes.io/docs/tasks/administer-cluster/
+// kubelet-config-file, "Kubelet configuration merging order").
+func TestNodeScanMatchesTheKubelet(t *testing.T) {
+	clustertest.Require(t, c)
+	ctx := context.Background()
+	r := clustertest.Install(t, c, "--set", "mode=audit")
+	t.Cleanup(func() { _ = c.RestartKubelet(context.Background(), cluster.KubeletSetup{}) })
+
+	dropIn := filepath.Join(c.KubeletDropInDir(), "50-overrides.conf")
+	setups := []struct {
+		name  string
+		setup cluster.KubeletSetup
+		// source per slug: "file", "drop-in", "flag"; anything else is the config file's.
+		sources map[string]string
+	}{
+		{name: "config file only", setup: cluster.KubeletSetup{}},
+		{name: "file and drop-in", setup: cluster.KubeletSetup{DropIns: map[string]map[string]any{
+			"50-overrides.conf": {"readOnlyPort": 10255, "streamingConnectionIdleTimeout": "30m", "eventRecordQPS": 10, "makeIPTablesUtilChains": false},
+		}}, sources: map[string]string{"read-only-port": "drop-in", "streaming-idle-timeout": "drop-in", "event-qps": "drop-in", "iptables-util-chains": "drop-in"}},
+		{name: "flags over both", setup: cluster.KubeletSetup{
+			DropIns: map[string]map[string]any{
+				"50-overrides.conf": {"readOnlyPort": 10255, "streamingConnectionIdleTimeout": "30m", "eventRecordQPS": 10},
+			},
+			Flags: []string{"--read-only-port=0", "--event-qps=20", "--streaming-connection-idle-timeout=1h0m0s", "--make-iptables-util-chains=true"},
+		}, sources: map[string]string{"read-only-port": "flag", "streaming-idle-timeout": "flag", "event-qps": "flag", "iptables-util-chains": "flag"}},
+	}
+	var template *batchv1.Job
+	for i, s := range setups {
+		t.Run(s.name, func(t *testing.T) {
+			if i > 0 {
+				require.NoError(t, c.RestartKubelet(ctx, s.setup))
+			}
+			raw, err := c.Configz(ctx)
+			require.NoError(t, err)
+			var configz struct {
+				KubeletConfig map[string]any `json:"kubeletconfig"`
+			}
+			require.NoError(t, json.Unmarshal(raw, &configz))
+
+			var rep nodeReport
+			if i == 0 {
+				// The chart's controller scans the node when it joins its view.
+				template, rep = waitScheduledScan(t, r)
+			} else {
+				rep = rescan(t, r, template, fmt.Sprintf("rescan-%d", i))
+			}
+			bySlug := map[string]nodeResult{}
+			for _, res := range rep.Results {
+				bySlug[res.Slug] = res
+			}
+			for _, set := range configzSettings {
+				res, ok := bySlug[set.slug]
+				if !assert.True(t, ok, "no result for %s", set.slug) {
+					continue
+				}
+				assert.Equal(t, configzValue(t, configz.KubeletConfig, set), res.Actual, "%s [%s]: cisgate's value against /configz %v (%s)", set.slug, res.ID, set.field, res.Detail)
+				switch s.sources[set.slug] {
+				case "drop-in":
+					assert.Equal(t, "drop-in "+dropIn+" key "+strings.Join(set.field, "."), res.Source, set.slug)
+				case "flag":
+					assert.Equal(t, "flag --"+set.flag, res.Source, set.slug)
+				default:
+					assert.Equal(t, "file "+c.KubeletConfigPath()+" key "+strings.Join(set.field, "."), res.Source, set.slug)
+				}
+			}
+		})
+	}
+}
+
+// waitScheduledScan waits for the controller's scan Job of the node and its report key.
+func waitScheduledScan(t *testing.T, r *clustertest.Release) (*batchv1.Job, nodeReport) {
+	t.Helper()
+	ctx := context.Background()
+	var job *batchv1.Job
+	require.NoError(t, clustertest.WaitFor(ctx, 3*time.Minute, "the node-scan Job to finish", func() error {
+		jobs, err := c.Clientset.BatchV1().Jobs(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=nodescan"})
+		if err != nil {
+			return err
+		}
+		for i := range jobs.Items {
+			if finished(&jobs.Items[i]) {
+				job = &jobs.Items[i]
+				return nil
+			}
+		}
+		return fmt.Errorf("%d Jobs, none finished", len(jobs.Items))
+	}))
+	rep, err := readNodeReport(ctx, r)
+	require.NoError(t, err)
+	return job, rep
+}
+
+func finished(j *batchv1.Job) bool {
+	for _, cond := range j.Status.Conditions {
+		if (cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed) && cond.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func readNodeReport(ctx context.Context, r *clustertest.Release) (nodeReport, error) {
+	var rep nodeReport
+	data, err := reportData(ctx, r)
+	if err != nil {
+		return rep, err
+	}
+	raw, ok := data["node."+cluster.NodeName+".json"]
+	if !ok {
+		return rep, fmt.Errorf("no node key in the report")
+	}
+	return rep, json.Unmarshal([]byte(raw), &rep)
+}
+
+// rescan runs the controller's scan Job again under another name (the same Pod template: the
+// same image, mounts, host PID namespace and arguments) and returns the report it wrote. Its
+// labels are not the scheduler's, so the scheduler leaves it alone.
+func rescan(t *testing.T, r *clustertest.Release, template *batchv1.Job, name string) nodeReport {
+	t.Helper()
+	ctx := context.Background()
+	before, err := readNodeReport(ctx, r)
+	require.NoError(t, err)
+	tmpl := *template.Spec.Template.DeepCopy()
+	for _, k := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"} {
+		delete(tmpl.Labels, k)
+	}
+	tmpl.Labels["app.kubernetes.io/component"] = "nodescan-rescan"
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.Namespace},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](0),
+			TTLSecondsAfterFinished: ptr.To[int32](600),
+			Template:                tmpl,
+		},
+	}
+	_, err = c.Clientset.BatchV1().Jobs(r.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	require.NoError(t, err)
+	var rep nodeReport
+	require.NoError(t, clustertest.WaitFor(ctx, 2*time.Minute, "Job "+name+" to write a new report", func() error {
+		j, err := c.Clientset.BatchV1().Jobs(r.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !finished(j) {
+			return fmt.Errorf("Job %s not finished", name)
+		}
+		if rep, err = readNodeReport(ctx, r); err != nil {
+			return err
+		}
+		// Report times are whole seconds: a scan in the same second as the last one shows the
+		// same time, so the Job's completion is the barrier and the time a sanity check.
+		if rep.Time.Before(before.Time) {
+			return fmt.Errorf("report of %v is older than %v", rep.Time, before.Time)
+		}
+		return nil
+	}))
+	return rep
+}

@@ -1,0 +1,130 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/cisgate/cisgate/test/e2e/fixtures"
+	"github.com/cisgate/cisgate/test/e2e/framework"
+	"github.com/cisgate/cisgate/webhook"
+)
+
+// TestAPIServerClientCertificate: with --client-ca-file, cisgate serves only clients with a
+// certificate its CA signed. The API server presents one when its AdmissionConfiguration gives the
+// webhook client a kubeconfig with a client certificate (kube-apiserver
+// --admission-control-config-file, WebhookAdmissionConfiguration.kubeConfigFile; the user "*"
+// matches every webhook): its calls are answered; a client without one is refused at the
+// handshake, and so cannot forge an Event or a report entry.
+func TestAPIServerClientCertificate(t *testing.T) {
+	framework.Require(t, env)
+	dir := t.TempDir()
+	ca, caKey := newTestCA(t)
+	certPEM, keyPEM := newClientCert(t, ca, caKey)
+	kubeconfig := filepath.Join(dir, "webhook-client.kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+users:
+  - name: "*"
+    user:
+      client-certificate-data: `+b64(certPEM)+`
+      client-key-data: `+b64(keyPEM)+`
+`), 0o600))
+	admissionConfig := filepath.Join(dir, "admission.yaml")
+	require.NoError(t, os.WriteFile(admissionConfig, []byte(`apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+  - name: ValidatingAdmissionWebhook
+    configuration:
+      apiVersion: apiserver.config.k8s.io/v1
+      kind: WebhookAdmissionConfiguration
+      kubeConfigFile: `+kubeconfig+`
+`), 0o600))
+	caFile := filepath.Join(dir, "client-ca.crt")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o600))
+
+	path := webhook.Path
+	cfg := webhook.Configuration("cisgate", []string{"kube-system", namespace}, admissionregistrationv1.Fail,
+		admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: namespace, Name: "cisgate", Path: &path}})
+	e := framework.StartT(t, framework.Options{
+		ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{cfg},
+		APIServerArgs:      map[string][]string{"admission-control-config-file": {admissionConfig}},
+	})
+	startReplica(t, e, "client-cert", e.KubeConfig, "--leader-elect=false", "--client-ca-file", caFile,
+		"--cert-dir", e.Webhook.CertDir, "--port", strconv.Itoa(e.Webhook.Port))
+
+	ctx := context.Background()
+	_, err := e.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	spec := fixtures.HardenedPodSpec()
+	spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+	spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web"}, Spec: spec}
+	_, err = e.Clientset.CoreV1().Pods("team-a").Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsForbidden(err), "the API server's call was answered: %v", err)
+	assert.Contains(t, err.Error(), "cisgate denied Pod")
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(e.Webhook.CAData)
+	anonymous := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	_, err = anonymous.Post("https://"+net.JoinHostPort(e.Webhook.Host, strconv.Itoa(e.Webhook.Port))+webhook.Path, "application/json", bytes.NewReader([]byte(roleReview)))
+	require.Error(t, err, "a client without a certificate is refused")
+}
+
+func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
+
+func newTestCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "webhook-client-ca"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return cert, key
+}
+
+func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "kube-apiserver-webhook-client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
