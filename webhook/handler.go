@@ -291,12 +291,23 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 		}
 		obj = meta
 	}
-	o := policy.NewObject(gvk.Kind, obj)
+	o := policy.NewObjectOf(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, obj)
 	// The request names the object where its body cannot: generateName, and namespace defaults.
-	// A cluster-scoped object takes no namespace from it: the API server sends a Namespace's own
-	// name there.
-	if o.Namespace == "" && o.Namespaced {
+	if o.Namespace == "" {
 		o.Namespace = namespace
+	}
+	if o.Scope == policy.ScopeUnknown {
+		// A custom kind: the request's namespace is the API server's word on its scope (it
+		// sends one for every namespaced resource and none for a cluster-scoped one).
+		o.Scope, o.Namespaced = policy.ScopeCluster, namespace != ""
+		if o.Namespaced {
+			o.Scope = policy.ScopeNamespaced
+		}
+	}
+	if o.Scope == policy.ScopeCluster {
+		// A cluster-scoped object has no namespace, whatever its body says; the API server
+		// sends a Namespace's own name as the request's namespace.
+		o.Namespace = ""
 	}
 	if o.Name == "" {
 		o.Name = name

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/nodescan"
@@ -24,6 +25,9 @@ type CheckOptions struct {
 	Benchmark  string
 	ConfigFile string
 	Output     string
+	// Namespace is where objects without a namespace go, as `kubectl apply -n` sends them; empty
+	// leaves them to the client (4.5.2 then warns).
+	Namespace string
 }
 
 // NewCheckOptions returns the defaults.
@@ -36,6 +40,7 @@ func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
+	fs.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "judge objects without a namespace as `kubectl apply -n NAMESPACE` would create them; an object in another namespace is an error, as in kubectl")
 }
 
 // Validate reports every problem with the options.
@@ -106,6 +111,11 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	}
 	format, _ := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF)
 	loaded := manifest.Load(o.Files, streams.In)
+	if o.Namespace != "" {
+		var errs []error
+		loaded.Objects, errs = inNamespace(loaded.Objects, o.Namespace)
+		loaded.Errors = append(loaded.Errors, errs...)
+	}
 	report := CheckManifests(pol, loaded.Objects)
 	if err := output.Write(streams.Out, format, report); err != nil {
 		return err
@@ -119,6 +129,28 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	return nil
 }
 
+// inNamespace puts objects without a namespace into ns, as kubectl apply -n does
+// (k8s.io/cli-runtime resource.RequireNamespace); a namespaced object that names another
+// namespace is kubectl's error: it is returned as one and not judged, as kubectl never sends it.
+// Cluster-scoped kinds keep none.
+func inNamespace(objects []manifest.Object, ns string) ([]manifest.Object, []error) {
+	var errs []error
+	kept := objects[:0:0]
+	for _, obj := range objects {
+		switch o := &obj.Object; {
+		case !o.Namespaced:
+		case o.Namespace == "":
+			o.Namespace = ns
+		case o.Namespace != ns:
+			errs = append(errs, fmt.Errorf("%s: document %d (line %d): the namespace from the provided object %q does not match the namespace %q (kubectl apply -n refuses it too)",
+				obj.File, obj.Document, obj.Line, o.Namespace, ns))
+			continue
+		}
+		kept = append(kept, obj)
+	}
+	return kept, errs
+}
+
 // CheckManifests judges every object. A Namespace among them that carries the cisgate.io/mode
 // label sets the mode of the objects in it, as it would in the cluster.
 func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Report {
@@ -130,8 +162,18 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 			}
 		}
 	}
+	// An Ingress's IngressClass in the same bundle says which controller serves it (5.4.5).
+	controllers := map[string]string{}
+	for _, o := range objects {
+		if ic, ok := o.Raw.(*networkingv1.IngressClass); ok {
+			controllers[ic.Name] = ic.Spec.Controller
+		}
+	}
 	report := &output.Report{Benchmark: pol.Catalogue.Benchmark()}
 	for _, o := range objects {
+		if ing, ok := o.Raw.(*networkingv1.Ingress); ok && ing.Spec.IngressClassName != nil {
+			o.IngressClassController = controllers[*ing.Spec.IngressClassName]
+		}
 		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File, Line: o.Line}
 		report.Checked = append(report.Checked, ref)
 		for _, j := range pol.Judge(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace]) {
