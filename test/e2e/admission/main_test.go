@@ -76,14 +76,13 @@ func serve(t testing.TB) {
 		configPath = filepath.Join(dir, "config.yaml")
 		writeConfig(t, baseConfig)
 		ensureNamespace(t, cisgateNamespace, nil)
-		ensureNamespace(t, "exempt-ns", nil)
 		probe := freeAddr(t)
 		metricsAddr = freeAddr(t)
 		args := []string{"serve",
 			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
 			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probe, "--leader-elect=false",
-			"--config-poll-interval", "100ms", "--report-interval", "200ms",
+			"--config-poll-interval", "100ms", "--report-interval", "200ms", "--shutdown-delay", "0s",
 			// Far beyond any test: summary.json must follow the report keys without its tick.
 			"--summary-interval", summaryInterval.String(),
 		}
@@ -114,6 +113,8 @@ func serve(t testing.TB) {
 			}
 			return nil
 		})
+		// Namespaces are sent to the webhook (their cisgate.io/mode label): this one waits for it.
+		ensureNamespace(t, "exempt-ns", nil)
 	})
 }
 
