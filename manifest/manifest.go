@@ -1,12 +1,16 @@
-// Package manifest reads Kubernetes manifests as `kubectl apply -f` and `helm template` write
-// them: files, directories (recursively), stdin; multi-document YAML, JSON, and List objects.
-// It turns each object into a policy.Object; a broken document is reported with its file and
-// index and does not stop the others.
+// Package manifest reads Kubernetes manifests as `kubectl apply -f` reads them
+// (k8s.io/apimachinery/pkg/util/yaml's YAMLOrJSONDecoder): files, directories (recursively),
+// stdin; multi-document YAML, a stream of JSON objects read to its end, and List objects. It
+// turns each object into a policy.Object, custom resources included (as their metadata, which is
+// what the webhook decodes them to); a broken document is reported with its file and index and
+// does not stop the others. A "---" line followed by anything but a comment is refused, as
+// kubectl refuses it ("invalid Yaml document separator"), rather than read as part of a document.
 package manifest
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +122,14 @@ func expand(p string) ([]string, error) {
 }
 
 func (r *Result) parse(file string, data []byte) {
-	for _, doc := range splitDocuments(data) {
+	var docs []document
+	var streamErr *DocumentError
+	if looksLikeJSON(data) {
+		docs, streamErr = splitJSON(data)
+	} else {
+		docs, streamErr = splitDocuments(data)
+	}
+	for _, doc := range docs {
 		objs, err := decode(doc.body)
 		if err != nil {
 			r.Errors = append(r.Errors, &DocumentError{File: file, Document: doc.index, Line: doc.line, Err: err})
@@ -127,6 +138,40 @@ func (r *Result) parse(file string, data []byte) {
 		for _, o := range objs {
 			r.Objects = append(r.Objects, Object{Object: o, File: file, Document: doc.index, Line: doc.line})
 		}
+	}
+	if streamErr != nil {
+		streamErr.File = file
+		r.Errors = append(r.Errors, streamErr)
+	}
+}
+
+// looksLikeJSON is the sniffing of YAMLOrJSONDecoder: a stream whose first non-space byte is "{"
+// is JSON, and is read as a sequence of JSON values.
+func looksLikeJSON(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+// splitJSON cuts a stream of JSON objects into documents, to its end: kubectl applies every
+// object of `{...}{...}` or `{...}\n{...}`, so every one is checked. A value that does not parse
+// ends the stream with an error, as it ends kubectl's.
+func splitJSON(data []byte) ([]document, *DocumentError) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var docs []document
+	for index := 1; ; index++ {
+		start := dec.InputOffset()
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		// The document starts at its first non-space byte.
+		offset := int(start) + len(data[start:]) - len(bytes.TrimLeft(data[start:], " \t\r\n"))
+		line := 1 + bytes.Count(data[:offset], []byte("\n"))
+		if err != nil {
+			return docs, &DocumentError{Document: index, Line: line, Err: err}
+		}
+		docs = append(docs, document{index: index, line: line, body: raw})
 	}
 }
 
@@ -137,8 +182,10 @@ type document struct {
 }
 
 // splitDocuments cuts a stream at "---" separator lines, keeping where each document starts.
-// Documents that hold only comments or whitespace are dropped but still counted.
-func splitDocuments(data []byte) []document {
+// Documents that hold only comments or whitespace are dropped but still counted. A line that
+// starts with "---" and goes on with anything but a comment ends the stream with an error, as
+// apimachinery's YAMLReader (kubectl) refuses it: the documents before it are kept.
+func splitDocuments(data []byte) ([]document, *DocumentError) {
 	var docs []document
 	var cur bytes.Buffer
 	index, start, line := 1, 1, 0
@@ -154,6 +201,11 @@ func splitDocuments(data []byte) []document {
 	for sc.Scan() {
 		line++
 		text := sc.Text()
+		if strings.HasPrefix(text, "---") && !isSeparator(text) {
+			flush()
+			return docs, &DocumentError{Document: index + 1, Line: line,
+				Err: fmt.Errorf("invalid YAML document separator %q: a \"---\" line may carry only a comment (kubectl refuses it too)", text)}
+		}
 		if isSeparator(text) {
 			// Comments before the first separator are no document (as in YAML), but a bare
 			// document before it is, and so is every (even empty) one between separators.
@@ -170,7 +222,7 @@ func splitDocuments(data []byte) []document {
 		cur.WriteByte('\n')
 	}
 	flush()
-	return docs
+	return docs, nil
 }
 
 func isSeparator(line string) bool {
@@ -231,10 +283,9 @@ func decode(doc []byte) ([]policy.Object, error) {
 	return objs, nil
 }
 
-// typed converts an object of a built-in kind to its Go type, which the checks read. Any other
-// kind (a custom resource, a CRD) becomes its metadata, as the webhook decodes it: that is all
-// the checks that apply to every namespaced object (4.5.2) read, so `check` and the webhook
-// judge a custom resource alike.
+// typed converts an object of a built-in kind to its Go type, which the checks read, and any
+// other kind (a custom resource) to its metadata, as the webhook decodes it: the checks that
+// apply to every object (4.5.2) judge it the same way in both.
 func typed(u *unstructured.Unstructured) (policy.Object, error) {
 	gvk := u.GroupVersionKind()
 	if gvk.Kind == "" || gvk.Version == "" {
@@ -243,14 +294,26 @@ func typed(u *unstructured.Unstructured) (policy.Object, error) {
 	if err := checkServed(gvk); err != nil {
 		return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 	}
-	obj, err := scheme.Scheme.New(gvk)
-	if err != nil {
-		obj = &metav1.PartialObjectMetadata{}
+	var obj runtime.Object
+	if typedObj, err := scheme.Scheme.New(gvk); err == nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, typedObj); err != nil {
+			return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+		}
+		obj = typedObj
+	} else {
+		meta := &metav1.PartialObjectMetadata{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, meta); err != nil {
+			return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+		}
+		meta.SetGroupVersionKind(gvk)
+		obj = meta
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
-		return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+	o := policy.NewObjectOf(gvk.GroupKind(), obj)
+	if o.Scope == policy.ScopeCluster {
+		// The API server ignores metadata.namespace on a cluster-scoped kind.
+		o.Namespace = ""
 	}
-	return policy.NewObject(gvk.Kind, obj), nil
+	return o, nil
 }
 
 // servedVersions are the API versions Kubernetes serves for the kinds cisgate checks. An older

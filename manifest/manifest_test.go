@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cisgate/cisgate/manifest"
 )
@@ -60,11 +59,12 @@ func TestLoad(t *testing.T) {
 			want:  []obj{{"Deployment", "shop", "api", "testdata/deployment.json", 1, 1, true}},
 		},
 		{
-			name:  "List with a custom resource among its items",
+			name:  "List with an unknown kind among its items",
 			paths: []string{"testdata/list.yaml"},
 			want: []obj{
 				{"ConfigMap", "shop", "settings", "testdata/list.yaml", 1, 1, false},
 				{"Role", "shop", "reader", "testdata/list.yaml", 1, 1, false},
+				// A custom resource is read as its metadata, as the webhook reads it (#9 item 7).
 				{"ServiceMonitor", "shop", "web", "testdata/list.yaml", 1, 1, false},
 			},
 		},
@@ -89,8 +89,7 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
-			// Their metadata is what the webhook decodes too: 4.5.2 judges them alike.
-			name:  "custom resources and CRDs by their metadata",
+			name:  "custom resources and CRDs are read as their metadata",
 			paths: []string{"testdata/crds.yaml"},
 			want: []obj{
 				{"Certificate", "shop", "web-tls", "testdata/crds.yaml", 1, 1, false},
@@ -201,10 +200,6 @@ func TestLoadTypedObjects(t *testing.T) {
 	role, ok := res.Objects[1].Raw.(*rbacv1.Role)
 	require.True(t, ok, "a Role is decoded to its Go type, got %T", res.Objects[1].Raw)
 	assert.Equal(t, []string{"get"}, role.Rules[0].Verbs)
-	cr, ok := res.Objects[2].Raw.(*metav1.PartialObjectMetadata)
-	require.True(t, ok, "a custom resource is decoded to its metadata, as the webhook does, got %T", res.Objects[2].Raw)
-	assert.Equal(t, "shop", cr.Namespace)
-	assert.True(t, res.Objects[2].Namespaced)
 
 	deploy, ok := res.Objects[5].Raw.(*appsv1.Deployment)
 	require.True(t, ok, "got %T", res.Objects[5].Raw)
@@ -275,8 +270,64 @@ metadata: {name: current, namespace: shop}
 		`-: document 2 (line 6): Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
 		`-: document 3 (line 10): CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
 	}, errs(res), "a checked kind in a version the API server refuses is an error, not a silent pass")
-	assert.Equal(t, []obj{
-		{"Deployment", "shop", "custom", "-", 4, 14, false},
-		{"Deployment", "shop", "current", "-", 5, 18, true},
-	}, objs(res), "the custom resource named Deployment is read by its metadata, with no pod spec; the current Deployment is checked")
+	assert.Equal(t, []obj{{"Deployment", "shop", "custom", "-", 4, 14, false}, {"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
+		"the custom resource named Deployment is read as metadata (no pod spec); the current Deployment is checked")
+}
+
+// #9 item 8: input as kubectl reads it (k8s.io/apimachinery/pkg/util/yaml, NewYAMLOrJSONDecoder
+// and YAMLReader).
+func TestLoadAsKubectlReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []obj
+		errs []string
+	}{
+		{
+			// A stream of JSON objects is read to its end, one document per object.
+			name: "JSON stream, one object per line",
+			in: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}
+`,
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 2, false}},
+		},
+		{
+			name: "JSON stream without separators",
+			in:   `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}`,
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 1, false}},
+		},
+		{
+			name: "a broken JSON value ends the stream with an error",
+			in:   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\"}}\n{\"apiVersion\": \n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
+			errs: []string{"-: document 2 (line 2): unexpected EOF"},
+		},
+		{
+			// YAMLReader: "invalid Yaml document separator" for a "---" line with content.
+			name: "a flow document on the separator line is an error, not a vanished document",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}\n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
+			errs: []string{`-: document 2 (line 4): invalid YAML document separator "--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}": a "---" line may carry only a comment (kubectl refuses it too)`},
+		},
+		{
+			name: "a separator with a comment is a separator",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- # next\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
+			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 5, false}},
+		},
+		{
+			// The API server ignores metadata.namespace on a cluster-scoped kind.
+			name: "a cluster-scoped kind keeps no namespace",
+			in:   "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: extra, namespace: default}\n",
+			want: []obj{{"ServiceCIDR", "", "extra", "-", 1, 1, false}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := manifest.Load([]string{manifest.StdinPath}, strings.NewReader(tc.in))
+			if tc.errs == nil {
+				tc.errs = []string{}
+			}
+			assert.Equal(t, tc.want, objs(res))
+			assert.Equal(t, tc.errs, errs(res))
+		})
+	}
 }

@@ -36,7 +36,15 @@ func TestDefaultNamespace(t *testing.T) {
 		{"on update too", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("default", "cfg")}, policy.OperationUpdate, finding("ConfigMap")},
 		{"in a manifest", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("default", "cfg")}, policy.OperationNone, finding("ConfigMap")},
 		{"delete is never denied", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("default", "cfg")}, policy.OperationDelete, []got{}},
-		{"no namespace is not judged", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("", "cfg")}, policy.OperationNone, []got{}},
+		// #9 item 8: kubectl puts an object without a namespace into its context's namespace,
+		// "default" unless set: a manifest cannot tell, so it is WARN, never silence.
+		{"no namespace in a manifest is WARN", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("", "cfg")}, policy.OperationNone,
+			[]got{{"4.5.2", policy.StatusWarn, "metadata.namespace", `ConfigMap names no namespace: the namespace comes from the client, "default" unless its context says otherwise; set metadata.namespace (or check with --namespace)`}}},
+		{"no namespace, custom kind", "Certificate", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "cert-manager.io/v1", Kind: "Certificate"}, ObjectMeta: meta("", "c")}, policy.OperationNone,
+			[]got{{"4.5.2", policy.StatusWarn, "metadata.namespace", `Certificate names no namespace: the namespace comes from the client (if Certificate is namespaced), "default" unless its context says otherwise; set metadata.namespace (or check with --namespace)`}}},
+		// The generated scope table (zz_generated_scopes.go, from k8s.io/api): these are cluster-scoped.
+		{"ServiceCIDR", "ServiceCIDR", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "ServiceCIDR"}, ObjectMeta: meta("", "s")}, policy.OperationNone, []got{}},
+		{"DeviceClass", "DeviceClass", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "resource.k8s.io/v1", Kind: "DeviceClass"}, ObjectMeta: meta("", "d")}, policy.OperationNone, []got{}},
 		{"cluster-scoped kind", "ClusterRole", &rbacv1.ClusterRole{ObjectMeta: meta("", "r")}, policy.OperationCreate, []got{}},
 		// The control plane's own objects in default.
 		{"Service kubernetes", "Service", &corev1.Service{ObjectMeta: meta("default", "kubernetes")}, policy.OperationCreate, []got{}},

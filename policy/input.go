@@ -5,6 +5,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Operation is what is being done to the object. Manifests and the background audit use
@@ -50,7 +51,9 @@ type Object struct {
 	Kind      string
 	Namespace string
 	Name      string
-	// Namespaced is false for cluster-scoped kinds.
+	// Scope is the kind's scope (ScopeOf); Namespaced is false for cluster-scoped kinds only, so
+	// a custom resource of unknown scope counts as namespaced.
+	Scope      Scope
 	Namespaced bool
 	// Raw is the typed object when cisgate knows the kind, else *unstructured.Unstructured or
 	// *metav1.PartialObjectMetadata: enough for the metadata-only checks.
@@ -63,26 +66,21 @@ type Object struct {
 }
 
 // NewObject describes raw for the checks. kind must be the object's kind; typed objects decoded by
-// a deserializer may have an empty TypeMeta, so it is passed rather than read.
+// a deserializer may have an empty TypeMeta, so it is passed rather than read, and its group is
+// taken from the TypeMeta when set, else from the built-in kind of that name.
 func NewObject(kind string, raw runtime.Object) Object {
-	o := Object{Kind: kind, Raw: raw, Namespaced: !clusterScoped[kind]}
+	return NewObjectOf(groupKindOf(kind, raw), raw)
+}
+
+// NewObjectOf describes raw, an object of the given group and kind, for the checks.
+func NewObjectOf(gk schema.GroupKind, raw runtime.Object) Object {
+	scope := ScopeOf(gk)
+	o := Object{Kind: gk.Kind, Raw: raw, Scope: scope, Namespaced: scope != ScopeCluster}
 	if acc, err := meta.Accessor(raw); err == nil {
 		o.Namespace, o.Name, o.Annotations, o.Labels = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations(), acc.GetLabels()
 	}
 	o.Pod, _ = ExtractPodSpec(raw)
 	return o
-}
-
-// clusterScoped lists the built-in cluster-scoped kinds; everything else counts as namespaced.
-var clusterScoped = map[string]bool{
-	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
-	"ClusterRoleBinding": true, "StorageClass": true, "CustomResourceDefinition": true,
-	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
-	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
-	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
-	"PriorityClass": true, "RuntimeClass": true, "IngressClass": true, "CSIDriver": true,
-	"CSINode": true, "VolumeAttachment": true, "APIService": true, "CertificateSigningRequest": true,
-	"FlowSchema": true, "PriorityLevelConfiguration": true, "ClusterIssuer": true,
 }
 
 // Input is what one evaluation sees.

@@ -35,7 +35,7 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 	objects := []runtime.Object{apiServerDeployment()}
 	for _, o := range loaded.Objects {
 		if _, custom := o.Raw.(*metav1.PartialObjectMetadata); custom {
-			continue // a custom resource: both decoders read its metadata only
+			continue // a custom resource: only its metadata is decoded, by both
 		}
 		objects = append(objects, o.Raw)
 	}
@@ -186,9 +186,16 @@ func referenceRequest(t *testing.T, req *admissionv1.AdmissionRequest) Request {
 			obj = typed
 		}
 		require.NoError(t, json.Unmarshal(raw, obj))
-		o := policy.NewObject(req.Kind.Kind, obj)
+		o := policy.NewObjectOf(gvk.GroupKind(), obj)
 		if o.Namespace == "" {
 			o.Namespace = req.Namespace
+		}
+		if o.Scope == policy.ScopeUnknown {
+			// A custom kind's scope is the request's: a namespace means namespaced.
+			o.Scope, o.Namespaced = policy.ScopeCluster, req.Namespace != ""
+			if o.Namespaced {
+				o.Scope = policy.ScopeNamespaced
+			}
 		}
 		if o.Name == "" {
 			o.Name = req.Name

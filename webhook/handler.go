@@ -291,10 +291,18 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 		}
 		obj = meta
 	}
-	o := policy.NewObject(gvk.Kind, obj)
+	o := policy.NewObjectOf(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, obj)
 	// The request names the object where its body cannot: generateName, and namespace defaults.
 	if o.Namespace == "" {
 		o.Namespace = namespace
+	}
+	if o.Scope == policy.ScopeUnknown {
+		// A custom kind: the request's namespace is the API server's word on its scope (it
+		// sends one for every namespaced resource and none for a cluster-scoped one).
+		o.Scope, o.Namespaced = policy.ScopeCluster, namespace != ""
+		if o.Namespaced {
+			o.Scope = policy.ScopeNamespaced
+		}
 	}
 	if o.Name == "" {
 		o.Name = name

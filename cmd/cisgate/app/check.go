@@ -24,6 +24,9 @@ type CheckOptions struct {
 	Benchmark  string
 	ConfigFile string
 	Output     string
+	// Namespace is where objects without a namespace go, as `kubectl apply -n` sends them; empty
+	// leaves them to the client (4.5.2 then warns).
+	Namespace string
 }
 
 // NewCheckOptions returns the defaults.
@@ -36,6 +39,7 @@ func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
+	fs.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "judge objects without a namespace as `kubectl apply -n NAMESPACE` would create them; an object in another namespace is an error, as in kubectl")
 }
 
 // Validate reports every problem with the options.
@@ -106,6 +110,11 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	}
 	format, _ := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF)
 	loaded := manifest.Load(o.Files, streams.In)
+	if o.Namespace != "" {
+		var errs []error
+		loaded.Objects, errs = inNamespace(loaded.Objects, o.Namespace)
+		loaded.Errors = append(loaded.Errors, errs...)
+	}
 	report := CheckManifests(pol, loaded.Objects)
 	if err := output.Write(streams.Out, format, report); err != nil {
 		return err
@@ -117,6 +126,28 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 		return &ExitError{Code: ExitFindings}
 	}
 	return nil
+}
+
+// inNamespace puts objects without a namespace into ns, as kubectl apply -n does
+// (k8s.io/cli-runtime resource.RequireNamespace); a namespaced object that names another
+// namespace is kubectl's error: it is returned as one and not judged, as kubectl never sends it.
+// Cluster-scoped kinds keep none.
+func inNamespace(objects []manifest.Object, ns string) ([]manifest.Object, []error) {
+	var errs []error
+	kept := objects[:0:0]
+	for _, obj := range objects {
+		switch o := &obj.Object; {
+		case !o.Namespaced:
+		case o.Namespace == "":
+			o.Namespace = ns
+		case o.Namespace != ns:
+			errs = append(errs, fmt.Errorf("%s: document %d (line %d): the namespace from the provided object %q does not match the namespace %q (kubectl apply -n refuses it too)",
+				obj.File, obj.Document, obj.Line, o.Namespace, ns))
+			continue
+		}
+		kept = append(kept, obj)
+	}
+	return kept, errs
 }
 
 // CheckManifests judges every object. A Namespace among them that carries the cisgate.io/mode

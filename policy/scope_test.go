@@ -1,0 +1,58 @@
+package policy_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/cisgate/cisgate/policy"
+)
+
+// subresourceBodies are built-in kinds with object metadata that are no API resource of their own:
+// the bodies of subresources (pods/binding, */scale, pods/eviction, serviceaccounts/token) or
+// of create-only reviews the generator sees through their "+genclient" tag anyway.
+var subresourceBodies = map[string]bool{"Binding": true, "Scale": true, "TokenRequest": true, "RangeAllocation": true}
+
+// TestScopeTableCoversEveryBuiltinKind ties zz_generated_scopes.go to the pinned k8s.io/api:
+// every kind client-go's scheme registers from k8s.io/api that carries object metadata (an API
+// object, not a List or an options type) has a scope. A k8s.io/api upgrade that adds a kind fails
+// here until `go generate ./policy` is run.
+func TestScopeTableCoversEveryBuiltinKind(t *testing.T) {
+	objectMeta := reflect.TypeFor[metav1.ObjectMeta]()
+	checked := 0
+	for gvk, typ := range scheme.Scheme.AllKnownTypes() {
+		if !strings.HasPrefix(typ.PkgPath(), "k8s.io/api/") || strings.HasSuffix(gvk.Kind, "List") || subresourceBodies[gvk.Kind] {
+			continue
+		}
+		if f, ok := typ.FieldByName("ObjectMeta"); !ok || f.Type != objectMeta {
+			continue
+		}
+		checked++
+		assert.NotEqual(t, policy.ScopeUnknown, policy.ScopeOf(gvk.GroupKind()), "%s has no scope: run go generate ./policy", gvk)
+	}
+	assert.Greater(t, checked, 50, "the scheme's built-in kinds were found")
+}
+
+// #9 item 6: cluster-scoped kinds the old hand-written list missed.
+func TestScopeOf(t *testing.T) {
+	for gk, want := range map[schema.GroupKind]policy.Scope{
+		{Group: "networking.k8s.io", Kind: "ServiceCIDR"}:          policy.ScopeCluster,
+		{Group: "networking.k8s.io", Kind: "IPAddress"}:            policy.ScopeCluster,
+		{Group: "storage.k8s.io", Kind: "VolumeAttributesClass"}:   policy.ScopeCluster,
+		{Group: "resource.k8s.io", Kind: "DeviceClass"}:            policy.ScopeCluster,
+		{Group: "resource.k8s.io", Kind: "ResourceSlice"}:          policy.ScopeCluster,
+		{Group: "certificates.k8s.io", Kind: "ClusterTrustBundle"}: policy.ScopeCluster,
+		{Group: "", Kind: "Namespace"}:                             policy.ScopeCluster,
+		{Group: "", Kind: "ConfigMap"}:                             policy.ScopeNamespaced,
+		{Group: "apps", Kind: "Deployment"}:                        policy.ScopeNamespaced,
+		{Group: "apps.openshift.io", Kind: "Deployment"}:           policy.ScopeUnknown,
+		{Group: "cert-manager.io", Kind: "ClusterIssuer"}:          policy.ScopeUnknown,
+	} {
+		assert.Equal(t, want, policy.ScopeOf(gk), gk.String())
+	}
+}
