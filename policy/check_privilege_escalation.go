@@ -14,17 +14,19 @@ func init() {
 }
 
 func privilegeEscalation(_ *Input, c Container) []Finding {
-	path := c.Field("securityContext.allowPrivilegeEscalation")
+	var problem string
 	sc := c.SecurityContext
 	switch {
 	case sc == nil || sc.AllowPrivilegeEscalation == nil:
-		return []Finding{fail(path, c.Describe()+" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)")}
+		problem = " must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)"
 	case *sc.AllowPrivilegeEscalation:
-		return []Finding{fail(path, c.Describe()+" must set securityContext.allowPrivilegeEscalation=false, not true")}
+		problem = " must set securityContext.allowPrivilegeEscalation=false, not true"
 	case sc.Privileged != nil && *sc.Privileged:
-		return []Finding{fail(path, c.Describe()+" escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true")}
+		problem = " escalates privileges whatever allowPrivilegeEscalation says: it sets securityContext.privileged=true"
 	case capabilitiesOf(c).adds("SYS_ADMIN"):
-		return []Finding{fail(path, c.Describe()+" escalates privileges whatever allowPrivilegeEscalation says: it adds capability SYS_ADMIN")}
+		problem = " escalates privileges whatever allowPrivilegeEscalation says: it adds capability SYS_ADMIN"
+	default:
+		return nil // the path is built only for a finding: this runs for every container
 	}
-	return nil
+	return []Finding{fail(c.Field("securityContext.allowPrivilegeEscalation"), c.Describe()+problem)}
 }

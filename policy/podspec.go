@@ -6,7 +6,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -14,15 +13,14 @@ import (
 type PodSpec struct {
 	// Path is the path of the spec from the object's root, e.g. "spec.template.spec".
 	Path string
-	Meta *metav1.ObjectMeta
 	Spec *corev1.PodSpec
 	// containerPaths caches each container's path by list (init, regular, ephemeral), built once
 	// by ExtractPodSpec rather than by every check that visits the containers.
 	containerPaths [3][]string
 }
 
-func newPodSpec(path string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) *PodSpec {
-	p := &PodSpec{Path: path, Meta: meta, Spec: spec}
+func newPodSpec(path string, spec *corev1.PodSpec) *PodSpec {
+	p := &PodSpec{Path: path, Spec: spec}
 	lens := [3]int{len(spec.InitContainers), len(spec.Containers), len(spec.EphemeralContainers)}
 	all := make([]string, 0, lens[0]+lens[1]+lens[2])
 	for k, list := range containerLists {
@@ -54,27 +52,27 @@ func (p *PodSpec) containerPath(kind ContainerKind, i int) string {
 func ExtractPodSpec(obj runtime.Object) (*PodSpec, bool) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		return newPodSpec("spec", &o.ObjectMeta, &o.Spec), true
+		return newPodSpec("spec", &o.Spec), true
 	case *corev1.PodTemplate:
-		return newPodSpec("template.spec", &o.Template.ObjectMeta, &o.Template.Spec), true
+		return newPodSpec("template.spec", &o.Template.Spec), true
 	case *corev1.ReplicationController:
 		if o.Spec.Template == nil {
 			return nil, false
 		}
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *appsv1.Deployment:
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *appsv1.ReplicaSet:
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *appsv1.StatefulSet:
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *appsv1.DaemonSet:
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *batchv1.Job:
-		return newPodSpec("spec.template.spec", &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec), true
+		return newPodSpec("spec.template.spec", &o.Spec.Template.Spec), true
 	case *batchv1.CronJob:
 		t := &o.Spec.JobTemplate.Spec.Template
-		return newPodSpec("spec.jobTemplate.spec.template.spec", &t.ObjectMeta, &t.Spec), true
+		return newPodSpec("spec.jobTemplate.spec.template.spec", &t.Spec), true
 	}
 	return nil, false
 }

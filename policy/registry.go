@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 )
 
@@ -26,6 +25,31 @@ const (
 	// TargetNamespace: the Namespace object itself.
 	TargetNamespace
 )
+
+// String names the class for docs: what the check is evaluated on.
+func (t Target) String() string {
+	switch t {
+	case TargetPodSpec:
+		return "every kind with a pod spec"
+	case TargetRole:
+		return "Role, ClusterRole"
+	case TargetBinding:
+		return "RoleBinding, ClusterRoleBinding"
+	case TargetServiceAccount:
+		return "ServiceAccount"
+	case TargetService:
+		return "Service"
+	case TargetIngress:
+		return "Ingress"
+	case TargetNetworkPolicy:
+		return "NetworkPolicy (DELETE)"
+	case TargetNamespaced:
+		return "every namespaced object, custom resources included"
+	case TargetNamespace:
+		return "Namespace"
+	}
+	return "unknown"
+}
 
 func (t Target) matches(o Object) bool {
 	switch t {
@@ -83,7 +107,6 @@ func register(c *Check) { builtin = append(builtin, c) }
 // Registry is a validated set of checks.
 type Registry struct {
 	checks map[Slug]*Check
-	order  []Slug
 }
 
 // NewRegistry validates checks: unique slugs, each in the catalogue as an object check, each
@@ -109,14 +132,12 @@ func NewRegistry(checks []*Check) (*Registry, error) {
 			errs = append(errs, fmt.Errorf("check %q: needs Decides, Targets and Evaluate", c.Slug))
 		}
 		r.checks[c.Slug] = c
-		r.order = append(r.order, c.Slug)
 	}
 	for _, it := range items {
 		if it.section == SectionObject && r.checks[it.slug] == nil {
 			errs = append(errs, fmt.Errorf("catalogue slug %q has no check", it.slug))
 		}
 	}
-	slices.Sort(r.order)
 	return r, errors.Join(errs...)
 }
 

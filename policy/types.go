@@ -18,7 +18,6 @@ const (
 	StatusFail Status = "FAIL"
 	// StatusWarn means the evidence cannot decide (or the benchmark marks the item manual).
 	StatusWarn Status = "WARN"
-	StatusInfo Status = "INFO"
 )
 
 // Finding is what a check returns for one problem on one object. Checks never return a passing

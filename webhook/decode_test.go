@@ -197,6 +197,9 @@ func referenceRequest(t *testing.T, req *admissionv1.AdmissionRequest) Request {
 				o.Scope = policy.ScopeNamespaced
 			}
 		}
+		if o.Scope == policy.ScopeCluster {
+			o.Namespace = ""
+		}
 		if o.Name == "" {
 			o.Name = req.Name
 		}

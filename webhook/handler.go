@@ -304,6 +304,11 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 			o.Scope = policy.ScopeNamespaced
 		}
 	}
+	if o.Scope == policy.ScopeCluster {
+		// A cluster-scoped object has no namespace, whatever its body says; the API server
+		// sends a Namespace's own name as the request's namespace.
+		o.Namespace = ""
+	}
 	if o.Name == "" {
 		o.Name = name
 	}

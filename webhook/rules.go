@@ -64,6 +64,18 @@ var notEvents = admissionregistrationv1.MatchCondition{
 	Expression: "request.resource.resource != 'events'",
 }
 
+// onlyModeLabelNamespaces sends a Namespace write to cisgate only when the object or the stored one
+// carries the cisgate.io/mode label, the one thing cisgate decides on Namespaces: creating or
+// editing any other namespace never waits on cisgate (with failurePolicy Fail, a namespace could
+// not be created while cisgate is down), while a label edit does, so namespaceModeEditors fails
+// closed.
+var onlyModeLabelNamespaces = admissionregistrationv1.MatchCondition{
+	Name: "namespaces-with-the-mode-label",
+	Expression: "request.resource.resource != 'namespaces' || " +
+		"(has(object.metadata.labels) && 'cisgate.io/mode' in object.metadata.labels) || " +
+		"(oldObject != null && has(oldObject.metadata.labels) && 'cisgate.io/mode' in oldObject.metadata.labels)",
+}
+
 func networkPolicyDeleteRule() admissionregistrationv1.RuleWithOperations {
 	return rule([]string{"networking.k8s.io"}, []string{"networkpolicies"}, admissionregistrationv1.Delete)
 }
@@ -106,10 +118,10 @@ func Configuration(name string, excludedNamespaces []string, failurePolicy admis
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{
 			entry("validate.cisgate.io", Rules(), metav1.LabelSelectorRequirement{
 				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: slices.Concat(excludedNamespaces, []string{"default"}),
-			}, notTheAPIServer),
+			}, notTheAPIServer, onlyModeLabelNamespaces),
 			entry("default-namespace.cisgate.io", DefaultNamespaceRules(), metav1.LabelSelectorRequirement{
 				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"default"},
-			}, notTheAPIServer, notEvents),
+			}, notTheAPIServer, notEvents, onlyModeLabelNamespaces),
 		},
 	}
 }
