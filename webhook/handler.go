@@ -258,13 +258,19 @@ func decodeRequest(req *reviewRequest) (Request, error) {
 	if len(raw) == 0 {
 		return r, errNoObject
 	}
-	obj, err := decodeObject(req.Kind, raw, req.Namespace, req.Name)
+	namespace := req.Namespace
+	if req.Kind.Group == "" && req.Kind.Kind == "Namespace" {
+		// The API server sends a Namespace's own name as the request's namespace; a Namespace
+		// lives in none.
+		namespace = ""
+	}
+	obj, err := decodeObject(req.Kind, raw, namespace, req.Name)
 	if err != nil {
 		return r, err
 	}
 	r.Object = obj
 	if r.Operation == policy.OperationUpdate && len(req.OldObject) > 0 {
-		old, err := decodeObject(req.Kind, req.OldObject, req.Namespace, req.Name)
+		old, err := decodeObject(req.Kind, req.OldObject, namespace, req.Name)
 		if err != nil {
 			return r, fmt.Errorf("old object: %w", err)
 		}
