@@ -27,7 +27,9 @@ func TestBootstrapRBACIsThePlatforms(t *testing.T) {
 	const planted = "system:planted-by-a-user"
 	_, err := env.Clientset.RbacV1().ClusterRoles().Create(ctx, wildcardClusterRole(planted), metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = env.Clientset.RbacV1().ClusterRoles().Delete(context.Background(), planted, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.Clientset.RbacV1().ClusterRoles().Delete(context.Background(), planted, metav1.DeleteOptions{})
+	})
 	// What makes cluster-admin the platform's is on the object the API server wrote.
 	admin, err := env.Clientset.RbacV1().ClusterRoles().Get(ctx, "cluster-admin", metav1.GetOptions{})
 	require.NoError(t, err)
