@@ -86,10 +86,11 @@ type Auditor struct {
 	namespaceModes map[string]string
 }
 
-// alertKey is one check failing on one object (its UID, else kind/namespace/name).
+// alertKey is one check failing on one object (its UID, else kind/namespace/name). It holds the
+// slug, not the ID: a config that changes benchmark renumbers the checks, not the findings.
 type alertKey struct {
 	object string
-	id     string
+	slug   policy.Slug
 }
 
 // NewAuditor returns the audit of the cluster behind client, writing to the report ConfigMap in
@@ -293,7 +294,7 @@ func (a *Auditor) alert(run *AuditRun) {
 		if !ok || f.Status != policy.StatusFail || f.ExemptReason != "" {
 			continue
 		}
-		key := alertKey{object: objectKey(ref), id: f.ID}
+		key := alertKey{object: objectKey(ref), slug: f.Slug}
 		failing[key] = true
 		if a.alerted[key] {
 			continue

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,11 +53,9 @@ func (e *DocumentError) Error() string {
 
 func (e *DocumentError) Unwrap() error { return e.Err }
 
-// Result is what Load found: the objects of known kinds, the number of unknown ones skipped, and
-// an error per broken file or document.
+// Result is what Load found: the objects, and an error per broken file or document.
 type Result struct {
 	Objects []Object
-	Skipped int
 	Errors  []error
 }
 
@@ -120,12 +119,11 @@ func expand(p string) ([]string, error) {
 
 func (r *Result) parse(file string, data []byte) {
 	for _, doc := range splitDocuments(data) {
-		objs, skipped, err := decode(doc.body)
+		objs, err := decode(doc.body)
 		if err != nil {
 			r.Errors = append(r.Errors, &DocumentError{File: file, Document: doc.index, Line: doc.line, Err: err})
 			continue
 		}
-		r.Skipped += skipped
 		for _, o := range objs {
 			r.Objects = append(r.Objects, Object{Object: o, File: file, Document: doc.index, Line: doc.line})
 		}
@@ -195,68 +193,64 @@ func hasContent(doc []byte) bool {
 
 var errNoKind = errors.New("not a Kubernetes object: apiVersion and kind are required")
 
-// decode turns one document into objects: a List yields its items. Kinds the client-go scheme
-// does not know (custom resources) are skipped and counted.
-func decode(doc []byte) (objs []policy.Object, skipped int, err error) {
+// decode turns one document into objects: a List yields its items.
+func decode(doc []byte) ([]policy.Object, error) {
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		return nil, 0, nil
+		return nil, nil
 	}
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(js); err != nil {
 		if runtime.IsMissingKind(err) || runtime.IsMissingVersion(err) {
-			return nil, 0, errNoKind
+			return nil, errNoKind
 		}
-		return nil, 0, err
+		return nil, err
 	}
-	if u.IsList() {
-		list, err := u.ToList()
+	if !u.IsList() {
+		o, err := typed(u)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		for i := range list.Items {
-			o, known, err := typed(&list.Items[i])
-			if err != nil {
-				return nil, 0, fmt.Errorf("items[%d]: %w", i, err)
-			}
-			if !known {
-				skipped++
-				continue
-			}
-			objs = append(objs, o)
+		return []policy.Object{o}, nil
+	}
+	list, err := u.ToList()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]policy.Object, 0, len(list.Items))
+	for i := range list.Items {
+		o, err := typed(&list.Items[i])
+		if err != nil {
+			return nil, fmt.Errorf("items[%d]: %w", i, err)
 		}
-		return objs, skipped, nil
+		objs = append(objs, o)
 	}
-	o, known, err := typed(u)
-	switch {
-	case err != nil:
-		return nil, 0, err
-	case !known:
-		return nil, 1, nil
-	}
-	return []policy.Object{o}, 0, nil
+	return objs, nil
 }
 
-// typed converts an object of a built-in kind to its Go type, which the checks read.
-func typed(u *unstructured.Unstructured) (policy.Object, bool, error) {
+// typed converts an object of a built-in kind to its Go type, which the checks read. Any other
+// kind (a custom resource, a CRD) becomes its metadata, as the webhook decodes it: that is all
+// the checks that apply to every namespaced object (4.5.2) read, so `check` and the webhook
+// judge a custom resource alike.
+func typed(u *unstructured.Unstructured) (policy.Object, error) {
 	gvk := u.GroupVersionKind()
 	if gvk.Kind == "" || gvk.Version == "" {
-		return policy.Object{}, false, errNoKind
+		return policy.Object{}, errNoKind
 	}
 	if err := checkServed(gvk); err != nil {
-		return policy.Object{}, false, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+		return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 	}
 	obj, err := scheme.Scheme.New(gvk)
 	if err != nil {
-		return policy.Object{}, false, nil
+		obj = &metav1.PartialObjectMetadata{}
 	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
-		return policy.Object{}, false, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
+		return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 	}
-	return policy.NewObject(gvk.Kind, obj), true, nil
+	return policy.NewObject(gvk.Kind, obj), nil
 }
 
 // servedVersions are the API versions Kubernetes serves for the kinds cisgate checks. An older

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cisgate/cisgate/manifest"
 )
@@ -39,11 +40,10 @@ func errs(res manifest.Result) []string {
 
 func TestLoad(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		paths   []string
-		want    []obj
-		skipped int
-		errs    []string
+		name  string
+		paths []string
+		want  []obj
+		errs  []string
 	}{
 		{
 			name:  "multi-document YAML with comments and empty documents",
@@ -60,13 +60,13 @@ func TestLoad(t *testing.T) {
 			want:  []obj{{"Deployment", "shop", "api", "testdata/deployment.json", 1, 1, true}},
 		},
 		{
-			name:  "List with an unknown kind among its items",
+			name:  "List with a custom resource among its items",
 			paths: []string{"testdata/list.yaml"},
 			want: []obj{
 				{"ConfigMap", "shop", "settings", "testdata/list.yaml", 1, 1, false},
 				{"Role", "shop", "reader", "testdata/list.yaml", 1, 1, false},
+				{"ServiceMonitor", "shop", "web", "testdata/list.yaml", 1, 1, false},
 			},
-			skipped: 1,
 		},
 		{
 			name:  "List with a broken item fails its document only",
@@ -89,10 +89,15 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
-			name:    "custom resources and CRDs skipped and counted",
-			paths:   []string{"testdata/crds.yaml"},
-			want:    []obj{{"Secret", "shop", "creds", "testdata/crds.yaml", 4, 14, false}},
-			skipped: 3,
+			// Their metadata is what the webhook decodes too: 4.5.2 judges them alike.
+			name:  "custom resources and CRDs by their metadata",
+			paths: []string{"testdata/crds.yaml"},
+			want: []obj{
+				{"Certificate", "shop", "web-tls", "testdata/crds.yaml", 1, 1, false},
+				{"CustomResourceDefinition", "", "widgets.example.com", "testdata/crds.yaml", 2, 6, false},
+				{"Widget", "shop", "w", "testdata/crds.yaml", 3, 10, false},
+				{"Secret", "shop", "creds", "testdata/crds.yaml", 4, 14, false},
+			},
 		},
 		{
 			name:  "a broken document does not stop the others",
@@ -151,7 +156,6 @@ func TestLoad(t *testing.T) {
 				tc.errs = []string{}
 			}
 			assert.Equal(t, tc.want, objs(res))
-			assert.Equal(t, tc.skipped, res.Skipped, "skipped")
 			assert.Equal(t, tc.errs, errs(res))
 		})
 	}
@@ -197,17 +201,21 @@ func TestLoadTypedObjects(t *testing.T) {
 	role, ok := res.Objects[1].Raw.(*rbacv1.Role)
 	require.True(t, ok, "a Role is decoded to its Go type, got %T", res.Objects[1].Raw)
 	assert.Equal(t, []string{"get"}, role.Rules[0].Verbs)
+	cr, ok := res.Objects[2].Raw.(*metav1.PartialObjectMetadata)
+	require.True(t, ok, "a custom resource is decoded to its metadata, as the webhook does, got %T", res.Objects[2].Raw)
+	assert.Equal(t, "shop", cr.Namespace)
+	assert.True(t, res.Objects[2].Namespaced)
 
-	deploy, ok := res.Objects[4].Raw.(*appsv1.Deployment)
-	require.True(t, ok, "got %T", res.Objects[4].Raw)
+	deploy, ok := res.Objects[5].Raw.(*appsv1.Deployment)
+	require.True(t, ok, "got %T", res.Objects[5].Raw)
 	assert.Equal(t, "nginx:1.27", deploy.Spec.Template.Spec.Containers[0].Image)
 	// The pod spec the checks read is the Deployment's own.
-	require.NotNil(t, res.Objects[4].Pod)
-	assert.Equal(t, "spec.template.spec", res.Objects[4].Pod.Path)
-	assert.Same(t, &deploy.Spec.Template.Spec, res.Objects[4].Pod.Spec)
-	assert.True(t, res.Objects[4].Namespaced)
-	assert.True(t, res.Objects[3].Namespaced, "a ServiceAccount is namespaced")
-	assert.False(t, res.Objects[2].Namespaced, "a Namespace is cluster-scoped")
+	require.NotNil(t, res.Objects[5].Pod)
+	assert.Equal(t, "spec.template.spec", res.Objects[5].Pod.Path)
+	assert.Same(t, &deploy.Spec.Template.Spec, res.Objects[5].Pod.Spec)
+	assert.True(t, res.Objects[5].Namespaced)
+	assert.True(t, res.Objects[4].Namespaced, "a ServiceAccount is namespaced")
+	assert.False(t, res.Objects[3].Namespaced, "a Namespace is cluster-scoped")
 }
 
 func TestLoadSeparatorEdgeCases(t *testing.T) {
@@ -267,7 +275,8 @@ metadata: {name: current, namespace: shop}
 		`-: document 2 (line 6): Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
 		`-: document 3 (line 10): CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
 	}, errs(res), "a checked kind in a version the API server refuses is an error, not a silent pass")
-	assert.Equal(t, []obj{{"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
-		"the custom resource named Deployment is skipped; the current Deployment is checked")
-	assert.Equal(t, 1, res.Skipped)
+	assert.Equal(t, []obj{
+		{"Deployment", "shop", "custom", "-", 4, 14, false},
+		{"Deployment", "shop", "current", "-", 5, 18, true},
+	}, objs(res), "the custom resource named Deployment is read by its metadata, with no pod spec; the current Deployment is checked")
 }

@@ -34,6 +34,9 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 	require.Empty(t, loaded.Errors)
 	objects := []runtime.Object{apiServerDeployment()}
 	for _, o := range loaded.Objects {
+		if _, custom := o.Raw.(*metav1.PartialObjectMetadata); custom {
+			continue // a custom resource: both decoders read its metadata only
+		}
 		objects = append(objects, o.Raw)
 	}
 	require.Greater(t, len(objects), 30)

@@ -258,13 +258,19 @@ func decodeRequest(req *reviewRequest) (Request, error) {
 	if len(raw) == 0 {
 		return r, errNoObject
 	}
-	obj, err := decodeObject(req.Kind, raw, req.Namespace, req.Name)
+	namespace := req.Namespace
+	if req.Kind.Group == "" && req.Kind.Kind == "Namespace" {
+		// The API server sends a Namespace's own name as the request's namespace; a Namespace
+		// lives in none.
+		namespace = ""
+	}
+	obj, err := decodeObject(req.Kind, raw, namespace, req.Name)
 	if err != nil {
 		return r, err
 	}
 	r.Object = obj
 	if r.Operation == policy.OperationUpdate && len(req.OldObject) > 0 {
-		old, err := decodeObject(req.Kind, req.OldObject, req.Namespace, req.Name)
+		old, err := decodeObject(req.Kind, req.OldObject, namespace, req.Name)
 		if err != nil {
 			return r, fmt.Errorf("old object: %w", err)
 		}
@@ -293,9 +299,7 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 	}
 	o := policy.NewObject(gvk.Kind, obj)
 	// The request names the object where its body cannot: generateName, and namespace defaults.
-	// For a Namespace the API server puts the Namespace's own name in the request's namespace
-	// (its RequestInfo treats /api/v1/namespaces/<name> as that namespace): it has none itself.
-	if o.Namespace == "" && !(gvk.Group == "" && gvk.Kind == "Namespace") {
+	if o.Namespace == "" {
 		o.Namespace = namespace
 	}
 	if o.Name == "" {

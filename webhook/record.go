@@ -74,8 +74,11 @@ type ReportRecorder struct {
 	writer  *report.Writer
 	replica string
 
-	mu     sync.Mutex
-	state  AdmissionReport
+	mu    sync.Mutex
+	state AdmissionReport
+	// counts are by slug: the IDs are the running benchmark's, rendered when the key is written,
+	// so a config that changes benchmark does not file one check's counts under another's ID.
+	counts map[policy.Slug]*CheckCounts
 	recent []RecentFinding
 	dirty  bool
 }
@@ -84,7 +87,8 @@ type ReportRecorder struct {
 func NewReportRecorder(replica string, events *report.EventSink, writer *report.Writer) *ReportRecorder {
 	return &ReportRecorder{
 		events: events, writer: writer, replica: replica,
-		state: AdmissionReport{Header: report.NewHeader(), Replica: replica, Checks: map[string]*CheckCounts{}},
+		state:  AdmissionReport{Header: report.NewHeader(), Replica: replica, Checks: map[string]*CheckCounts{}},
+		counts: map[policy.Slug]*CheckCounts{},
 	}
 }
 
@@ -122,10 +126,10 @@ func (r *ReportRecorder) count(rec Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range rec.Decision.Rulings {
-		c := r.state.Checks[f.ID]
+		c := r.counts[f.Slug]
 		if c == nil {
 			c = &CheckCounts{Slug: f.Slug}
-			r.state.Checks[f.ID] = c
+			r.counts[f.Slug] = c
 		}
 		switch f.Verdict {
 		case VerdictDeny:
@@ -158,10 +162,16 @@ func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
 	r.dirty = false
 	s := r.state
 	s.Updated = time.Now().UTC()
-	s.Checks = make(map[string]*CheckCounts, len(r.state.Checks))
-	for id, c := range r.state.Checks {
-		cc := *c
-		s.Checks[id] = &cc
+	s.Checks = make(map[string]*CheckCounts, len(r.counts))
+	// A slug the running benchmark lacks has no ID to be filed under; its counts wait for a
+	// benchmark that carries it.
+	if cat, err := policy.CatalogueFor(r.state.Benchmark); err == nil {
+		for slug, c := range r.counts {
+			if e, ok := cat.Entry(slug); ok {
+				cc := *c
+				s.Checks[e.ID] = &cc
+			}
+		}
 	}
 	s.Recent = append([]RecentFinding(nil), r.recent...)
 	return &s, true

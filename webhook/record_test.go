@@ -280,3 +280,28 @@ func TestReportRecorderHandsOverItsLastCountsOnShutdown(t *testing.T) {
 	require.Contains(t, got.Checks, "4.2.1")
 	assert.Equal(t, 3, got.Checks["4.2.1"].Deny, "no count of the last interval is lost")
 }
+
+// TestReportRecorderKeysCountsBySlug (#9 item 9): a config that changes benchmark renumbers the
+// checks; the counts follow the check, rendered under the running benchmark's IDs. default-namespace
+// is 4.6.3 in eks-1.2.0 and 4.5.2 in eks-1.8.0 (the catalogue).
+func TestReportRecorderKeysCountsBySlug(t *testing.T) {
+	got, _ := writeReport(t, func(r *ReportRecorder) {
+		r.Record(decided(t, "benchmark: eks-1.2.0\nmode: audit\n", create(object(pod("default", "web", privilegedHostNetwork())))))
+		r.Record(decided(t, "benchmark: eks-1.8.0\nmode: audit\n", create(object(pod("default", "web-2", privilegedHostNetwork())))))
+	})
+	assert.Equal(t, policy.EKS180, got.Benchmark)
+	assert.Equal(t, &CheckCounts{Slug: "default-namespace", Warn: 2}, got.Checks["4.5.2"])
+	assert.NotContains(t, got.Checks, "4.6.3", "no count stays under the old benchmark's ID")
+	for id, c := range got.Checks {
+		entry, ok := mustCatalogue(t, policy.EKS180).Resolve(id)
+		require.True(t, ok, id)
+		assert.Equal(t, entry.Slug, c.Slug, "%s is rendered with the running benchmark's ID", id)
+	}
+}
+
+func mustCatalogue(t *testing.T, b policy.Benchmark) *policy.Catalogue {
+	t.Helper()
+	cat, err := policy.CatalogueFor(b)
+	require.NoError(t, err)
+	return cat
+}

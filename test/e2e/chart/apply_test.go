@@ -198,14 +198,30 @@ func webhookRBAC(t *testing.T, env *framework.Env, ns string) {
 	_, err = c.BatchV1().Jobs("default").Create(ctx, other, metav1.CreateOptions{})
 	forbidden(t, err, "create a Job outside its namespace")
 
-	// Forbidden: Secrets, other ConfigMaps (its config comes as a volume), pods, RBAC writes,
-	// webhook configurations, other Leases.
+	// Its config and the report, followed through the API by name: get, and list and watch with a
+	// metadata.name field selector (what an informer on one object sends).
+	for _, name := range []string{releaseName + "-config", report.ConfigMapName} {
+		_, err = c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		assert.NoError(t, err, "get ConfigMap %s", name)
+		byName := metav1.ListOptions{FieldSelector: "metadata.name=" + name}
+		_, err = c.CoreV1().ConfigMaps(ns).List(ctx, byName)
+		assert.NoError(t, err, "list ConfigMap %s by name", name)
+		w, err := c.CoreV1().ConfigMaps(ns).Watch(ctx, byName)
+		if assert.NoError(t, err, "watch ConfigMap %s by name", name) {
+			w.Stop()
+		}
+	}
+	_, err = c.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	forbidden(t, err, "list every ConfigMap of its namespace")
+
+	// Forbidden: Secrets, other ConfigMaps, pods, RBAC writes, webhook configurations, other
+	// Leases.
 	_, err = c.CoreV1().Secrets(ns).Get(ctx, releaseName+"-tls", metav1.GetOptions{})
 	forbidden(t, err, "get its own TLS Secret")
 	_, err = c.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
 	forbidden(t, err, "list Secrets")
-	_, err = c.CoreV1().ConfigMaps(ns).Get(ctx, releaseName+"-config", metav1.GetOptions{})
-	forbidden(t, err, "get the config ConfigMap")
+	_, err = c.CoreV1().ConfigMaps(ns).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	forbidden(t, err, "get another ConfigMap")
 	_, err = c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{})
 	forbidden(t, err, "create another ConfigMap")
 	err = report.ApplyKey(ctx, c, "default", report.SummaryKey(), []byte(`{}`))

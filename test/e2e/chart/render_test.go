@@ -202,7 +202,7 @@ func TestDeployment(t *testing.T) {
 	c := pod.Containers[0]
 	assert.Equal(t, "ghcr.io/cisgate/cisgate:0.1.0", c.Image)
 	assert.Equal(t, []string{
-		"serve", "--config=/etc/cisgate/config.yaml", "--cert-dir=/tmp/k8s-webhook-server/serving-certs",
+		"serve", "--config=/etc/cisgate/config.yaml", "--config-map=cisgate-config", "--cert-dir=/tmp/k8s-webhook-server/serving-certs",
 		"--port=9443", "--namespace=$(POD_NAMESPACE)", "--replica=$(POD_NAME)",
 		"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
 		"--shutdown-delay=5s", "--drain-timeout=15s",
@@ -347,10 +347,12 @@ func TestRBAC(t *testing.T) {
 			}
 			assert.Equal(t, expectedClusterReads, reads)
 
-			// In its namespace: the report by name, the Lease by name (create cannot be limited
-			// by name: a Lease is created by POST), leader election Events, the scan Jobs.
+			// In its namespace: the report and the config by name (each also watched by name),
+			// the Lease by name (create cannot be limited by name: a Lease is created by POST),
+			// leader election Events, the scan Jobs.
 			assert.Equal(t, []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cisgate-report"}, Verbs: []string{"get", "create", "patch", "update"}},
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cisgate-report"}, Verbs: []string{"get", "list", "watch", "create", "patch", "update"}},
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cisgate-config"}, Verbs: []string{"get", "list", "watch"}},
 				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"cisgate-leader"}, Verbs: []string{"get", "update", "patch"}},
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
@@ -530,4 +532,25 @@ func TestServingHardening(t *testing.T) {
 	assert.Equal(t, []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/16"}}}, from["webhook"])
 	assert.Empty(t, from["health"], "the kubelet's probes are not restricted")
 	assert.Empty(t, from["metrics"])
+}
+
+// TestConfigChangeRollsThePods: `helm upgrade --set mode=enforce` changes the pod template (the
+// config's checksum), so the rollout brings the new config even to a pod that could not follow
+// the ConfigMap through the API; a change elsewhere does not roll them. The pods start behind a
+// start-up probe, so a starting pod fails no readiness probe.
+func TestConfigChangeRollsThePods(t *testing.T) {
+	deployment := func(args ...string) *appsv1.Deployment {
+		return convert[appsv1.Deployment](t, find(t, decode(t, template(t, defaultRelease(args...))), "Deployment", "cisgate"))
+	}
+	checksum := func(d *appsv1.Deployment) string { return d.Spec.Template.Annotations["checksum/config"] }
+	audit := deployment()
+	require.NotEmpty(t, checksum(audit))
+	assert.NotEqual(t, checksum(audit), checksum(deployment("--set", "mode=enforce")), "a config change rolls the pods")
+	assert.Equal(t, checksum(audit), checksum(deployment("--set", "replicaCount=3")), "a change outside the config does not")
+	assert.Equal(t, checksum(audit), checksum(deployment("--set", "podAnnotations.team=payments")))
+	assert.Equal(t, "payments", deployment("--set", "podAnnotations.team=payments").Spec.Template.Annotations["team"])
+
+	probe := audit.Spec.Template.Spec.Containers[0].StartupProbe
+	require.NotNil(t, probe)
+	assert.Equal(t, "/readyz", probe.HTTPGet.Path)
 }
