@@ -13,6 +13,7 @@ const (
 	annotationNLBCert      = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
 	annotationALBCert      = "alb.ingress.kubernetes.io/certificate-arn"
 	annotationIngressClass = "kubernetes.io/ingress.class"
+	albController          = "ingress.k8s.aws/alb"
 )
 
 func init() {
@@ -31,8 +32,16 @@ func init() {
 				if o.Spec.IngressClassName != nil {
 					class = *o.Spec.IngressClassName
 				}
-				if class == "alb" && o.Annotations[annotationALBCert] == "" {
-					return []Finding{fail("metadata.annotations", "Ingress of class alb must set annotation "+annotationALBCert+" to an ACM certificate ARN")}
+				// The class name "alb" is the AWS Load Balancer Controller's default; any IngressClass
+				// whose spec.controller is ingress.k8s.aws/alb is an ALB too (AWS Load Balancer
+				// Controller docs, IngressClass).
+				isALB := class == "alb" || in.IngressClassController == albController
+				if isALB && o.Annotations[annotationALBCert] == "" {
+					what := "Ingress of class alb"
+					if class != "alb" {
+						what = "Ingress of class " + quote(class) + " (controller " + albController + ")"
+					}
+					return []Finding{fail("metadata.annotations", what+" must set annotation "+annotationALBCert+" to an ACM certificate ARN")}
 				}
 			}
 			return nil

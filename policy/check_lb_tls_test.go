@@ -50,3 +50,34 @@ func TestLBTLS(t *testing.T) {
 		})
 	}
 }
+
+// #9 item 10: an IngressClass whose spec.controller is ingress.k8s.aws/alb (Kubernetes API
+// reference IngressClassSpec.controller; AWS Load Balancer Controller docs) makes its Ingresses
+// ALBs, whatever the class is named.
+func TestLBTLSFollowsIngressClass(t *testing.T) {
+	class := "external"
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNamespace},
+		Spec: networkingv1.IngressSpec{IngressClassName: &class}}
+	for _, tc := range []struct {
+		name       string
+		controller string
+		want       []got
+	}{
+		{"class served by the AWS Load Balancer Controller", "ingress.k8s.aws/alb", []got{{"5.4.5", policy.StatusFail, "metadata.annotations",
+			`Ingress of class "external" (controller ingress.k8s.aws/alb) must set annotation alb.ingress.kubernetes.io/certificate-arn to an ACM certificate ARN`}}},
+		{"class of another controller", "k8s.io/ingress-nginx", []got{}},
+		{"class unknown", "", []got{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := policy.NewObject("Ingress", ing)
+			o.IngressClassController = tc.controller
+			var out []policy.Result
+			for _, r := range evaluator(t, policy.EKS180, policy.DefaultSettings()).Evaluate(o, policy.OperationCreate, nil) {
+				if r.Slug == "lb-tls" {
+					out = append(out, r)
+				}
+			}
+			require.Equal(t, tc.want, gotOf(out))
+		})
+	}
+}

@@ -63,6 +63,10 @@ type Object struct {
 	Labels      map[string]string
 
 	Pod *PodSpec
+
+	// IngressClassController is the spec.controller of an Ingress's IngressClass, when the caller
+	// knows it (`cisgate check` from an IngressClass in the same bundle); "" when unknown.
+	IngressClassController string
 }
 
 // NewObject describes raw for the checks. kind must be the object's kind; typed objects decoded by

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/nodescan"
@@ -161,8 +162,18 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 			}
 		}
 	}
+	// An Ingress's IngressClass in the same bundle says which controller serves it (5.4.5).
+	controllers := map[string]string{}
+	for _, o := range objects {
+		if ic, ok := o.Raw.(*networkingv1.IngressClass); ok {
+			controllers[ic.Name] = ic.Spec.Controller
+		}
+	}
 	report := &output.Report{Benchmark: pol.Catalogue.Benchmark()}
 	for _, o := range objects {
+		if ing, ok := o.Raw.(*networkingv1.Ingress); ok && ing.Spec.IngressClassName != nil {
+			o.IngressClassController = controllers[*ing.Spec.IngressClassName]
+		}
 		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File, Line: o.Line}
 		report.Checked = append(report.Checked, ref)
 		for _, j := range pol.Judge(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace]) {

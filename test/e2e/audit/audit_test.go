@@ -329,7 +329,9 @@ func TestFiveThousandFailingObjectsStayWithinTheBudget(t *testing.T) {
 	}
 	assert.Less(t, size, 900*1024, "the report ConfigMap stays under 900 KiB")
 	assert.True(t, got.Truncated)
-	for _, id := range []string{"4.1.2", "4.1.3", "4.1.4", "4.1.8", "4.1.9", "4.1.10", "4.1.11", "4.1.12"} {
+	// A wildcard Role fails every namespaced RBAC check; 4.1.9, 4.1.10 and 4.1.11 are about
+	// cluster-scoped resources, which a Role cannot grant (issue 9 item 4).
+	for _, id := range []string{"4.1.2", "4.1.3", "4.1.4", "4.1.8", "4.1.12"} {
 		require.Contains(t, got.Checks, id)
 		previously := 0
 		if c := before.Checks[id]; c != nil {
