@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -101,11 +100,11 @@ func (r *AuditReport) Summarise(budget int) report.Payload {
 		return out
 	}
 	bare.Checks, bare.Platform = strip(r.Checks), strip(r.Platform)
-	if fitsBudget(&bare, budget) {
+	if report.Fits(&bare, budget) {
 		return &bare
 	}
 	// The largest cap that fits; cap 0 is the smallest payload there is.
-	limit := sort.Search(longest+1, func(n int) bool { return !fitsBudget(bare.capped(n+1), budget) })
+	limit := sort.Search(longest+1, func(n int) bool { return !report.Fits(bare.capped(n+1), budget) })
 	return bare.capped(limit)
 }
 
@@ -123,10 +122,4 @@ func (r *AuditReport) capped(n int) *AuditReport {
 	}
 	out.Checks, out.Platform = capAll(r.Checks), capAll(r.Platform)
 	return &out
-}
-
-// fitsBudget measures a payload as it is: report.MarshalWithin would summarise it again.
-func fitsBudget(v any, budget int) bool {
-	data, err := json.Marshal(v)
-	return err == nil && len(data) <= budget
 }

@@ -196,11 +196,13 @@ const sentinelNamespace = "sentinel"
 
 var sentinels atomic.Int64
 
-// settle proves the sink has sent every Event queued before it, then checks how many were written.
-// The barrier is a sentinel Event emitted last: the sink's one loop and the broadcaster's one
-// watcher send in order, so once the sentinel is written nothing queued earlier is still to come.
+// settle waits for the wanted Event writes, then proves the sink has handed on every Event queued
+// before it, then checks that no more were written. The barrier is a sentinel Event emitted last:
+// the sink's one loop hands Events to the broadcaster in order, so an Event queued earlier was
+// dispatched before the sentinel (the broadcaster writes each in its own goroutine).
 func settle(t *testing.T, sink *report.EventSink, client *fake.Clientset, writes *atomic.Int64, want int64) {
 	t.Helper()
+	require.Eventually(t, func() bool { return writes.Load() >= want }, 10*time.Second, 10*time.Millisecond)
 	name := "sentinel-" + strconv.FormatInt(sentinels.Add(1), 10)
 	require.NoError(t, sink.Emit(&corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: sentinelNamespace, Name: name},
 		report.EventNormal, report.ReasonViolation, report.ActionAudit, "barrier"))

@@ -1,7 +1,6 @@
 package nodescan
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/cisgate/cisgate/policy"
@@ -48,7 +47,7 @@ func (n NodeReport) Summarise(budget int) report.Payload {
 			summary.Results = append(summary.Results, res)
 		}
 	}
-	if fits(summary, budget) {
+	if report.Fits(summary, budget) {
 		return summary
 	}
 	cut := make([]Result, len(summary.Results))
@@ -56,15 +55,9 @@ func (n NodeReport) Summarise(budget int) report.Payload {
 		cut[i] = Result{ID: res.ID, Slug: res.Slug, Status: res.Status, Actual: res.Actual}
 	}
 	summary.Results = cut
-	if fits(summary, budget) {
+	if report.Fits(summary, budget) {
 		return summary
 	}
 	summary.Results = nil
 	return summary
-}
-
-// fits measures the summary itself: report.MarshalWithin would summarise it again.
-func fits(n NodeReport, budget int) bool {
-	data, err := json.Marshal(n)
-	return err == nil && len(data) <= budget
 }

@@ -127,8 +127,13 @@ func WithEventRate(perSecond float64, burst int) EventSinkOption {
 	return func(c *eventSinkConfig) { c.rate, c.burst = rate.Limit(perSecond), burst }
 }
 
+// ReportingController is the reportingController of every Event cisgate writes (webhook, audit
+// and node scan alike): one name to select on. The action (Admission, Audit, NodeScan) says which
+// part acted.
+const ReportingController = "cisgate.io/cisgate"
+
 // NewEventSink returns a sink that reports as component, the Event's reportingController: a
-// qualified name such as "cisgate.io/webhook". Emit queues events; Start sends them.
+// qualified name, ReportingController outside tests. Emit queues events; Start sends them.
 func NewEventSink(client kubernetes.Interface, component string, opts ...EventSinkOption) (*EventSink, error) {
 	if errs := validation.IsQualifiedName(component); len(errs) > 0 {
 		return nil, fmt.Errorf("report: event component %q: %s", component, strings.Join(errs, "; "))

@@ -90,6 +90,14 @@ func MarshalWithin(v Payload, budget int) ([]byte, error) {
 	return data, nil
 }
 
+// Fits reports whether a payload's JSON fits in budget bytes as it is, without summarising it:
+// the one size check a Summarise uses to choose how much to cut (MarshalWithin would summarise the
+// candidate again).
+func Fits(v Payload, budget int) bool {
+	data, err := json.Marshal(v)
+	return err == nil && len(data) <= budget
+}
+
 func marshalPayload(v Payload) ([]byte, error) {
 	if got := v.reportHeader().SchemaVersion; got != SchemaVersion {
 		return nil, fmt.Errorf("report: %T has schemaVersion %d, want %d (start from report.NewHeader())", v, got, SchemaVersion)

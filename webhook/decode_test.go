@@ -216,3 +216,15 @@ func referenceRequest(t *testing.T, req *admissionv1.AdmissionRequest) Request {
 	}
 	return r
 }
+
+// TestNamespaceHasNoNamespace: the API server sends a Namespace's own name as the request's
+// namespace; the decoded Namespace must not take it as its namespace (denials would name
+// "team-a/team-a").
+func TestNamespaceHasNoNamespace(t *testing.T) {
+	req := &reviewRequest{Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Name: "team-a", Namespace: "team-a",
+		Operation: admissionv1.Create, Object: []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team-a"}}`)}
+	got, err := decodeRequest(req)
+	require.NoError(t, err)
+	assert.Equal(t, "team-a", got.Object.Name)
+	assert.Empty(t, got.Object.Namespace)
+}

@@ -258,19 +258,13 @@ func decodeRequest(req *reviewRequest) (Request, error) {
 	if len(raw) == 0 {
 		return r, errNoObject
 	}
-	namespace := req.Namespace
-	if req.Kind.Group == "" && req.Kind.Kind == "Namespace" {
-		// The API server sends a Namespace's own name as the request's namespace; a Namespace
-		// lives in none.
-		namespace = ""
-	}
-	obj, err := decodeObject(req.Kind, raw, namespace, req.Name)
+	obj, err := decodeObject(req.Kind, raw, req.Namespace, req.Name)
 	if err != nil {
 		return r, err
 	}
 	r.Object = obj
 	if r.Operation == policy.OperationUpdate && len(req.OldObject) > 0 {
-		old, err := decodeObject(req.Kind, req.OldObject, namespace, req.Name)
+		old, err := decodeObject(req.Kind, req.OldObject, req.Namespace, req.Name)
 		if err != nil {
 			return r, fmt.Errorf("old object: %w", err)
 		}
@@ -299,7 +293,9 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 	}
 	o := policy.NewObjectOf(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, obj)
 	// The request names the object where its body cannot: generateName, and namespace defaults.
-	if o.Namespace == "" {
+	// For a Namespace the API server puts the Namespace's own name in the request's namespace
+	// (its RequestInfo treats /api/v1/namespaces/<name> as that namespace): it has none itself.
+	if o.Namespace == "" && !(gvk.Group == "" && gvk.Kind == "Namespace") {
 		o.Namespace = namespace
 	}
 	if o.Scope == policy.ScopeUnknown {

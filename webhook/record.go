@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +56,7 @@ func (r *AdmissionReport) Summarise(budget int) report.Payload {
 	s.Truncated = true
 	for keep := len(r.Recent) / 2; ; keep /= 2 {
 		s.Recent = r.Recent[len(r.Recent)-keep:]
-		if data, err := json.Marshal(&s); keep == 0 || (err == nil && len(data) <= budget) {
+		if keep == 0 || report.Fits(&s, budget) {
 			return &s
 		}
 	}

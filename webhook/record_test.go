@@ -233,8 +233,10 @@ func TestRecordEmitsEvents(t *testing.T) {
 	r.Record(decided(t, "mode: audit\n", create(object(deployment(ns, "shop", 2, compliantSpec(privileged(hardened("app"))))))))
 	exempt := decided(t, enforceConfig, Request{Operation: policy.OperationCreate, Object: object(pod(ns, "node", privilegedHostNetwork())), Groups: []string{"system:nodes"}})
 	r.Record(exempt)
-	// The barrier: Record queues Events in order and the sink sends them in order, so once this
-	// last one is written, an Event wrongly emitted for the owned or exempt pod would be too.
+	// The barrier: Record queues Events in order and the sink hands them to the broadcaster in
+	// order, so an Event wrongly emitted for the owned or exempt pod is dispatched before this
+	// last one. (The broadcaster writes each in its own goroutine, so the wait below is for every
+	// expected Event, not for the last alone.)
 	r.Record(decided(t, enforceConfig, create(object(pod(ns, "sentinel", privilegedHostNetwork())))))
 
 	var notes map[string]string
@@ -245,8 +247,10 @@ func TestRecordEmitsEvents(t *testing.T) {
 		for _, e := range list.Items {
 			notes[e.Regarding.Kind+"/"+e.Regarding.Name] = e.Reason + " " + e.Type + " " + e.Note
 		}
-		_, ok := notes["Pod/sentinel"]
-		return ok
+		_, sentinel := notes["Pod/sentinel"]
+		_, web := notes["Pod/web"]
+		_, shop := notes["Deployment/shop"]
+		return sentinel && web && shop
 	}, 30*time.Second, 20*time.Millisecond)
 	delete(notes, "Pod/sentinel")
 	assert.Equal(t, map[string]string{

@@ -220,7 +220,7 @@ func removeAbandoned() error {
 }
 
 func (c *Cluster) prepare() error {
-	for _, d := range []string{"logs", "run", "varlib", "sysctl", "etcd", "containerd", "cni/net.d", "cni/ipam", "kubelet/pod-logs", "kubelet/volume-plugins", "pki"} {
+	for _, d := range []string{"logs", "run", "varlib", "sysctl", "etc/upper", "etc/work", "etcd", "containerd", "cni/net.d", "cni/ipam", "kubelet/pod-logs", "kubelet/volume-plugins", "pki"} {
 		if err := os.MkdirAll(c.path(d), 0o700); err != nil {
 			return err
 		}
@@ -337,6 +337,9 @@ func (c *Cluster) startNamespaces() error {
 	for _, s := range kernelSysctls {
 		fmt.Fprintf(&script, "mount --bind %q /proc/sys/%s\n", c.path("sysctl/"+strings.ReplaceAll(s.path, "/", "_")), s.path)
 	}
+	// /etc is the host's: an overlay gives the node its own writable view, where it has the
+	// /etc/kubernetes every kubelet node has (the node-scan Job mounts it, typed Directory).
+	fmt.Fprintf(&script, "mount -t overlay overlay -o lowerdir=/etc,upperdir=%s,workdir=%s /etc\nmkdir -p /etc/kubernetes\n", c.path("etc/upper"), c.path("etc/work"))
 	// A veth pair gives the node its address (these machines load no modules: no dummy device);
 	// the default route keeps Service and Pod traffic on it, inside the namespace.
 	fmt.Fprintf(&script, `ip link set lo up

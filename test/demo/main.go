@@ -82,6 +82,9 @@ func run() error {
 	if _, err := clustertest.Helm(ctx, c, append(args, demoValues...)...); err != nil {
 		return err
 	}
+	if err := clustertest.WaitWebhookAnswers(ctx, c); err != nil {
+		return err
+	}
 	pods, err := c.Clientset.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=webhook"})
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@
 // cluster (test/cluster) with the chart installed in enforce mode: N creates of a compliant Pod
 // at concurrency C, in interleaved rounds of three setups that differ only in admission:
 //
+// The order rotates from round to round.
+//
 //	none     a namespace cisgate's webhook does not match (exempt), no Pod Security label
 //	cisgate  a namespace cisgate judges in enforce mode (the Pods pass every check)
 //	psa      a namespace cisgate does not match, labelled pod-security.kubernetes.io/enforce=restricted
@@ -119,7 +121,9 @@ func run(o *options) error {
 	lat := map[string][]time.Duration{}
 	per := o.creates / o.rounds
 	for r := range o.rounds {
-		for _, s := range setups {
+		// Each round starts with another setup: no setup always follows the same one.
+		for k := range setups {
+			s := setups[(r+k)%len(setups)]
 			d, err := creates(ctx, c.Clientset, s.namespace, fmt.Sprintf("r%d", r), per, o.concurrency)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)

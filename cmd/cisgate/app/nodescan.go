@@ -21,7 +21,7 @@ import (
 	"github.com/cisgate/cisgate/report"
 )
 
-func init() { subcommands = append(subcommands, newNodescanCommand) }
+func init() { subcommands = append(subcommands, newNodeScanCommand) }
 
 // defaultNamespace is cisgate's namespace when neither --namespace nor $POD_NAMESPACE says.
 const defaultNamespace = "cisgate-system"
@@ -32,8 +32,8 @@ type NodeScanReporter interface {
 	ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error
 }
 
-// NodescanOptions configures `cisgate nodescan`.
-type NodescanOptions struct {
+// NodeScanOptions configures `cisgate nodescan`.
+type NodeScanOptions struct {
 	HostRoot   string
 	ProcRoot   string
 	NodeName   string
@@ -44,19 +44,19 @@ type NodescanOptions struct {
 	Namespace  string
 
 	// newReporter builds the reporter for --report; tests replace it.
-	newReporter func(*NodescanOptions) (NodeScanReporter, error)
+	newReporter func(*NodeScanOptions) (NodeScanReporter, error)
 	// now is the scan's timestamp in the report payload; tests fix it.
 	now func() time.Time
 }
 
-// NewNodescanOptions returns the defaults: the node name from $NODE_NAME (the Job sets it from
+// NewNodeScanOptions returns the defaults: the node name from $NODE_NAME (the Job sets it from
 // spec.nodeName), the namespace from $POD_NAMESPACE.
-func NewNodescanOptions() *NodescanOptions {
+func NewNodeScanOptions() *NodeScanOptions {
 	namespace := os.Getenv("POD_NAMESPACE")
 	if namespace == "" {
 		namespace = defaultNamespace
 	}
-	return &NodescanOptions{
+	return &NodeScanOptions{
 		NodeName:    os.Getenv("NODE_NAME"),
 		Benchmark:   string(policy.DefaultBenchmark),
 		Output:      string(output.FormatTable),
@@ -67,7 +67,7 @@ func NewNodescanOptions() *NodescanOptions {
 }
 
 // AddFlags binds the options to flags.
-func (o *NodescanOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HostRoot, "host-root", o.HostRoot, "directory where the node's / is mounted (required), e.g. /host")
 	fs.StringVar(&o.ProcRoot, "proc-root", o.ProcRoot, "the node's /proc (default <host-root>/proc; /proc in a Job with hostPID)")
 	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "name of the node scanned (default $NODE_NAME)")
@@ -79,7 +79,7 @@ func (o *NodescanOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Validate reports every problem with the options.
-func (o *NodescanOptions) Validate() []error {
+func (o *NodeScanOptions) Validate() []error {
 	var errs []error
 	if o.HostRoot == "" {
 		errs = append(errs, errors.New("--host-root is required"))
@@ -117,12 +117,12 @@ func requireDir(path string) error {
 	return nil
 }
 
-func newNodescanCommand(streams IOStreams) *cobra.Command {
-	o := NewNodescanOptions()
+func newNodeScanCommand(streams IOStreams) *cobra.Command {
+	o := NewNodeScanOptions()
 	cmd := &cobra.Command{
 		Use:   "nodescan --host-root DIR --node-name NAME",
 		Short: "Check a worker node's kubelet against CIS Amazon EKS Benchmark section 3",
-		Long: `Nodescan reads a node through --host-root: it finds the kubelet in proc/*/cmdline (else the
+		Long: `nodescan reads a node through --host-root: it finds the kubelet in proc/*/cmdline (else the
 systemd unit and the known AL2, AL2023, Bottlerocket and kubeadm layouts), resolves its effective
 configuration (flag > --config-dir drop-ins > --config file > the kubelet's default), stats its files
 and decides every section 3 check of the benchmark. Every result names the source of its value.
@@ -141,7 +141,7 @@ could not be read: the report says which path, and the Job's mounts are the usua
 }
 
 // Run scans the host, writes the results and, with --report, records them in the cluster.
-func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
+func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 	host := nodescan.Host{Root: o.HostRoot, ProcRoot: o.ProcRoot}
 	result, err := nodescan.Scan(host, policy.Benchmark(o.Benchmark), o.NodeName)
 	if err != nil {
@@ -168,11 +168,8 @@ func (o *NodescanOptions) Run(ctx context.Context, streams IOStreams) error {
 	return nil
 }
 
-// nodeScanComponent is the reportingController of the CISNodeScan Events.
-const nodeScanComponent = "cisgate.io/nodescan"
-
 // newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
-func newClusterNodeScanReporter(o *NodescanOptions) (NodeScanReporter, error) {
+func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
 	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
@@ -185,7 +182,7 @@ func newClusterNodeScanReporter(o *NodescanOptions) (NodeScanReporter, error) {
 }
 
 func newNodeScanReporter(client kubernetes.Interface, namespace string) (*clusterNodeScanReporter, error) {
-	events, err := report.NewEventSink(client, nodeScanComponent)
+	events, err := report.NewEventSink(client, report.ReportingController)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func TestNodescanCommand(t *testing.T) {
+func TestNodeScanCommand(t *testing.T) {
 	t.Setenv("NODE_NAME", "")
 	tests := []struct {
 		name     string
@@ -114,7 +114,7 @@ func TestNodescanCommand(t *testing.T) {
 	}
 }
 
-func TestNodescanUsageErrors(t *testing.T) {
+func TestNodeScanUsageErrors(t *testing.T) {
 	t.Setenv("NODE_NAME", "")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
@@ -151,13 +151,13 @@ func (f *fakeReporter) ReportNodeScan(_ context.Context, payload nodescan.NodeRe
 	return nil
 }
 
-func TestNodescanReport(t *testing.T) {
+func TestNodeScanReport(t *testing.T) {
 	root := rootOwnedFixture(t, "flags-only-insecure")
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	fake := &fakeReporter{}
-	o := NewNodescanOptions()
+	o := NewNodeScanOptions()
 	o.HostRoot, o.NodeName, o.Report, o.Output = root, "ip-10-0-1-1", true, "json"
-	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return fake, nil }
+	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return fake, nil }
 	o.now = func() time.Time { return at }
 	require.Empty(t, o.Validate())
 
@@ -183,9 +183,9 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	)
 	reporter, err := newNodeScanReporter(client, namespace)
 	require.NoError(t, err)
-	o := NewNodescanOptions()
+	o := NewNodeScanOptions()
 	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
-	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return reporter, nil }
+	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
 
 	var out bytes.Buffer
 	err = o.Run(t.Context(), IOStreams{Out: &out})
@@ -227,9 +227,9 @@ func TestClusterNodeScanReporterNotScanned(t *testing.T) {
 	client := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, UID: "uid-1"}})
 	reporter, err := newNodeScanReporter(client, namespace)
 	require.NoError(t, err)
-	o := NewNodescanOptions()
+	o := NewNodeScanOptions()
 	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
-	o.newReporter = func(*NodescanOptions) (NodeScanReporter, error) { return reporter, nil }
+	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
 
 	var out bytes.Buffer
 	err = o.Run(t.Context(), IOStreams{Out: &out})

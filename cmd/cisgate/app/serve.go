@@ -245,7 +245,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err := webhook.WarmCaches(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
-	events, err := report.NewEventSink(clientset, "cisgate")
+	events, err := report.NewEventSink(clientset, report.ReportingController)
 	if err != nil {
 		return err
 	}

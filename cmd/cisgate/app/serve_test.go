@@ -3,6 +3,7 @@ package app_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,4 +49,14 @@ func TestServeRefusesABadConfig(t *testing.T) {
 	res := run(t, nil, "serve", "--cert-dir", certs, "--config", config, "--kubeconfig", filepath.Join(t.TempDir(), "none"))
 	assert.Equal(t, 2, res.code)
 	assert.Contains(t, res.stderr, config+`: mode: must be "enforce" or "audit", got "deny-all"`)
+}
+
+// TestOneKubeconfigRule: serve, audit and nodescan reach the cluster the same way and say so.
+func TestOneKubeconfigRule(t *testing.T) {
+	const rule = "empty: $KUBECONFIG, else the in-cluster config, else ~/.kube/config (controller-runtime's order)"
+	for _, sub := range []string{"serve", "audit", "nodescan"} {
+		res := run(t, nil, sub, "--help")
+		assert.Equal(t, 0, res.code, sub)
+		assert.Contains(t, strings.Join(strings.Fields(res.stdout), " "), rule, sub)
+	}
 }

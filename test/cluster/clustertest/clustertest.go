@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -162,13 +163,35 @@ func Install(t testing.TB, c *cluster.Cluster, args ...string) *Release {
 	if _, err := r.helm(t, "install", args...); err != nil {
 		t.Fatal(err)
 	}
+	if err := WaitWebhookAnswers(context.Background(), r.c); err != nil {
+		t.Fatal(err)
+	}
 	return r
+}
+
+// WaitWebhookAnswers waits until the API server reaches the webhook through its Service. helm's
+// --wait ends when the pods are Ready; kube-proxy programs the Service's endpoints a moment
+// later, and until then a webhook with failurePolicy Fail fails every write it matches
+// ("connection refused"). The probe is a dry-run Namespace create: the webhook judges
+// Namespaces, and a dry run stores nothing.
+func WaitWebhookAnswers(ctx context.Context, c *cluster.Cluster) error {
+	return WaitFor(ctx, 2*time.Minute, "the webhook to answer through its Service", func() error {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cisgate-webhook-probe"}}
+		_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), "failed calling webhook") {
+			return err
+		}
+		return nil
+	})
 }
 
 // Upgrade runs helm upgrade with TestValues and args (other values reset to the chart's).
 func (r *Release) Upgrade(t testing.TB, args ...string) {
 	t.Helper()
 	if _, err := r.helm(t, "upgrade", args...); err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitWebhookAnswers(context.Background(), r.c); err != nil {
 		t.Fatal(err)
 	}
 }

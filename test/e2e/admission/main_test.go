@@ -81,7 +81,7 @@ func serve(t testing.TB) {
 			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
 			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probe, "--leader-elect=false",
-			"--config-poll-interval", "100ms", "--report-interval", "200ms",
+			"--config-poll-interval", "100ms", "--report-interval", "200ms", "--shutdown-delay", "0s",
 			// Far beyond any test: summary.json must follow the report keys without its tick.
 			"--summary-interval", summaryInterval.String(),
 		}

@@ -37,11 +37,14 @@ func TestBootstrapRBACIsThePlatforms(t *testing.T) {
 
 	sink := startEventSink(t, env)
 	require.NoError(t, newAuditor(t, env, sink).RunOnce(ctx))
-	// Barrier: an Event emitted after the audit's is written after them (one loop sends in order).
+	// Barrier: the sink hands Events to the broadcaster in order, so one about a bootstrap role
+	// was dispatched before this one, emitted last; the planted role's Event is awaited too (the
+	// broadcaster writes each in its own goroutine).
 	sentinel := &corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: cisgateNamespace, Name: "platform-barrier"}
 	require.NoError(t, sink.Emit(sentinel, report.EventNormal, report.ReasonViolation, report.ActionAudit, "barrier"))
-	framework.WaitFor(t, 30*time.Second, "the barrier Event", func() error {
-		if len(violations(t, cisgateNamespace, "ConfigMap", "platform-barrier")) == 0 {
+	framework.WaitFor(t, 30*time.Second, "the barrier Event and the planted role's", func() error {
+		if len(violations(t, cisgateNamespace, "ConfigMap", "platform-barrier")) == 0 ||
+			len(violations(t, metav1.NamespaceDefault, "ClusterRole", planted)) == 0 {
 			return errors.New("not written yet")
 		}
 		return nil

@@ -205,6 +205,7 @@ func TestDeployment(t *testing.T) {
 		"serve", "--config=/etc/cisgate/config.yaml", "--config-map=cisgate-config", "--cert-dir=/tmp/k8s-webhook-server/serving-certs",
 		"--port=9443", "--namespace=$(POD_NAMESPACE)", "--replica=$(POD_NAME)",
 		"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+		"--shutdown-delay=5s", "--drain-timeout=15s",
 		"--audit-interval=10m", "--audit-page-size=500",
 		"--nodescan-enabled=true", "--nodescan-image=ghcr.io/cisgate/cisgate:0.1.0", "--nodescan-interval=24h",
 		"--nodescan-parallelism=10", "--nodescan-ttl=1h", "--nodescan-active-deadline=5m",
@@ -512,4 +513,44 @@ func TestConfigChangeRollsThePods(t *testing.T) {
 	probe := audit.Spec.Template.Spec.Containers[0].StartupProbe
 	require.NotNil(t, probe)
 	assert.Equal(t, "/readyz", probe.HTTPGet.Path)
+}
+
+// TestServingHardening: the values of issue 10. SIGTERM's grace period covers the shutdown delay
+// and the drain; a client CA Secret turns on client-certificate verification; webhookFrom
+// restricts who may reach port 9443 and nothing else.
+func TestServingHardening(t *testing.T) {
+	objs := decode(t, template(t, defaultRelease()))
+	pod := convert[appsv1.Deployment](t, find(t, objs, "Deployment", releaseName)).Spec.Template.Spec
+	assert.Equal(t, ptr.To[int64](30), pod.TerminationGracePeriodSeconds, "5s delay + 15s drain + 10s for the last report write")
+	assert.NotContains(t, pod.Containers[0].Args, "--client-ca-file=/etc/cisgate/client-ca/ca.crt")
+	np := convert[networkingv1.NetworkPolicy](t, find(t, objs, "NetworkPolicy", releaseName))
+	for _, rule := range np.Spec.Ingress {
+		assert.Empty(t, rule.From, "every port open to any source by default")
+	}
+
+	objs = decode(t, template(t, defaultRelease("--set", "webhook.clientCASecret=apiserver-client-ca",
+		"--set", "webhook.shutdownDelaySeconds=10", "--set", "webhook.drainTimeoutSeconds=20",
+		"--set-json", `networkPolicy.webhookFrom=[{"ipBlock":{"cidr":"10.0.0.0/16"}}]`)))
+	pod = convert[appsv1.Deployment](t, find(t, objs, "Deployment", releaseName)).Spec.Template.Spec
+	assert.Equal(t, ptr.To[int64](40), pod.TerminationGracePeriodSeconds)
+	c := pod.Containers[0]
+	assert.Subset(t, c.Args, []string{"--shutdown-delay=10s", "--drain-timeout=20s", "--client-ca-file=/etc/cisgate/client-ca/ca.crt"})
+	assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "client-ca", MountPath: "/etc/cisgate/client-ca", ReadOnly: true})
+	var secret string
+	for _, v := range pod.Volumes {
+		if v.Name == "client-ca" {
+			secret = v.Secret.SecretName
+		}
+	}
+	assert.Equal(t, "apiserver-client-ca", secret)
+	np = convert[networkingv1.NetworkPolicy](t, find(t, objs, "NetworkPolicy", releaseName))
+	from := map[string][]networkingv1.NetworkPolicyPeer{}
+	for _, rule := range np.Spec.Ingress {
+		for _, p := range rule.Ports {
+			from[p.Port.StrVal] = rule.From
+		}
+	}
+	assert.Equal(t, []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/16"}}}, from["webhook"])
+	assert.Empty(t, from["health"], "the kubelet's probes are not restricted")
+	assert.Empty(t, from["metrics"])
 }

@@ -66,9 +66,9 @@ func TestServeAcceptsChartArgs(t *testing.T) {
 	}
 }
 
-// TestNodescanArgs: the node-scan values become the --nodescan-* flags of serve, which the
+// TestNodeScanArgs: the node-scan values become the --nodescan-* flags of serve, which the
 // node-scan scheduler's own flag set takes and validates.
-func TestNodescanArgs(t *testing.T) {
+func TestNodeScanArgs(t *testing.T) {
 	args := nodescanArgs(t, defaultRelease())
 	assert.Equal(t, []string{
 		"--nodescan-enabled=true", "--nodescan-image=ghcr.io/cisgate/cisgate:0.1.0", "--nodescan-interval=24h",

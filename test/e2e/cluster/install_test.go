@@ -14,16 +14,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/test/cluster"
 	"github.com/cisgate/cisgate/test/cluster/clustertest"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // warnings collects the API server's Warning headers, as kubectl prints them.
@@ -133,7 +138,36 @@ func webhookPods(t *testing.T, r *clustertest.Release) []corev1.Pod {
 	return pods.Items
 }
 
-// reportKeys is the report ConfigMap's data.
+// reviewDirectly sends a pod an AdmissionReview for creating obj through the API server's pod
+// proxy (bypassing the Service) and checks it answers.
+func reviewDirectly(t *testing.T, r *clustertest.Release, pod string, obj *corev1.Pod) {
+	t.Helper()
+	raw, err := json.Marshal(obj)
+	require.NoError(t, err)
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID:       types.UID("direct-" + pod),
+			Kind:      metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+			Namespace: obj.Namespace, Name: obj.Name, Operation: admissionv1.Create,
+			UserInfo: authenticationv1.UserInfo{Username: "e2e-user"},
+			Object:   runtime.RawExtension{Raw: raw},
+		},
+	}
+	body, err := json.Marshal(review)
+	require.NoError(t, err)
+	out, err := c.Clientset.CoreV1().RESTClient().Post().
+		AbsPath("/api/v1/namespaces/"+r.Namespace+"/pods/https:"+pod+":9443/proxy"+webhook.Path).
+		SetHeader("Content-Type", "application/json").Body(body).DoRaw(context.Background())
+	require.NoError(t, err, "%s", out)
+	var resp admissionv1.AdmissionReview
+	require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
+	require.NotNil(t, resp.Response, "%s", out)
+	assert.Equal(t, review.Request.UID, resp.Response.UID)
+}
+
+// reportData is the report ConfigMap's data.
 func reportData(ctx context.Context, r *clustertest.Release) (map[string]string, error) {
 	cm, err := c.Clientset.CoreV1().ConfigMaps(r.Namespace).Get(ctx, "cisgate-report", metav1.GetOptions{})
 	if err != nil {
@@ -218,6 +252,12 @@ func TestInstallAuditThenEnforce(t *testing.T) {
 		}
 		return nil
 	}))
+
+	// Each replica reports what it judged. The API server keeps one HTTP/2 connection to the
+	// Service, so kube-proxy may send it all to one replica: each pod gets a review directly too.
+	for _, p := range webhookPods(t, r) {
+		reviewDirectly(t, r, p.Name, privilegedPod("legacy", "direct-"+p.Name))
+	}
 
 	// The report: both replicas' admission keys, the audit, the summary and this node's scan.
 	want := []string{"audit.json", "summary.json", "node." + cluster.NodeName + ".json"}

@@ -146,11 +146,15 @@ func TestNodeScanMatchesTheKubelet(t *testing.T) {
 			for _, res := range rep.Results {
 				bySlug[res.Slug] = res
 			}
+			compared := 0
 			for _, set := range configzSettings {
 				res, ok := bySlug[set.slug]
-				if !assert.True(t, ok, "no result for %s", set.slug) {
+				if !ok {
+					// Not a check of the benchmark the chart selects (e.g. protect-kernel-defaults
+					// left section 3 after eks-1.5.0): no check reads it.
 					continue
 				}
+				compared++
 				assert.Equal(t, configzValue(t, configz.KubeletConfig, set), res.Actual, "%s [%s]: cisgate's value against /configz %v (%s)", set.slug, res.ID, set.field, res.Detail)
 				switch s.sources[set.slug] {
 				case "drop-in":
@@ -161,6 +165,7 @@ func TestNodeScanMatchesTheKubelet(t *testing.T) {
 					assert.Equal(t, "file "+c.KubeletConfigPath()+" key "+strings.Join(set.field, "."), res.Source, set.slug)
 				}
 			}
+			assert.GreaterOrEqual(t, compared, 7, "the settings section 3 reads were compared")
 		})
 	}
 }

@@ -42,10 +42,10 @@ func (r scanResults) statuses() map[string]string {
 
 var sectionThreeIDs = []string{"3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.6", "3.2.7", "3.2.8", "3.2.9"}
 
-// TestNodescanReport runs `cisgate nodescan --report` as the scan Job does, on fixture hosts, and
+// TestNodeScanReport runs `cisgate nodescan --report` as the scan Job does, on fixture hosts, and
 // checks what a user finds in the cluster: the CISNodeScan Event on the Node and the node's key in
 // the report ConfigMap, with the same results as the command printed.
-func TestNodescanReport(t *testing.T) {
+func TestNodeScanReport(t *testing.T) {
 	framework.Require(t, env)
 	cases := []struct {
 		fixture   string

@@ -192,6 +192,11 @@ func TestSchedulerOnAnAPIServer(t *testing.T) {
 	opts.Enabled = true
 	opts.Image = scanImage
 	opts.Parallelism = 2
+	// The scan ServiceAccount, which the chart installs, owns the Jobs: deleting it (helm
+	// uninstall) has the garbage collector delete them.
+	sa, err := env.Clientset.CoreV1().ServiceAccounts(ns).Create(context.Background(),
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: opts.ServiceAccount}}, metav1.CreateOptions{})
+	require.NoError(t, err)
 	stop := runScheduler(t, ns, opts)
 
 	// Two at once; the third waits.
@@ -205,6 +210,7 @@ func TestSchedulerOnAnAPIServer(t *testing.T) {
 	assertJobsStay(t, ns, 2)
 	for _, j := range jobs {
 		assertJobShape(t, j, ns, j.Spec.Template.Spec.NodeName)
+		assert.Equal(t, []metav1.OwnerReference{{APIVersion: "v1", Kind: "ServiceAccount", Name: sa.Name, UID: sa.UID}}, j.OwnerReferences)
 	}
 
 	// One completes: the waiting node's Job starts.
