@@ -112,7 +112,7 @@ func (s *stream) waitCreates(t *testing.T, n int64) {
 // API server sent it on: serve's shutdown (it drains after its endpoints are gone, issue 10),
 // not the chart's. They are logged, not asserted, until serve holds its connections through
 // the endpoint update; any other failure fails the drill.
-var drainErrors = []string{"broken pipe", "use of closed network connection", "connection reset by peer"}
+var drainErrors = []string{"broken pipe", "use of closed network connection", "connection reset by peer", ": EOF"}
 
 func (s *stream) finish(t *testing.T) {
 	t.Helper()
