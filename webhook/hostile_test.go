@@ -353,3 +353,46 @@ func TestShutdownKeepsServingThroughTheDelay(t *testing.T) {
 	_, err := httpsClient(pool, false, 1).Post(url, "application/json", bytes.NewReader(body))
 	assert.Error(t, err, "after the delay and the drain, nothing is accepted")
 }
+
+// TestShutdownLetsPooledConnectionsFinish: a connection the API server keeps idle in its pool
+// (its webhook client speaks HTTP/1.1) is not closed under it when the shutdown delay ends: its
+// next review is still answered, with "Connection: close", so the client drops it itself. Closed
+// instead, a review written onto it at that moment fails, and the API server retries no POST.
+func TestShutdownLetsPooledConnectionsFinish(t *testing.T) {
+	dir := t.TempDir()
+	pool := selfSigned(t, dir)
+	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: 100 * time.Millisecond, DrainTimeout: 10 * time.Second})
+	srv.Register(Path, newHandler(t, enforceConfig, cluster(), nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	for srv.Addr() == "" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	url := "https://" + srv.Addr() + Path
+	body := reviewBody(t, podGVK, admissionv1.Create)
+	client := httpsClient(pool, false, 1)
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.False(t, resp.Close, "kept alive before the shutdown")
+
+	cancel() // SIGTERM
+	// Barrier: past the delay, the listener refuses new connections.
+	for {
+		conn, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			break
+		}
+		conn.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err = client.Post(url, "application/json", bytes.NewReader(body))
+	require.NoError(t, err, "the pooled connection still answers")
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(got), "cisgate denied")
+	assert.True(t, resp.Close, `answered with "Connection: close"`)
+	require.NoError(t, <-done)
+}
