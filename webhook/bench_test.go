@@ -165,7 +165,7 @@ func startWebhookServer(tb testing.TB) (base string, pool *x509.CertPool) {
 	log.SetLogger(logr.Discard())
 	dir := tb.TempDir()
 	pool = selfSigned(tb, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir})
+	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
 	srv.Register(Path, benchHandler(tb, NewReportRecorder("bench", nil, nil)))
 	srv.Register("/allow", allowAll())
 	return "https://" + startServer(tb, srv), pool

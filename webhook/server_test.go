@@ -18,7 +18,7 @@ import (
 func TestServerPicksUpARotatedCertificate(t *testing.T) {
 	dir := t.TempDir()
 	selfSigned(t, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir})
+	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
 	srv.Register(Path, newHandler(t, "mode: audit\n", nil, nil))
 	addr := startServer(t, srv)
 
