@@ -1,11 +1,12 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Rebase returns the config for benchmark b: the same checks, decided under b's IDs. Every ID in
@@ -27,17 +28,17 @@ func (c Config) Rebase(b Benchmark) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	var errs []error
+	var errs field.ErrorList
 	// carry resolves a key in the config's benchmark and names the same check in b by slug,
 	// which b's catalogue resolves like an ID.
-	carry := func(key, value string) string {
+	carry := func(key *field.Path, value string) string {
 		e, ok := from.Resolve(value)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: %q is no check ID or slug in benchmark %s", key, value, from.Benchmark()))
+			errs = append(errs, field.Invalid(key, value, "no check with this ID or slug in benchmark "+string(from.Benchmark())))
 			return value
 		}
 		if _, ok := to.Entry(e.Slug); !ok {
-			errs = append(errs, fmt.Errorf("%s: check %s (%s) of benchmark %s is not in benchmark %s", key, e.ID, e.Slug, from.Benchmark(), to.Benchmark()))
+			errs = append(errs, field.Invalid(key, value, fmt.Sprintf("check %s (%s) of benchmark %s is not in benchmark %s", e.ID, e.Slug, from.Benchmark(), to.Benchmark())))
 		}
 		return string(e.Slug)
 	}
@@ -46,9 +47,10 @@ func (c Config) Rebase(b Benchmark) (Config, error) {
 	if c.Checks != nil {
 		out.Checks = make(map[string]Mode, len(c.Checks))
 		for _, key := range slices.Sorted(maps.Keys(c.Checks)) {
-			slug := carry("checks["+strconv.Quote(key)+"]", key)
+			k := field.NewPath("checks").Key(key)
+			slug := carry(k, key)
 			if prev, dup := out.Checks[slug]; dup && prev != c.Checks[key] {
-				errs = append(errs, fmt.Errorf("checks[%q]: names check %s, which another key sets to %q", key, slug, prev))
+				errs = append(errs, field.Duplicate(k, key+" is check "+slug+", which another key sets to "+strconv.Quote(string(prev))))
 			}
 			out.Checks[slug] = c.Checks[key]
 		}
@@ -57,12 +59,12 @@ func (c Config) Rebase(b Benchmark) (Config, error) {
 	for i, r := range out.Exemptions.Rules {
 		r.Checks = slices.Clone(r.Checks)
 		for j, id := range r.Checks {
-			r.Checks[j] = carry("exemptions.rules["+strconv.Itoa(i)+"].checks["+strconv.Itoa(j)+"]", id)
+			r.Checks[j] = carry(field.NewPath("exemptions", "rules").Index(i).Child("checks").Index(j), id)
 		}
 		out.Exemptions.Rules[i] = r
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("the config's IDs are those of benchmark %s and cannot be rendered under %s: %w", c.Benchmark, b, errors.Join(errs...))
+		return c, fmt.Errorf("the config's IDs are those of benchmark %s and cannot be rendered under %s: %w", c.Benchmark, b, joinFieldErrors(errs))
 	}
 	return out, nil
 }

@@ -332,7 +332,7 @@ exemptions:
 		bad := writeConfig(t, "mode: enforce\nchecks: {\"4.2.9\": enforce}\n")
 		res := run(t, nil, "check", "--config", bad, "-f", nc("privileged-pod.yaml"))
 		assert.Equal(t, app.ExitUsage, res.code)
-		assert.Equal(t, "error: "+bad+`: checks["4.2.9"]: no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
+		assert.Equal(t, "error: "+bad+`: checks[4.2.9]: Invalid value: "4.2.9": no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
 		assert.Empty(t, res.stdout)
 	})
 }
@@ -527,13 +527,13 @@ spec:
 			name:   "a check the other version lacks is refused, not dropped",
 			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {\"4.2.7\": \"audit\"}\n", // net-raw
 			bench:  "eks-1.2.0",
-			usage:  `checks["4.2.7"]: check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.2.0`,
+			usage:  `checks[4.2.7]: Invalid value: "4.2.7": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.2.0`,
 		},
 		{
 			name:   "also in an exemption rule",
 			config: "benchmark: eks-1.0.1\nmode: enforce\nexemptions:\n  rules: [{checks: [\"4.2.1\", \"net-raw\"], reason: r}]\n",
 			bench:  "eks-1.5.0",
-			usage:  `exemptions.rules[0].checks[1]: check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.5.0`,
+			usage:  `exemptions.rules[0].checks[1]: Invalid value: "net-raw": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.5.0`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
