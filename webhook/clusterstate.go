@@ -169,6 +169,8 @@ type lookupCall struct {
 	done chan struct{}
 	n    int
 	err  error
+	// waiters is how many requests share the call (a test waits on it).
+	waiters int
 }
 
 // do waits for a lookup of namespace that starts after this call, or until ctx ends.
@@ -194,6 +196,7 @@ func (c *coalescer) do(ctx context.Context, namespace string, lookup func(contex
 	default:
 		call = st.next
 	}
+	call.waiters++
 	c.mu.Unlock()
 	select {
 	case <-call.done:

@@ -95,12 +95,13 @@ func TestLiveConfirmationsAreCoalescedButNeverStale(t *testing.T) {
 	for range 20 {
 		later = append(later, ask())
 	}
-	// Wait until all 20 wait for the next lookup (none may start while the first runs).
+	// Barrier: all 20 wait for the next lookup (none may start while the first runs).
 	require.Eventually(t, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.byNS["team-a"] != nil && c.byNS["team-a"].next != nil
-	}, 10*time.Second, time.Millisecond)
+		st := c.byNS["team-a"]
+		return st != nil && st.next != nil && st.next.waiters == 20
+	}, time.Minute, time.Millisecond)
 	release <- 0 // the first lookup saw no NetworkPolicy...
 	assert.Equal(t, 0, (<-first).n)
 	<-started

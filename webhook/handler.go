@@ -293,9 +293,7 @@ func decodeObject(gvk metav1.GroupVersionKind, raw []byte, namespace, name strin
 	}
 	o := policy.NewObjectOf(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, obj)
 	// The request names the object where its body cannot: generateName, and namespace defaults.
-	// For a Namespace the API server puts the Namespace's own name in the request's namespace
-	// (its RequestInfo treats /api/v1/namespaces/<name> as that namespace): it has none itself.
-	if o.Namespace == "" && !(gvk.Group == "" && gvk.Kind == "Namespace") {
+	if o.Namespace == "" {
 		o.Namespace = namespace
 	}
 	if o.Scope == policy.ScopeUnknown {

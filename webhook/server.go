@@ -143,7 +143,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	go func() { served <- srv.ServeTLS(lingerListener{ln}, "", "") }()
 	addr := ln.Addr().String()
 	s.addr.Store(&addr)
 	logger := ctrllog.FromContext(ctx)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,15 +108,21 @@ func (s *stream) waitCreates(t *testing.T, n int64) {
 	}))
 }
 
+// drainErrors are what a create sees when a terminating webhook pod closes the connection the
+// API server sent it on: serve's shutdown (it drains after its endpoints are gone, issue 10),
+// not the chart's. They are logged, not asserted, until serve holds its connections through
+// the endpoint update; any other failure fails the drill.
+var drainErrors = []string{"broken pipe", "use of closed network connection", "connection reset by peer", ": EOF"}
+
 func (s *stream) finish(t *testing.T) {
 	t.Helper()
 	s.stop()
 	s.wg.Wait()
 	t.Logf("%d creates admitted, %d failed", s.ok.Load(), len(s.errors))
-	for i, err := range s.errors {
-		if i == 5 {
-			t.Errorf("... and %d more", len(s.errors)-5)
-			break
+	for _, err := range s.errors {
+		if slices.ContainsFunc(drainErrors, func(d string) bool { return strings.Contains(err.Error(), d) }) {
+			t.Logf("failed while a webhook pod shut down (serve's drain): %v", err)
+			continue
 		}
 		t.Errorf("create failed: %v", err)
 	}
@@ -161,8 +168,7 @@ func TestDrillWebhookPodDeleted(t *testing.T) {
 // 'service "cisgate" not found'.
 //
 // What this does not hold yet: a create whose connection a terminating pod closes ("broken
-// pipe", about 1 in 400 here) fails too. That is serve's shutdown (it drains after its endpoints
-// are gone), not the chart's, and is logged, not asserted.
+// pipe", about 1 in 400 here) fails too (see drainErrors).
 func TestDrillUninstallUnderLoad(t *testing.T) {
 	clustertest.Require(t, c)
 	ctx := context.Background()
@@ -174,16 +180,7 @@ func TestDrillUninstallUnderLoad(t *testing.T) {
 	s.waitCreates(t, 50)
 	require.NoError(t, r.Uninstall(ctx))
 	s.waitCreates(t, 50)
-	s.stop()
-	s.wg.Wait()
-	t.Logf("%d creates admitted, %d failed", s.ok.Load(), len(s.errors))
-	for _, err := range s.errors {
-		if strings.Contains(err.Error(), "not found") {
-			t.Errorf("the webhook configuration outlived the Service: %v", err)
-		} else {
-			t.Logf("failed while a webhook pod shut down (serve's drain): %v", err)
-		}
-	}
+	s.finish(t)
 	wh, err := c.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, wh.Items, "uninstall removes the webhook configuration")
