@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 )
 
@@ -163,97 +165,137 @@ type compiledRule struct {
 	ExemptionRule
 }
 
-// Compile validates the config; every error names the key it is about.
+// Compile validates the config; every error names the key it is about, as a field path
+// (checks[4.2.1], exemptions.rules[0].reason) in the Kubernetes validation style, one per line.
 func (c Config) Compile() (*Policy, error) {
-	var errs []error
-	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s: %s", key, msg)) }
-
-	cat, err := CatalogueFor(c.Benchmark)
-	if err != nil {
-		bad("benchmark", err.Error())
-		cat = catalogues[DefaultBenchmark] // keep validating the rest against the default
-	}
+	cat, errs := c.catalogue(field.NewPath("benchmark"))
 	if c.Mode != ModeEnforce && c.Mode != ModeAudit {
-		bad("mode", fmt.Sprintf("must be %q or %q, got %q", ModeEnforce, ModeAudit, c.Mode))
+		errs = append(errs, field.NotSupported(field.NewPath("mode"), c.Mode, []Mode{ModeEnforce, ModeAudit}))
 	}
-	p := &Policy{Config: c, Catalogue: cat, modes: map[Slug]Mode{}}
-	for key, mode := range c.Checks {
-		k := "checks[" + strconv.Quote(key) + "]"
-		e, ok := cat.Resolve(key)
-		switch {
-		case !ok:
-			bad(k, "no check with this ID or slug in benchmark "+string(cat.Benchmark()))
-		case e.Section != SectionObject:
-			bad(k, "check "+e.ID+" ("+string(e.Slug)+") is not decided on objects and has no mode")
-		case !mode.valid():
-			bad(k, fmt.Sprintf("mode must be %q, %q or %q, got %q", ModeEnforce, ModeAudit, ModeOff, mode))
-		default:
-			p.modes[e.Slug] = mode
-		}
-	}
-	for i, r := range c.Exemptions.Rules {
-		k := "exemptions.rules[" + strconv.Itoa(i) + "]"
-		cr := compiledRule{ExemptionRule: r, slugs: map[Slug]bool{}}
-		if len(r.Checks) == 0 {
-			bad(k+".checks", "must name at least one check ID or slug")
-		}
-		for j, id := range r.Checks {
-			if e, ok := cat.Resolve(id); ok {
-				cr.slugs[e.Slug] = true
-			} else {
-				bad(k+".checks["+strconv.Itoa(j)+"]", strconv.Quote(id)+" is no check ID or slug in benchmark "+string(cat.Benchmark()))
-			}
-		}
-		if _, err := path.Match(r.Name, ""); err != nil {
-			bad(k+".name", "bad glob "+strconv.Quote(r.Name)+": "+err.Error())
-		}
-		if strings.TrimSpace(r.Reason) == "" {
-			bad(k+".reason", "required: say why the exemption exists")
-		}
-		p.rules = append(p.rules, cr)
-	}
-	for i, ns := range c.Exemptions.Namespaces {
-		if ns == "" {
-			bad("exemptions.namespaces["+strconv.Itoa(i)+"]", "must not be empty")
-		}
-	}
-	for i, reg := range c.Registries {
-		if _, err := parseRegistry(reg); err != nil {
-			bad("registries["+strconv.Itoa(i)+"]", quote(reg)+": "+err.Error())
-		}
-	}
-	for i, s := range c.RBAC.ClusterAdminSubjects {
-		k := "rbac.clusterAdminSubjects[" + strconv.Itoa(i) + "]"
-		switch s.Kind {
-		case rbacv1.UserKind, rbacv1.GroupKind, rbacv1.ServiceAccountKind:
-		default:
-			bad(k+".kind", fmt.Sprintf("must be User, Group or ServiceAccount, got %q", s.Kind))
-		}
-		if s.Name == "" {
-			bad(k+".name", "required")
-		}
-		if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" {
-			bad(k+".namespace", "required for a ServiceAccount")
-		}
-	}
-	for i, u := range c.NamespaceModeEditors.Users {
-		if u == "" {
-			bad("namespaceModeEditors.users["+strconv.Itoa(i)+"]", "must not be empty")
-		}
-	}
-	for i, g := range c.NamespaceModeEditors.Groups {
-		if g == "" {
-			bad("namespaceModeEditors.groups["+strconv.Itoa(i)+"]", "must not be empty")
-		}
-	}
+	modes, modeErrs := compileModes(cat, c.Checks, field.NewPath("checks"))
+	rules, ruleErrs := compileRules(cat, c.Exemptions.Rules, field.NewPath("exemptions", "rules"))
+	errs = append(errs, modeErrs...)
+	errs = append(errs, ruleErrs...)
+	errs = append(errs, nonEmpty(c.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"))...)
+	errs = append(errs, validateRegistries(c.Registries, field.NewPath("registries"))...)
+	errs = append(errs, validateSubjects(c.RBAC.ClusterAdminSubjects, field.NewPath("rbac", "clusterAdminSubjects"))...)
+	errs = append(errs, nonEmpty(c.NamespaceModeEditors.Users, field.NewPath("namespaceModeEditors", "users"))...)
+	errs = append(errs, nonEmpty(c.NamespaceModeEditors.Groups, field.NewPath("namespaceModeEditors", "groups"))...)
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinFieldErrors(errs)
 	}
+	p := &Policy{Config: c, Catalogue: cat, modes: modes, rules: rules}
 	p.Evaluator = NewEvaluator(cat, DefaultRegistry(), Settings{
 		Registries:           c.Registries,
 		ClusterAdminSubjects: c.RBAC.ClusterAdminSubjects,
 	})
 	return p, nil
+}
+
+// joinFieldErrors puts one error per line, so a reader (and a log line) sees every key at once;
+// field.ErrorList.ToAggregate would print them as one bracketed list.
+func joinFieldErrors(list field.ErrorList) error {
+	errs := make([]error, len(list))
+	for i, e := range list {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// catalogue is the config's benchmark; an unknown one is an error, and the rest is validated
+// against the default so that every other error is still reported.
+func (c Config) catalogue(path *field.Path) (*Catalogue, field.ErrorList) {
+	if cat, ok := catalogues[c.Benchmark]; ok {
+		return cat, nil
+	}
+	return catalogues[DefaultBenchmark], field.ErrorList{field.NotSupported(path, c.Benchmark, Benchmarks())}
+}
+
+// compileModes resolves checks: keys (IDs of the benchmark or slugs) to per-slug modes.
+func compileModes(cat *Catalogue, checks map[string]Mode, path *field.Path) (map[Slug]Mode, field.ErrorList) {
+	var errs field.ErrorList
+	modes := map[Slug]Mode{}
+	for _, key := range slices.Sorted(maps.Keys(checks)) {
+		mode, k := checks[key], path.Key(key)
+		e, ok := cat.Resolve(key)
+		switch {
+		case !ok:
+			errs = append(errs, field.Invalid(k, key, "no check with this ID or slug in benchmark "+string(cat.Benchmark())))
+		case e.Section != SectionObject:
+			errs = append(errs, field.Invalid(k, key, "check "+e.ID+" ("+string(e.Slug)+") is not decided on objects and has no mode"))
+		case !mode.valid():
+			errs = append(errs, field.NotSupported(k, mode, []Mode{ModeEnforce, ModeAudit, ModeOff}))
+		default:
+			modes[e.Slug] = mode
+		}
+	}
+	return modes, errs
+}
+
+func compileRules(cat *Catalogue, rules []ExemptionRule, fp *field.Path) ([]compiledRule, field.ErrorList) {
+	var errs field.ErrorList
+	var out []compiledRule
+	for i, r := range rules {
+		k := fp.Index(i)
+		cr := compiledRule{ExemptionRule: r, slugs: map[Slug]bool{}}
+		if len(r.Checks) == 0 {
+			errs = append(errs, field.Required(k.Child("checks"), "name at least one check ID or slug"))
+		}
+		for j, id := range r.Checks {
+			if e, ok := cat.Resolve(id); ok {
+				cr.slugs[e.Slug] = true
+			} else {
+				errs = append(errs, field.Invalid(k.Child("checks").Index(j), id, "no check with this ID or slug in benchmark "+string(cat.Benchmark())))
+			}
+		}
+		if _, err := path.Match(r.Name, ""); err != nil {
+			errs = append(errs, field.Invalid(k.Child("name"), r.Name, "bad glob: "+err.Error()))
+		}
+		if strings.TrimSpace(r.Reason) == "" {
+			errs = append(errs, field.Required(k.Child("reason"), "say why the exemption exists"))
+		}
+		out = append(out, cr)
+	}
+	return out, errs
+}
+
+func nonEmpty(list []string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, s := range list {
+		if s == "" {
+			errs = append(errs, field.Required(path.Index(i), "must not be empty"))
+		}
+	}
+	return errs
+}
+
+func validateRegistries(regs []string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, reg := range regs {
+		if _, err := parseRegistry(reg); err != nil {
+			errs = append(errs, field.Invalid(path.Index(i), reg, err.Error()))
+		}
+	}
+	return errs
+}
+
+func validateSubjects(subjects []rbacv1.Subject, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, s := range subjects {
+		k := path.Index(i)
+		switch s.Kind {
+		case rbacv1.UserKind, rbacv1.GroupKind, rbacv1.ServiceAccountKind:
+		default:
+			errs = append(errs, field.NotSupported(k.Child("kind"), s.Kind, []string{rbacv1.UserKind, rbacv1.GroupKind, rbacv1.ServiceAccountKind}))
+		}
+		if s.Name == "" {
+			errs = append(errs, field.Required(k.Child("name"), ""))
+		}
+		if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" {
+			errs = append(errs, field.Required(k.Child("namespace"), "a ServiceAccount subject needs its namespace"))
+		}
+	}
+	return errs
 }
 
 // ModeFor resolves a check's mode, highest first: the check set to off in the config; the

@@ -72,30 +72,30 @@ func TestParseConfigErrors(t *testing.T) {
 		want []string // each a whole line of the error
 	}{
 		{"benchmark", "benchmark: eks-9.9.9\n", []string{
-			`benchmark: unknown benchmark "eks-9.9.9" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0])`}},
-		{"mode", "mode: block\n", []string{`mode: must be "enforce" or "audit", got "block"`}},
-		{"mode off is not global", "mode: \"off\"\n", []string{`mode: must be "enforce" or "audit", got "off"`}},
-		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks["4.9.9"]: no check with this ID or slug in benchmark eks-1.8.0`}},
-		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks["4.2.6"]: no check with this ID or slug in benchmark eks-1.8.0`}},
-		{"check mode", `checks: {"4.2.1": deny}`, []string{`checks["4.2.1"]: mode must be "enforce", "audit" or "off", got "deny"`}},
-		{"check by slug, bad mode", `checks: {"host-pid": "yes"}`, []string{`checks["host-pid"]: mode must be "enforce", "audit" or "off", got "yes"`}},
-		{"manual item", `checks: {"4.1.7": "off"}`, []string{`checks["4.1.7"]: check 4.1.7 (access-manager) is not decided on objects and has no mode`}},
-		{"node item", `checks: {"read-only-port": "off"}`, []string{`checks["read-only-port"]: check 3.2.4 (read-only-port) is not decided on objects and has no mode`}},
-		{"rule without checks", `exemptions: {rules: [{reason: legacy}]}`, []string{`exemptions.rules[0].checks: must name at least one check ID or slug`}},
+			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`}},
+		{"mode", "mode: block\n", []string{`mode: Unsupported value: "block": supported values: "enforce", "audit"`}},
+		{"mode off is not global", "mode: \"off\"\n", []string{`mode: Unsupported value: "off": supported values: "enforce", "audit"`}},
+		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"check mode", `checks: {"4.2.1": deny}`, []string{`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`}},
+		{"check by slug, bad mode", `checks: {"host-pid": "yes"}`, []string{`checks[host-pid]: Unsupported value: "yes": supported values: "enforce", "audit", "off"`}},
+		{"manual item", `checks: {"4.1.7": "off"}`, []string{`checks[4.1.7]: Invalid value: "4.1.7": check 4.1.7 (access-manager) is not decided on objects and has no mode`}},
+		{"node item", `checks: {"read-only-port": "off"}`, []string{`checks[read-only-port]: Invalid value: "read-only-port": check 3.2.4 (read-only-port) is not decided on objects and has no mode`}},
+		{"rule without checks", `exemptions: {rules: [{reason: legacy}]}`, []string{`exemptions.rules[0].checks: Required value: name at least one check ID or slug`}},
 		{"rule with a bad check", `exemptions: {rules: [{checks: ["4.2.1", "4.7.1"], reason: legacy}]}`, []string{
-			`exemptions.rules[0].checks[1]: "4.7.1" is no check ID or slug in benchmark eks-1.8.0`}},
+			`exemptions.rules[0].checks[1]: Invalid value: "4.7.1": no check with this ID or slug in benchmark eks-1.8.0`}},
 		{"rule with a bad glob", `exemptions: {rules: [{checks: ["4.2.1"], name: "web-[", reason: legacy}]}`, []string{
-			`exemptions.rules[0].name: bad glob "web-[": syntax error in pattern`}},
+			`exemptions.rules[0].name: Invalid value: "web-[": bad glob: syntax error in pattern`}},
 		{"rule without reason", `exemptions: {rules: [{checks: ["4.2.1"], reason: legacy}, {checks: ["4.2.2"], reason: "  "}]}`, []string{
-			`exemptions.rules[1].reason: required: say why the exemption exists`}},
-		{"empty namespace", `exemptions: {namespaces: [kube-system, ""]}`, []string{`exemptions.namespaces[1]: must not be empty`}},
-		{"empty registry", `registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/", " "]`, []string{`registries[1]: " ": must not be empty`}},
+			`exemptions.rules[1].reason: Required value: say why the exemption exists`}},
+		{"empty namespace", `exemptions: {namespaces: [kube-system, ""]}`, []string{`exemptions.namespaces[1]: Required value: must not be empty`}},
+		{"empty registry", `registries: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/", " "]`, []string{`registries[1]: Invalid value: " ": must not be empty`}},
 		{"subject kind", `rbac: {clusterAdminSubjects: [{kind: Team, name: ops}]}`, []string{
-			`rbac.clusterAdminSubjects[0].kind: must be User, Group or ServiceAccount, got "Team"`}},
+			`rbac.clusterAdminSubjects[0].kind: Unsupported value: "Team": supported values: "User", "Group", "ServiceAccount"`}},
 		{"subject name", `rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: User}]}`, []string{
-			`rbac.clusterAdminSubjects[1].name: required`}},
+			`rbac.clusterAdminSubjects[1].name: Required value`}},
 		{"subject namespace", `rbac: {clusterAdminSubjects: [{kind: ServiceAccount, name: deployer}]}`, []string{
-			`rbac.clusterAdminSubjects[0].namespace: required for a ServiceAccount`}},
+			`rbac.clusterAdminSubjects[0].namespace: Required value: a ServiceAccount subject needs its namespace`}},
 		{"every error at once", `
 benchmark: eks-0.1
 mode: strict
@@ -106,17 +106,17 @@ exemptions:
 registries: [""]
 rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
 `, []string{
-			`benchmark: unknown benchmark "eks-0.1" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0])`,
-			`mode: must be "enforce" or "audit", got "strict"`,
-			`checks["4.9.9"]: no check with this ID or slug in benchmark eks-1.8.0`,
-			`checks["4.2.1"]: mode must be "enforce", "audit" or "off", got "deny"`,
-			`exemptions.rules[0].checks[0]: "nope" is no check ID or slug in benchmark eks-1.8.0`,
-			`exemptions.rules[0].name: bad glob "[": syntax error in pattern`,
-			`exemptions.rules[0].reason: required: say why the exemption exists`,
-			`exemptions.namespaces[0]: must not be empty`,
-			`registries[0]: "": must not be empty`,
-			`rbac.clusterAdminSubjects[0].name: required`,
-			`rbac.clusterAdminSubjects[0].namespace: required for a ServiceAccount`,
+			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`,
+			`mode: Unsupported value: "strict": supported values: "enforce", "audit"`,
+			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`,
+			`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`,
+			`exemptions.rules[0].checks[0]: Invalid value: "nope": no check with this ID or slug in benchmark eks-1.8.0`,
+			`exemptions.rules[0].name: Invalid value: "[": bad glob: syntax error in pattern`,
+			`exemptions.rules[0].reason: Required value: say why the exemption exists`,
+			`exemptions.namespaces[0]: Required value: must not be empty`,
+			`registries[0]: Invalid value: "": must not be empty`,
+			`rbac.clusterAdminSubjects[0].name: Required value`,
+			`rbac.clusterAdminSubjects[0].namespace: Required value: a ServiceAccount subject needs its namespace`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +155,7 @@ func TestLoadConfig(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("mode: block\n"), 0o644))
 	_, err = policy.LoadConfig(bad)
-	require.EqualError(t, err, bad+`: mode: must be "enforce" or "audit", got "block"`)
+	require.EqualError(t, err, bad+`: mode: Unsupported value: "block": supported values: "enforce", "audit"`)
 
 	_, err = policy.LoadConfig(filepath.Join(dir, "missing.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)
@@ -385,7 +385,7 @@ func TestJudgedDenies(t *testing.T) {
 // A list entry must not inherit fields from the default list it replaces.
 func TestParseConfigSubjectsDoNotInheritDefaults(t *testing.T) {
 	_, err := policy.ParseConfig([]byte("rbac: {clusterAdminSubjects: [{kind: Group}]}\n"))
-	require.EqualError(t, err, "rbac.clusterAdminSubjects[0].name: required")
+	require.EqualError(t, err, "rbac.clusterAdminSubjects[0].name: Required value")
 
 	p := mustParse(t, "rbac: {clusterAdminSubjects: [{kind: User, name: alice}]}\n")
 	assert.Equal(t, []rbacv1.Subject{{Kind: "User", Name: "alice"}}, p.Config.RBAC.ClusterAdminSubjects)

@@ -177,7 +177,7 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 	}
 	resp.Warnings = d.Warnings
 	observeRequest(result, req.Kind, req.Operation, start)
-	observeFindings(d.Rulings)
+	observeFindings(pol.Catalogue, d.Rulings)
 	if h.Recorder != nil && !isDryRun(req) && len(d.Rulings) > 0 {
 		h.Recorder.Record(Record{Time: start, Benchmark: pol.Catalogue.Benchmark(), Operation: req.Operation, Object: in.Object, OwnedByChecked: policy.ControlledByCheckedKind(in.Object), Decision: d})
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cisgate/cisgate/policy"
 )
 
 // decision is the label value of cisgate_admission_requests_total.
@@ -44,10 +47,15 @@ var (
 		Help:    "Time to decide an admission request, from decoding to the response.",
 		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1},
 	})
+	// findingsTotal is keyed by check slug only. An id label rendered from the running benchmark
+	// would mix series: after a reload from eks-1.0.1 to eks-1.2.0, id="4.2.7" would sum net-raw
+	// counts (1.0.1) and added-capabilities counts (1.2.0) in one counter, and no query could
+	// split them again. The slug names the same check in every version; cisgate_check_info maps
+	// it to the running benchmark's ID at scrape time.
 	findingsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_findings_total",
-		Help: "Findings at admission, by CIS ID and mode (enforce, audit, exempt).",
-	}, []string{"id", "mode"})
+		Help: "Findings at admission, by check slug and mode (enforce, audit, exempt). Join with cisgate_check_info for the CIS ID.",
+	}, []string{"check", "mode"})
 	rejectedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_admission_rejected_total",
 		Help: "Requests to /validate refused before evaluation: method (not POST), body-budget (large bodies in flight past the bound).",
@@ -58,8 +66,33 @@ var (
 	}, []string{"namespace"})
 )
 
+// runningCatalogue is the catalogue of the policy that decided the latest request: the benchmark
+// in force. Nil until the first request, when there is no finding to map either.
+var runningCatalogue atomic.Pointer[policy.Catalogue]
+
+var checkInfoDesc = prometheus.NewDesc("cisgate_check_info",
+	"1 for every check of the benchmark in force: check slug, its CIS ID in that benchmark, and the benchmark.",
+	[]string{"check", "id", "benchmark"}, nil)
+
+// checkInfo renders the slug-to-ID mapping from the benchmark in force when scraped, so a config
+// change replaces the mapping rather than leaving the old benchmark's series behind.
+type checkInfo struct{}
+
+func (checkInfo) Describe(ch chan<- *prometheus.Desc) { ch <- checkInfoDesc }
+
+func (checkInfo) Collect(ch chan<- prometheus.Metric) {
+	cat := runningCatalogue.Load()
+	if cat == nil {
+		return
+	}
+	b := string(cat.Benchmark())
+	for _, e := range cat.Entries() {
+		ch <- prometheus.MustNewConstMetric(checkInfoDesc, prometheus.GaugeValue, 1, string(e.Slug), e.ID, b)
+	}
+}
+
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, rejectedTotal, namespaceModeIgnored)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, findingsTotal, rejectedTotal, namespaceModeIgnored, checkInfo{})
 }
 
 func observeRequest(d decision, gvk metav1.GroupVersionKind, op admissionv1.Operation, start time.Time) {
@@ -85,12 +118,13 @@ func operationLabel(op admissionv1.Operation) string {
 	return otherLabel
 }
 
-func observeFindings(findings []Ruling) {
+func observeFindings(cat *policy.Catalogue, findings []Ruling) {
+	runningCatalogue.Store(cat)
 	for _, f := range findings {
 		mode := string(f.Mode)
 		if f.Verdict == VerdictExempt {
 			mode = string(VerdictExempt)
 		}
-		findingsTotal.WithLabelValues(f.ID, mode).Inc()
+		findingsTotal.WithLabelValues(string(f.Slug), mode).Inc()
 	}
 }

@@ -37,7 +37,7 @@ func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(outpu
 func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.List, "list", o.List, "list every item of the benchmark: its ID, slug, what decides it and how")
 	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file or directory (recursive) to check; - reads stdin; repeatable")
-	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
+	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s); the config's check IDs are carried to it by slug", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
 	fs.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "judge objects without a namespace as `kubectl apply -n NAMESPACE` would create them; an object in another namespace is an error, as in kubectl")
@@ -74,7 +74,12 @@ func (o *CheckOptions) policy() (*policy.Policy, error) {
 		cfg.Exemptions = policy.Exemptions{}
 	}
 	if o.Benchmark != "" {
-		cfg.Benchmark = policy.Benchmark(o.Benchmark)
+		// The config's IDs are those of its own benchmark: carry them to --benchmark by slug.
+		rebased, err := cfg.Rebase(policy.Benchmark(o.Benchmark))
+		if err != nil {
+			return nil, err
+		}
+		cfg = rebased
 	}
 	return cfg.Compile()
 }

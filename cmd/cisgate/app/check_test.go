@@ -332,7 +332,7 @@ exemptions:
 		bad := writeConfig(t, "mode: enforce\nchecks: {\"4.2.9\": enforce}\n")
 		res := run(t, nil, "check", "--config", bad, "-f", nc("privileged-pod.yaml"))
 		assert.Equal(t, app.ExitUsage, res.code)
-		assert.Equal(t, "error: "+bad+`: checks["4.2.9"]: no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
+		assert.Equal(t, "error: "+bad+`: checks[4.2.9]: Invalid value: "4.2.9": no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
 		assert.Empty(t, res.stdout)
 	})
 }
@@ -458,4 +458,109 @@ func TestCheckList(t *testing.T) {
 	res := run(t, nil, "check", "--list", "--benchmark", "eks-9.9.9")
 	assert.Equal(t, app.ExitUsage, res.code)
 	assert.Contains(t, res.stderr, `--benchmark: unknown benchmark "eks-9.9.9"`)
+}
+
+// TestCheckBenchmarkRebasesConfigIDs: a config's IDs are those of its own `benchmark`; with
+// --benchmark V they name the same checks, by slug, under V's IDs. The capability items were
+// renumbered between versions (CIS Amazon EKS Benchmark v1.0.1: 4.2.7 NET_RAW, 4.2.8 added
+// capabilities, 4.2.9 capabilities assigned; v1.2.0 dropped the NET_RAW item: 4.2.7 added
+// capabilities, 4.2.8 capabilities assigned), so resolving the config's IDs against V would
+// switch off or exempt another check than the one the config names (issue #9 item 9).
+func TestCheckBenchmarkRebasesConfigIDs(t *testing.T) {
+	// Adds NET_RAW and drops nothing: net-raw (1.0.1 only), added-capabilities and
+	// capabilities-not-dropped all FAIL.
+	pod := filepath.Join(t.TempDir(), "pod.yaml")
+	require.NoError(t, os.WriteFile(pod, []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: tools, namespace: shop}
+spec:
+  serviceAccountName: tools
+  containers:
+    - name: tools
+      image: registry.example/tools:1
+      securityContext:
+        allowPrivilegeEscalation: false
+        runAsNonRoot: true
+        seccompProfile: {type: RuntimeDefault}
+        capabilities: {add: ["NET_RAW"]}
+`), 0o644))
+	for _, tc := range []struct {
+		name   string
+		config string
+		bench  string
+		fail   []string // FAIL IDs among 4.2.7-4.2.9, exempt ones included
+		exempt []string // of those, the exempt ones
+		usage  string   // when set: exit 2 and this in stderr
+	}{
+		{
+			name:   "an ID switched off follows its check to the new number",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {\"4.2.8\": \"off\"}\n", // added-capabilities
+			bench:  "eks-1.2.0",
+			fail:   []string{"4.2.8"}, // capabilities-not-dropped; added-capabilities (1.2.0's 4.2.7) is off
+		},
+		{
+			name:   "and back to the older numbering",
+			config: "benchmark: eks-1.2.0\nmode: enforce\nchecks: {\"4.2.7\": \"off\"}\n", // added-capabilities
+			bench:  "eks-1.0.1",
+			fail:   []string{"4.2.7", "4.2.9"}, // net-raw and capabilities-not-dropped; 4.2.8 is off
+		},
+		{
+			name:   "a slug needs no rebasing",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {\"added-capabilities\": \"off\"}\n",
+			bench:  "eks-1.2.0",
+			fail:   []string{"4.2.8"},
+		},
+		{
+			name:   "an exemption rule's IDs follow their checks",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nexemptions:\n  rules: [{checks: [\"4.2.8\"], namespace: shop, reason: vendor image}]\n",
+			bench:  "eks-1.2.0",
+			fail:   []string{"4.2.7", "4.2.8"},
+			exempt: []string{"4.2.7"},
+		},
+		{
+			name:   "the config's own benchmark changes nothing",
+			config: "benchmark: eks-1.2.0\nmode: enforce\nchecks: {\"4.2.7\": \"off\"}\n",
+			bench:  "eks-1.2.0",
+			fail:   []string{"4.2.8"},
+		},
+		{
+			name:   "a check the other version lacks is refused, not dropped",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {\"4.2.7\": \"audit\"}\n", // net-raw
+			bench:  "eks-1.2.0",
+			usage:  `checks[4.2.7]: Invalid value: "4.2.7": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.2.0`,
+		},
+		{
+			name:   "also in an exemption rule",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nexemptions:\n  rules: [{checks: [\"4.2.1\", \"net-raw\"], reason: r}]\n",
+			bench:  "eks-1.5.0",
+			usage:  `exemptions.rules[0].checks[1]: Invalid value: "net-raw": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.5.0`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, nil, "check", "--config", writeConfig(t, tc.config), "--benchmark", tc.bench, "-f", pod, "-o", "json")
+			if tc.usage != "" {
+				assert.Equal(t, app.ExitUsage, res.code)
+				assert.Contains(t, res.stderr, "the config's IDs are those of benchmark eks-1.0.1 and cannot be rendered under "+tc.bench)
+				assert.Contains(t, res.stderr, tc.usage)
+				assert.Empty(t, res.stdout, "no report from a config that cannot be rebased")
+				return
+			}
+			assert.Equal(t, app.ExitFindings, res.code, res.stderr)
+			r := parseJSON(t, res.stdout)
+			assert.Equal(t, tc.bench, r.Benchmark)
+			fail, exempt := []string{}, []string{}
+			for _, f := range r.Findings {
+				if f.Status != "FAIL" || !strings.HasPrefix(f.ID, "4.2.") || f.ID < "4.2.7" {
+					continue
+				}
+				fail = append(fail, f.ID)
+				if f.ExemptReason != "" {
+					exempt = append(exempt, f.ID)
+				}
+			}
+			// net-raw reports both the added and the undropped NET_RAW: count IDs, not findings.
+			assert.Equal(t, tc.fail, slices.Compact(fail))
+			assert.Equal(t, nonNil(tc.exempt), slices.Compact(exempt))
+		})
+	}
 }

@@ -48,7 +48,7 @@ func TestServeRefusesABadConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(config, []byte("mode: deny-all\n"), 0o644))
 	res := run(t, nil, "serve", "--cert-dir", certs, "--config", config, "--kubeconfig", filepath.Join(t.TempDir(), "none"))
 	assert.Equal(t, 2, res.code)
-	assert.Contains(t, res.stderr, config+`: mode: must be "enforce" or "audit", got "deny-all"`)
+	assert.Contains(t, res.stderr, config+`: mode: Unsupported value: "deny-all": supported values: "enforce", "audit"`)
 }
 
 // TestOneKubeconfigRule: serve, audit and nodescan reach the cluster the same way and say so.

@@ -24,7 +24,8 @@ func TestMetrics(t *testing.T) {
 	want := []string{
 		`cisgate_admission_requests_total{decision="denied",kind="Pod",operation="CREATE"}`,
 		`cisgate_admission_duration_seconds_bucket{le="`,
-		`cisgate_findings_total{id="4.2.1",mode="enforce"}`,
+		`cisgate_findings_total{check="privileged",mode="enforce"}`,
+		`cisgate_check_info{benchmark="eks-1.8.0",check="privileged",id="4.2.1"} 1`,
 		`cisgate_report_dropped_total{sink="events"}`,
 		`cisgate_report_write_errors_total{sink="configmap"}`,
 	}
