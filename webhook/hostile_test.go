@@ -297,16 +297,7 @@ func clientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls
 // returns after the requests in flight. None fails in between (issue: new connections failed 41 ms
 // after SIGTERM while the API server could still route to the pod).
 func TestShutdownKeepsServingThroughTheDelay(t *testing.T) {
-	dir := t.TempDir()
-	pool := selfSigned(t, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: 5 * time.Second, DrainTimeout: 10 * time.Second})
-	srv.Register(Path, newHandler(t, enforceConfig, cluster(), nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	for srv.Addr() == "" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	srv, pool, cancel, done := shuttingDownServer(t, 5*time.Second)
 	require.NoError(t, srv.Ready(nil))
 	url := "https://" + srv.Addr() + Path
 	body := reviewBody(t, podGVK, admissionv1.Create)
@@ -359,16 +350,7 @@ func TestShutdownKeepsServingThroughTheDelay(t *testing.T) {
 // next review is still answered, with "Connection: close", so the client drops it itself. Closed
 // instead, a review written onto it at that moment fails, and the API server retries no POST.
 func TestShutdownLetsPooledConnectionsFinish(t *testing.T) {
-	dir := t.TempDir()
-	pool := selfSigned(t, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: 100 * time.Millisecond, DrainTimeout: 10 * time.Second})
-	srv.Register(Path, newHandler(t, enforceConfig, cluster(), nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	for srv.Addr() == "" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	srv, pool, cancel, done := shuttingDownServer(t, 100*time.Millisecond)
 	url := "https://" + srv.Addr() + Path
 	body := reviewBody(t, podGVK, admissionv1.Create)
 	client := httpsClient(pool, false, 1)
@@ -395,4 +377,21 @@ func TestShutdownLetsPooledConnectionsFinish(t *testing.T) {
 	assert.Contains(t, string(got), "cisgate denied")
 	assert.True(t, resp.Close, `answered with "Connection: close"`)
 	require.NoError(t, <-done)
+}
+
+// shuttingDownServer starts an enforcing server with the given shutdown delay; cancel is its
+// SIGTERM and done receives what Start returns.
+func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x509.CertPool, cancel context.CancelFunc, done chan error) {
+	t.Helper()
+	dir := t.TempDir()
+	pool = selfSigned(t, dir)
+	srv = NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
+	srv.Register(Path, newHandler(t, enforceConfig, cluster(), nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done = make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	for srv.Addr() == "" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return srv, pool, cancel, done
 }

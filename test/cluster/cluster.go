@@ -318,7 +318,7 @@ func (c *Cluster) startNamespaces() error {
 	}
 	// unshare forks nothing: it unshares and execs sleep, so the namespaces are ready once
 	// /proc/<pid>/ns/net differs from ours.
-	if err := waitFor(context.Background(), 10*time.Second, "the node's namespaces", func() error {
+	if err := WaitFor(context.Background(), 10*time.Second, "the node's namespaces", func() error {
 		own, _ := os.Readlink("/proc/self/ns/net")
 		theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid))
 		if err != nil || theirs == own {
@@ -394,7 +394,7 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
 	if err := c.spawnInNode("containerd", "containerd", "--config", c.path("containerd/config.toml")); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 30*time.Second, "containerd", func() error {
+	if err := WaitFor(ctx, 30*time.Second, "containerd", func() error {
 		return exec.CommandContext(ctx, "ctr", "--address", c.containerdSocket(), "version").Run()
 	}); err != nil {
 		return err
@@ -471,7 +471,7 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 	}
 	// kube-controller-manager exits when started before the API server is ready (it cannot
 	// read configmaps/extension-apiserver-authentication yet).
-	if err := waitFor(ctx, 60*time.Second, "kube-apiserver /readyz", func() error {
+	if err := WaitFor(ctx, 60*time.Second, "kube-apiserver /readyz", func() error {
 		body, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err != nil {
 			return fmt.Errorf("%w: %s", err, body)
@@ -522,7 +522,7 @@ func (c *Cluster) startNode(ctx context.Context) error {
 	if err := c.WaitNodeReady(ctx); err != nil {
 		return err
 	}
-	return waitFor(ctx, 60*time.Second, "the default ServiceAccount", func() error {
+	return WaitFor(ctx, 60*time.Second, "the default ServiceAccount", func() error {
 		_, err := c.Clientset.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
@@ -530,7 +530,7 @@ func (c *Cluster) startNode(ctx context.Context) error {
 
 // WaitNodeReady waits for the node to report Ready.
 func (c *Cluster) WaitNodeReady(ctx context.Context) error {
-	err := waitFor(ctx, 60*time.Second, "node "+NodeName+" Ready", func() error {
+	err := WaitFor(ctx, 60*time.Second, "node "+NodeName+" Ready", func() error {
 		n, err := c.Clientset.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -550,7 +550,7 @@ func (c *Cluster) WaitNodeReady(ctx context.Context) error {
 func (c *Cluster) RestartKubelet(ctx context.Context, setup KubeletSetup) error {
 	if cmd := c.procs["kubelet"]; cmd != nil {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := waitFor(ctx, 30*time.Second, "the kubelet to stop", func() error {
+		if err := WaitFor(ctx, 30*time.Second, "the kubelet to stop", func() error {
 			if syscall.Kill(cmd.Process.Pid, 0) == nil {
 				return errors.New("still running")
 			}
@@ -566,7 +566,7 @@ func (c *Cluster) RestartKubelet(ctx context.Context, setup KubeletSetup) error 
 		return err
 	}
 	pid := c.procs["kubelet"].Process.Pid
-	return waitFor(ctx, 60*time.Second, "the restarted kubelet's /configz", func() error {
+	return WaitFor(ctx, 60*time.Second, "the restarted kubelet's /configz", func() error {
 		if _, err := c.Configz(ctx); err != nil {
 			return err
 		}
@@ -640,8 +640,9 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// waitFor polls check every 200ms until it returns nil, ctx ends or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, what string, check func() error) error {
+// WaitFor polls check every 200ms until it returns nil, ctx ends or timeout passes (a barrier on
+// what a user would see, never a fixed sleep).
+func WaitFor(ctx context.Context, timeout time.Duration, what string, check func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error

@@ -247,20 +247,7 @@ func (r *Release) cleanup(t testing.TB) {
 	}
 }
 
-// WaitFor polls check every 250ms until it returns nil or timeout passes (a barrier on what a
-// user would see, never a fixed sleep).
+// WaitFor polls check until it returns nil or timeout passes: cluster.WaitFor.
 func WaitFor(ctx context.Context, timeout time.Duration, what string, check func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		if last = check(); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return cluster.WaitFor(ctx, timeout, what, check)
 }
