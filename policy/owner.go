@@ -5,24 +5,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// checkedOwners are the controllers whose own object carries the findings of the pods, replica
-// sets or jobs they create from their template.
-var checkedOwners = map[schema.GroupKind]bool{
-	{Group: "apps", Kind: "Deployment"}:        true,
-	{Group: "apps", Kind: "ReplicaSet"}:        true,
-	{Group: "apps", Kind: "StatefulSet"}:       true,
-	{Group: "apps", Kind: "DaemonSet"}:         true,
-	{Group: "batch", Kind: "Job"}:              true,
-	{Group: "batch", Kind: "CronJob"}:          true,
-	{Group: "", Kind: "ReplicationController"}: true,
-}
-
-// ControlledByCheckedKind reports a Pod, ReplicaSet or Job whose controller is a kind the checks
-// decide on itself: its findings are the owner's, so the webhook raises no Event for it (a
-// 50-replica Deployment makes one, not 50) and the audit leaves it to its owner. Owners are
-// matched by group and kind, so a custom resource named Deployment does not count.
+// ControlledByCheckedKind reports an object whose controller is a checked kind that creates it
+// from its pod template (CheckedKind.Controls: a Pod of a ReplicaSet, a ReplicaSet of a
+// Deployment, a Job of a CronJob): its findings are the owner's, so the webhook raises no Event
+// for it (a 50-replica Deployment makes one, not 50) and the audit leaves it to its owner. Both
+// are matched by group and kind, so a custom resource named Deployment does not count.
 func ControlledByCheckedKind(o Object) bool {
-	if o.Kind != "Pod" && o.Kind != "ReplicaSet" && o.Kind != "Job" {
+	owners := controllers[groupKindOf(o.Kind, o.Raw)]
+	if owners == nil {
 		return false
 	}
 	meta, ok := o.Raw.(metav1.Object)
@@ -34,5 +24,5 @@ func ControlledByCheckedKind(o Object) bool {
 		return false
 	}
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	return err == nil && checkedOwners[schema.GroupKind{Group: gv.Group, Kind: ref.Kind}]
+	return err == nil && owners[schema.GroupKind{Group: gv.Group, Kind: ref.Kind}]
 }

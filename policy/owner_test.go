@@ -27,6 +27,11 @@ func TestControlledByCheckedKind(t *testing.T) {
 		{"Job of a CronJob", "Job", &batchv1.Job{ObjectMeta: owned("batch/v1", "CronJob", controller)}, true},
 		{"Pod of a ReplicationController", "Pod", &corev1.Pod{ObjectMeta: owned("v1", "ReplicationController", controller)}, true},
 		{"Pod of a custom resource named Deployment", "Pod", &corev1.Pod{ObjectMeta: owned("example.com/v1", "Deployment", controller)}, false},
+		{"Pod of a StatefulSet", "Pod", &corev1.Pod{ObjectMeta: owned("apps/v1", "StatefulSet", controller)}, true},
+		// A CronJob creates Jobs, and a Deployment ReplicaSets: a Pod that names either as its
+		// controller was not made from their template, and carries its own findings.
+		{"Pod naming a CronJob its controller", "Pod", &corev1.Pod{ObjectMeta: owned("batch/v1", "CronJob", controller)}, false},
+		{"Pod naming a Deployment its controller", "Pod", &corev1.Pod{ObjectMeta: owned("apps/v1", "Deployment", controller)}, false},
 		{"Pod of an unchecked kind", "Pod", &corev1.Pod{ObjectMeta: owned("argoproj.io/v1alpha1", "Rollout", controller)}, false},
 		{"owner that is not the controller", "Pod", &corev1.Pod{ObjectMeta: owned("apps/v1", "ReplicaSet", notController)}, false},
 		{"a Deployment carries its own findings", "Deployment", &appsv1.Deployment{ObjectMeta: owned("apps/v1", "Deployment", controller)}, false},

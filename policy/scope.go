@@ -72,13 +72,17 @@ func scopeOfAny(kind string) bool {
 	return false
 }
 
-// groupKindOf is the object's GroupKind: from its TypeMeta when set, else the built-in kind of
-// that name.
+// groupKindOf is the object's GroupKind: from its TypeMeta when set, else the checked kind of
+// that name, else the built-in kind of that name. (A name in two groups, ReplicaSet in apps and
+// extensions, is the checked kind's group, which decoders give the typed objects the checks read.)
 func groupKindOf(kind string, raw runtime.Object) schema.GroupKind {
 	if raw != nil {
 		if gvk := raw.GetObjectKind().GroupVersionKind(); gvk.Kind == kind {
 			return gvk.GroupKind()
 		}
+	}
+	if k, ok := checkedByKind[kind]; ok {
+		return schema.GroupKind{Group: k.Group, Kind: k.Kind}
 	}
 	if gk, ok := builtinByKind[kind]; ok {
 		return gk
