@@ -55,8 +55,22 @@ type Decision struct {
 	Rulings []Ruling
 }
 
-// subresourceChecked reports whether a request to the subresource is evaluated at all.
-func subresourceChecked(sub string) bool { return sub == "" || sub == "ephemeralcontainers" }
+// subresourceChecked reports whether a request to a subresource of a kind is evaluated at all:
+// only those of policy.CheckedKind.Subresources change what a check reads.
+func subresourceChecked(kind, sub string) bool {
+	return sub == "" || checkedSubresources[kind+"/"+sub]
+}
+
+// checkedSubresources are the checked kinds' subresources, as "Kind/subresource".
+var checkedSubresources = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range policy.CheckedKinds() {
+		for _, sub := range k.Subresources {
+			m[k.Kind+"/"+sub] = true
+		}
+	}
+	return m
+}()
 
 // Decide applies modes, exemptions and the UPDATE and DELETE rules (docs/architecture.md, "A request") to one request.
 // lookup may be nil (no cluster state); checks that need it answer WARN.
@@ -66,7 +80,7 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 	}
 	// Status, scale and other subresources carry nothing the checks decide on; on DELETE only the
 	// loss of a namespace's last NetworkPolicy (4.3.2) matters.
-	if !subresourceChecked(req.SubResource) || (req.Operation == policy.OperationDelete && req.Object.Kind != "NetworkPolicy") {
+	if !subresourceChecked(req.Object.Kind, req.SubResource) || (req.Operation == policy.OperationDelete && !policy.DecidedOnDelete(req.Object.Kind)) {
 		return Decision{Allowed: true}
 	}
 	judged := pol.Judge(req.Object, req.Operation, lookup, req.NamespaceMode)

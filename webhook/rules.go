@@ -6,37 +6,59 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cisgate/cisgate/policy"
 )
+
+//go:generate go run ./internal/genchart -o ../charts/cisgate/templates/_checkedkinds.tpl
 
 // Path is where the webhook is served.
 const Path = "/validate"
 
-// checkedResources are the resources, by group, whose objects a check decides on at admission.
-var checkedResources = []struct {
-	group     string
-	resources []string
-}{
-	{"", []string{"namespaces", "pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates", "serviceaccounts", "services"}},
-	{"apps", []string{"deployments", "replicasets", "statefulsets", "daemonsets"}},
-	{"batch", []string{"jobs", "cronjobs"}},
-	{"rbac.authorization.k8s.io", []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}},
-	{"networking.k8s.io", []string{"ingresses"}},
+// Rules are the webhook rules for everything outside the default namespace: every checked kind
+// (policy.CheckedKinds) on CREATE and UPDATE, and the DELETE of the kinds decided on delete (a
+// namespace's last NetworkPolicy, 4.3.2).
+func Rules() []admissionregistrationv1.RuleWithOperations {
+	written, deleted := checkedKindRules()
+	return append(written, deleted...)
 }
 
-// Rules are the webhook rules for everything outside the default namespace: every kind a check
-// decides on, on CREATE and UPDATE, and the DELETE of NetworkPolicies (4.3.2).
-func Rules() []admissionregistrationv1.RuleWithOperations {
-	var rules []admissionregistrationv1.RuleWithOperations
-	for _, g := range checkedResources {
-		rules = append(rules, rule([]string{g.group}, g.resources, admissionregistrationv1.Create, admissionregistrationv1.Update))
+// checkedKindRules are the rules of the checked kinds: written are one CREATE and UPDATE rule per
+// API group, in the table's order, with the subresources the checks read; deleted are the DELETE
+// rules of the kinds decided on delete.
+func checkedKindRules() (written, deleted []admissionregistrationv1.RuleWithOperations) {
+	var groups []string
+	resources := map[string][]string{}
+	for _, k := range policy.CheckedKinds() {
+		if k.DeleteOnly {
+			deleted = append(deleted, rule([]string{k.Group}, []string{k.Resource}, admissionregistrationv1.Delete))
+			continue
+		}
+		if _, seen := resources[k.Group]; !seen {
+			groups = append(groups, k.Group)
+		}
+		resources[k.Group] = append(resources[k.Group], k.Resource)
+		for _, sub := range k.Subresources {
+			resources[k.Group] = append(resources[k.Group], k.Resource+"/"+sub)
+		}
 	}
-	return append(rules, networkPolicyDeleteRule())
+	for _, g := range groups {
+		written = append(written, rule([]string{g}, resources[g], admissionregistrationv1.Create, admissionregistrationv1.Update))
+	}
+	return written, deleted
 }
 
 // DefaultNamespaceRules cover every namespaced kind in the default namespace (4.5.2), and with
 // it the other checks for the objects there, so that each request is sent once.
 func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
-	everything := rule([]string{"*"}, []string{"*", "pods/ephemeralcontainers"}, admissionregistrationv1.Create, admissionregistrationv1.Update)
+	// "*" matches no subresource: those the checks read are named.
+	resources := []string{"*"}
+	for _, k := range policy.CheckedKinds() {
+		for _, sub := range k.Subresources {
+			resources = append(resources, k.Resource+"/"+sub)
+		}
+	}
+	everything := rule([]string{"*"}, resources, admissionregistrationv1.Create, admissionregistrationv1.Update)
 	// A namespaceSelector never skips cluster-scoped objects: without the scope this entry would
 	// send every ClusterRole, Node and CRD write to cisgate a second time.
 	namespaced := admissionregistrationv1.NamespacedScope
@@ -44,7 +66,8 @@ func DefaultNamespaceRules() []admissionregistrationv1.RuleWithOperations {
 	// A namespaceSelector matches a Namespace by its own labels, so the Namespace "default" itself
 	// (its cisgate.io/mode label) is sent by this entry, not by the first.
 	namespaces := rule([]string{""}, []string{"namespaces"}, admissionregistrationv1.Create, admissionregistrationv1.Update)
-	return []admissionregistrationv1.RuleWithOperations{everything, namespaces, networkPolicyDeleteRule()}
+	_, deleted := checkedKindRules()
+	return append([]admissionregistrationv1.RuleWithOperations{everything, namespaces}, deleted...)
 }
 
 // notTheAPIServer keeps kube-apiserver's own writes away from cisgate: its bootstrap RBAC at every
@@ -74,10 +97,6 @@ var onlyModeLabelNamespaces = admissionregistrationv1.MatchCondition{
 	Expression: "request.resource.resource != 'namespaces' || " +
 		"(has(object.metadata.labels) && 'cisgate.io/mode' in object.metadata.labels) || " +
 		"(oldObject != null && has(oldObject.metadata.labels) && 'cisgate.io/mode' in oldObject.metadata.labels)",
-}
-
-func networkPolicyDeleteRule() admissionregistrationv1.RuleWithOperations {
-	return rule([]string{"networking.k8s.io"}, []string{"networkpolicies"}, admissionregistrationv1.Delete)
 }
 
 func rule(groups, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {

@@ -169,6 +169,7 @@ func webhookRBAC(t *testing.T, env *framework.Env, ns string) {
 		"cronjobs":            func() error { _, err := c.BatchV1().CronJobs("").List(ctx, metav1.ListOptions{}); return err },
 		"clusterrolebindings": func() error { _, err := c.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{}); return err },
 		"ingresses":           func() error { _, err := c.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{}); return err },
+		"ingressclasses":      func() error { _, err := c.NetworkingV1().IngressClasses().List(ctx, metav1.ListOptions{}); return err },
 		"nodes":               func() error { _, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); return err },
 	} {
 		assert.NoError(t, list(), "list %s", what)

@@ -282,13 +282,67 @@ func TestDeployment(t *testing.T) {
 	assert.Equal(t, dep.Spec.Selector.MatchLabels, np.Spec.PodSelector.MatchLabels)
 }
 
-// expectedClusterReads is what the webhook caches and the background audit lists, by API group.
-var expectedClusterReads = map[string][]string{
-	"":                          {"namespaces", "nodes", "pods", "podtemplates", "replicationcontrollers", "serviceaccounts", "services"},
-	"apps":                      {"daemonsets", "deployments", "replicasets", "statefulsets"},
-	"batch":                     {"cronjobs", "jobs"},
-	"networking.k8s.io":         {"ingresses", "networkpolicies"},
-	"rbac.authorization.k8s.io": {"clusterrolebindings", "clusterroles", "rolebindings", "roles"},
+// readsBeyondCheckedKinds are the ClusterRole's reads of kinds no check decides on, by API group:
+// the node scan scheduler's Nodes, and the IngressClasses 5.4.5 follows an Ingress to.
+var readsBeyondCheckedKinds = map[string][]string{
+	"":                  {"nodes"},
+	"networking.k8s.io": {"ingressclasses"},
+}
+
+// expectedClusterReads are the ClusterRole's get, list and watch, by API group, sorted: every
+// checked kind (the background audit lists them all, and the webhook caches some) and
+// readsBeyondCheckedKinds.
+func expectedClusterReads() map[string][]string {
+	reads := map[string][]string{}
+	for g, resources := range readsBeyondCheckedKinds {
+		reads[g] = slices.Clone(resources)
+	}
+	for _, k := range policy.CheckedKinds() {
+		reads[k.Group] = append(reads[k.Group], k.Resource)
+	}
+	for _, resources := range reads {
+		slices.Sort(resources)
+	}
+	return reads
+}
+
+// TestWebhookRulesFollowCheckedKinds ties the chart's webhook rules to the table of checked kinds
+// (policy.CheckedKinds), independently of webhook.Rules: the entry outside default sends exactly
+// the CREATE and UPDATE of every checked kind and of the subresources it lists, and the DELETE of
+// the kinds decided on delete, in the served version.
+func TestWebhookRulesFollowCheckedKinds(t *testing.T) {
+	var want []string
+	for _, k := range policy.CheckedKinds() {
+		resources := []string{k.Resource}
+		for _, sub := range k.Subresources {
+			resources = append(resources, k.Resource+"/"+sub)
+		}
+		ops := []string{"CREATE", "UPDATE"}
+		if k.DeleteOnly {
+			ops = []string{"DELETE"}
+		}
+		for _, r := range resources {
+			for _, op := range ops {
+				want = append(want, op+" "+k.Group+"/"+k.Version+"/"+r)
+			}
+		}
+	}
+	objs := decode(t, template(t, defaultRelease()))
+	vwc := convert[admissionregistrationv1.ValidatingWebhookConfiguration](t, find(t, objs, "ValidatingWebhookConfiguration", releaseName))
+	require.Equal(t, "validate.cisgate.io", vwc.Webhooks[0].Name)
+	var got []string
+	for _, r := range vwc.Webhooks[0].Rules {
+		for _, op := range r.Operations {
+			for _, g := range r.APIGroups {
+				for _, v := range r.APIVersions {
+					for _, res := range r.Resources {
+						got = append(got, string(op)+" "+g+"/"+v+"/"+res)
+					}
+				}
+			}
+		}
+	}
+	assert.ElementsMatch(t, want, got)
 }
 
 // TestRBAC: no wildcard, no Secrets, no escalation verbs anywhere; exactly the reads the webhook
@@ -345,7 +399,10 @@ func TestRBAC(t *testing.T) {
 				}
 				assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}}, r)
 			}
-			assert.Equal(t, expectedClusterReads, reads)
+			for _, resources := range reads {
+				slices.Sort(resources)
+			}
+			assert.Equal(t, expectedClusterReads(), reads, "every checked kind and readsBeyondCheckedKinds, nothing else")
 
 			// In its namespace: the report and the config by name (each also watched by name),
 			// the Lease by name (create cannot be limited by name: a Lease is created by POST),
