@@ -72,18 +72,20 @@ type AuditRun struct {
 type auditedKind struct {
 	kind       string
 	apiVersion string
-	// each visits every object of the kind in every namespace, one page at a time.
-	each func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error
+	each       eachFunc
 }
 
-// kindOf describes a kind listed with a typed client-go List.
-func kindOf[L interface{ GetContinue() string }, T any, PT interface {
+// eachFunc visits every object of a kind in every namespace, one page at a time.
+type eachFunc func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error
+
+// each lists a kind with a typed client-go List.
+func each[L interface{ GetContinue() string }, T any, PT interface {
 	*T
 	runtime.Object
-}](kind, apiVersion string, list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T) auditedKind {
-	return auditedKind{kind: kind, apiVersion: apiVersion, each: func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error {
+}](list func(context.Context, metav1.ListOptions) (L, error), items func(L) []T) eachFunc {
+	return func(ctx context.Context, pageSize int64, visit func(runtime.Object)) error {
 		return listEach(ctx, pageSize, list, items, func(obj PT) { visit(obj) })
-	}}
+	}
 }
 
 // listEach visits every object a List returns, asking for pageSize objects at a time. The objects
@@ -112,27 +114,46 @@ func listEach[L interface{ GetContinue() string }, T any, PT interface {
 	}
 }
 
-// evaluatedKinds are the kinds that have a check, except ServiceAccounts, which the lookup needs
-// first and which are listed on their own.
-func evaluatedKinds(c kubernetes.Interface) []auditedKind {
+// typedLists list the checked kinds the audit judges object by object with their typed client-go
+// List, by kind. Namespaces, ServiceAccounts and NetworkPolicies are listed first, on their own,
+// for the lookups (listedForLookups); a test ties the two to policy.CheckedKinds.
+func typedLists(c kubernetes.Interface) map[string]eachFunc {
 	const all = metav1.NamespaceAll
-	return []auditedKind{
-		kindOf("Pod", "v1", c.CoreV1().Pods(all).List, func(l *corev1.PodList) []corev1.Pod { return l.Items }),
-		kindOf("ReplicationController", "v1", c.CoreV1().ReplicationControllers(all).List, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items }),
-		kindOf("PodTemplate", "v1", c.CoreV1().PodTemplates(all).List, func(l *corev1.PodTemplateList) []corev1.PodTemplate { return l.Items }),
-		kindOf("Service", "v1", c.CoreV1().Services(all).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items }),
-		kindOf("Deployment", "apps/v1", c.AppsV1().Deployments(all).List, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items }),
-		kindOf("ReplicaSet", "apps/v1", c.AppsV1().ReplicaSets(all).List, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items }),
-		kindOf("StatefulSet", "apps/v1", c.AppsV1().StatefulSets(all).List, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items }),
-		kindOf("DaemonSet", "apps/v1", c.AppsV1().DaemonSets(all).List, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items }),
-		kindOf("Job", "batch/v1", c.BatchV1().Jobs(all).List, func(l *batchv1.JobList) []batchv1.Job { return l.Items }),
-		kindOf("CronJob", "batch/v1", c.BatchV1().CronJobs(all).List, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items }),
-		kindOf("Role", rbacv1.SchemeGroupVersion.String(), c.RbacV1().Roles(all).List, func(l *rbacv1.RoleList) []rbacv1.Role { return l.Items }),
-		kindOf("ClusterRole", rbacv1.SchemeGroupVersion.String(), c.RbacV1().ClusterRoles().List, func(l *rbacv1.ClusterRoleList) []rbacv1.ClusterRole { return l.Items }),
-		kindOf("RoleBinding", rbacv1.SchemeGroupVersion.String(), c.RbacV1().RoleBindings(all).List, func(l *rbacv1.RoleBindingList) []rbacv1.RoleBinding { return l.Items }),
-		kindOf("ClusterRoleBinding", rbacv1.SchemeGroupVersion.String(), c.RbacV1().ClusterRoleBindings().List, func(l *rbacv1.ClusterRoleBindingList) []rbacv1.ClusterRoleBinding { return l.Items }),
-		kindOf("Ingress", networkingv1.SchemeGroupVersion.String(), c.NetworkingV1().Ingresses(all).List, func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items }),
+	return map[string]eachFunc{
+		"Pod":                   each(c.CoreV1().Pods(all).List, func(l *corev1.PodList) []corev1.Pod { return l.Items }),
+		"ReplicationController": each(c.CoreV1().ReplicationControllers(all).List, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items }),
+		"PodTemplate":           each(c.CoreV1().PodTemplates(all).List, func(l *corev1.PodTemplateList) []corev1.PodTemplate { return l.Items }),
+		"Service":               each(c.CoreV1().Services(all).List, func(l *corev1.ServiceList) []corev1.Service { return l.Items }),
+		"Deployment":            each(c.AppsV1().Deployments(all).List, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items }),
+		"ReplicaSet":            each(c.AppsV1().ReplicaSets(all).List, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items }),
+		"StatefulSet":           each(c.AppsV1().StatefulSets(all).List, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items }),
+		"DaemonSet":             each(c.AppsV1().DaemonSets(all).List, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items }),
+		"Job":                   each(c.BatchV1().Jobs(all).List, func(l *batchv1.JobList) []batchv1.Job { return l.Items }),
+		"CronJob":               each(c.BatchV1().CronJobs(all).List, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items }),
+		"Role":                  each(c.RbacV1().Roles(all).List, func(l *rbacv1.RoleList) []rbacv1.Role { return l.Items }),
+		"ClusterRole":           each(c.RbacV1().ClusterRoles().List, func(l *rbacv1.ClusterRoleList) []rbacv1.ClusterRole { return l.Items }),
+		"RoleBinding":           each(c.RbacV1().RoleBindings(all).List, func(l *rbacv1.RoleBindingList) []rbacv1.RoleBinding { return l.Items }),
+		"ClusterRoleBinding":    each(c.RbacV1().ClusterRoleBindings().List, func(l *rbacv1.ClusterRoleBindingList) []rbacv1.ClusterRoleBinding { return l.Items }),
+		"Ingress":               each(c.NetworkingV1().Ingresses(all).List, func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items }),
 	}
+}
+
+// listedForLookups are the checked kinds Audit lists before the others, for what the lookups and
+// 4.3.2 need: Namespaces (their mode labels), ServiceAccounts (4.1.6) and NetworkPolicies.
+var listedForLookups = map[string]bool{"Namespace": true, "ServiceAccount": true, "NetworkPolicy": true}
+
+// evaluatedKinds are the checked kinds (policy.CheckedKinds, in its order) that Audit judges after
+// the lookups are filled.
+func evaluatedKinds(c kubernetes.Interface) []auditedKind {
+	lists := typedLists(c)
+	var kinds []auditedKind
+	for _, k := range policy.CheckedKinds() {
+		if listedForLookups[k.Kind] {
+			continue
+		}
+		kinds = append(kinds, auditedKind{kind: k.Kind, apiVersion: k.GroupVersionKind().GroupVersion().String(), each: lists[k.Kind]})
+	}
+	return kinds
 }
 
 // clusterState answers the checks' lookups from what the audit listed.

@@ -316,25 +316,17 @@ func typed(u *unstructured.Unstructured) (policy.Object, error) {
 	return o, nil
 }
 
-// servedVersions are the API versions Kubernetes serves for the kinds cisgate checks. An older
-// version (apps/v1beta2, extensions/v1beta1, batch/v1beta1, ...) is refused by the API server, and
-// its pod template is not where the checks look: reporting it beats passing it silently.
-var servedVersions = map[string]schema.GroupVersion{
-	"Pod": corev1GV, "PodTemplate": corev1GV, "ReplicationController": corev1GV,
-	"ServiceAccount": corev1GV, "Service": corev1GV,
-	"Deployment": appsV1, "ReplicaSet": appsV1, "StatefulSet": appsV1, "DaemonSet": appsV1,
-	"Job": batchV1, "CronJob": batchV1,
-	"Role": rbacV1, "ClusterRole": rbacV1, "RoleBinding": rbacV1, "ClusterRoleBinding": rbacV1,
-	"Ingress": networkingV1, "NetworkPolicy": networkingV1,
-}
-
-var (
-	corev1GV     = schema.GroupVersion{Version: "v1"}
-	appsV1       = schema.GroupVersion{Group: "apps", Version: "v1"}
-	batchV1      = schema.GroupVersion{Group: "batch", Version: "v1"}
-	rbacV1       = schema.GroupVersion{Group: "rbac.authorization.k8s.io", Version: "v1"}
-	networkingV1 = schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}
-)
+// servedVersions are the API versions Kubernetes serves for the kinds cisgate checks
+// (policy.CheckedKinds), by kind. An older version (apps/v1beta2, extensions/v1beta1,
+// batch/v1beta1, ...) is refused by the API server, and its pod template is not where the checks
+// look: reporting it beats passing it silently.
+var servedVersions = func() map[string]schema.GroupVersion {
+	m := map[string]schema.GroupVersion{}
+	for _, k := range policy.CheckedKinds() {
+		m[k.Kind] = k.GroupVersionKind().GroupVersion()
+	}
+	return m
+}()
 
 // checkServed refuses a checked kind in an API version Kubernetes no longer serves. Kinds of
 // the same name in other groups (custom resources) are not its business.

@@ -63,14 +63,14 @@ func newAuditCommand(streams IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit [--kubeconfig PATH]",
 		Short: "Audit the objects of a live cluster against the CIS Amazon EKS Benchmark section 4 policies",
-		Long: `Audit lists every object of a kind that has a check (Pods, ReplicationControllers, PodTemplates,
-ServiceAccounts, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, Roles,
-ClusterRoles, RoleBindings, ClusterRoleBindings, Ingresses) page by page and judges it as the
-background audit of 'cisgate serve' does: 4.1.6 and 4.3.2 are decided from the cluster's
-ServiceAccounts and NetworkPolicies, 4.3.2 once per Namespace, Pods, ReplicaSets and Jobs controlled
-by a checked kind are left to their owner, and the benchmark's manual items are listed as WARN on
-kind Cluster. The JSON is the shape of 'cisgate check', each object naming the live object. Exit codes:
-0 nothing blocks, 1 a FAIL in enforce mode, 2 bad input or usage.`,
+		Long: `Audit lists every object of a checked kind page by page and judges it as the background
+audit of 'cisgate serve' does: 4.1.6 and 4.3.2 are decided from the cluster's ServiceAccounts and
+NetworkPolicies, 4.3.2 once per Namespace, Pods, ReplicaSets and Jobs controlled by a checked kind
+are left to their owner, and the benchmark's manual items are listed as WARN on kind Cluster. The
+JSON is the shape of 'cisgate check', each object naming the live object. Exit codes: 0 nothing
+blocks, 1 a FAIL in enforce mode, 2 bad input or usage.
+
+Checked kinds: ` + checkedKindsHelp() + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {

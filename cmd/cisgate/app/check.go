@@ -90,9 +90,12 @@ func newCheckCommand(streams IOStreams) *cobra.Command {
 		Use:   "check -f PATH [-f PATH...]",
 		Short: "Check manifests against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Check reads manifests (files, directories, or - for stdin; multi-document YAML, JSON, List
-objects, helm template output) and evaluates every object with a pod spec, RBAC objects,
-ServiceAccounts, Services and Ingresses. Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode,
-2 bad input or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.`,
+objects, helm template output) and evaluates every object of a checked kind, and every namespaced
+object of any kind for 4.5.2. An Ingress's IngressClass in the same manifests says which
+controller serves it (5.4.5). Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad input
+or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.
+
+Checked kinds: ` + checkedKindsHelp() + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validationError(o.Validate()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -14,6 +15,7 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
 )
 
 // Exit codes shared by every subcommand.
@@ -102,6 +104,9 @@ func validationError(errs []error) error {
 	}
 	return usageError(errors.Join(errs...))
 }
+
+// checkedKindsHelp names the kinds the checks decide on (policy.CheckedKinds) in help texts.
+func checkedKindsHelp() string { return strings.Join(policy.CheckedKindNames(), ", ") }
 
 // kubeconfigHelp is the one rule every subcommand follows to reach the cluster.
 const kubeconfigHelp = "kubeconfig file; empty: $KUBECONFIG, else the in-cluster config, else ~/.kube/config (controller-runtime's order)"
