@@ -84,6 +84,12 @@ func TestAddingACheckListsItsFiles(t *testing.T) {
 	assertListed(t, "Adding a check", "net-raw", regexp.MustCompile(`"net-raw"`))
 }
 
+func TestAddingAKindListsItsFiles(t *testing.T) {
+	// The table's entry, the extractor's case and the audit's list; not the generated scope table,
+	// which k8s.io/api feeds.
+	assertListed(t, "Adding a kind", "CronJob", regexp.MustCompile(`"cronjobs"|"CronJob":|batchv1\.CronJob\b|CronJobs\(`))
+}
+
 func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
 	assertListed(t, "Adding a kubelet setting", "event-qps",
 		regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`))
