@@ -161,6 +161,10 @@ type clusterState struct {
 	networkPolicies map[string]int
 	// serviceAccounts keep only what 4.1.6 reads, keyed by namespace/name.
 	serviceAccounts map[string]*corev1.ServiceAccount
+	// ingressClasses are the cluster's, for 5.4.5; ingressClassesErr says why they could not be
+	// listed (5.4.5 is then a WARN on the Ingresses that needed them, and the audit goes on).
+	ingressClasses    []networkingv1.IngressClass
+	ingressClassesErr error
 }
 
 func (s *clusterState) NetworkPolicyCount(namespace string) (int, error) {
@@ -172,11 +176,17 @@ func (s *clusterState) ServiceAccount(namespace, name string) (*corev1.ServiceAc
 	return sa, ok, nil
 }
 
+func (s *clusterState) IngressClasses() ([]networkingv1.IngressClass, error) {
+	return s.ingressClasses, s.ingressClassesErr
+}
+
 // Audit lists every kind that has a check, page by page, and judges each object with pol as an
 // object at rest (policy.OperationNone, as `cisgate check` judges a manifest), with the lookups
-// answered from the listed NetworkPolicies and ServiceAccounts, so 4.1.6 is decided, not WARN. Pods, ReplicaSets and Jobs controlled by a checked kind are skipped: their
-// owner carries the finding. 4.3.2 is decided once per namespace (kind Namespace), and the
-// benchmark's manual items are listed as WARN on the cluster.
+// answered from the listed NetworkPolicies, ServiceAccounts and IngressClasses, so 4.1.6 is
+// decided, not WARN, and 5.4.5 follows an Ingress to its IngressClass. Pods, ReplicaSets and Jobs
+// controlled by a checked kind are skipped: their owner carries the finding. 4.3.2 is decided once
+// per namespace (kind Namespace), and the benchmark's manual items are listed as WARN on the
+// cluster.
 func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy, pageSize int64) (*AuditRun, error) {
 	rec := newRunRecorder(pol)
 	namespaceModes := map[string]string{}
@@ -201,6 +211,18 @@ func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy,
 		func(np *networkingv1.NetworkPolicy) { state.networkPolicies[np.Namespace]++ })
 	if err != nil {
 		return nil, fmt.Errorf("listing NetworkPolicies: %w", err)
+	}
+	err = listEach(ctx, pageSize, client.NetworkingV1().IngressClasses().List,
+		func(l *networkingv1.IngressClassList) []networkingv1.IngressClass { return l.Items },
+		func(ic *networkingv1.IngressClass) {
+			// Only what ServingIngressClass reads.
+			state.ingressClasses = append(state.ingressClasses, networkingv1.IngressClass{
+				ObjectMeta: metav1.ObjectMeta{Name: ic.Name, Annotations: ic.Annotations, CreationTimestamp: ic.CreationTimestamp},
+				Spec:       networkingv1.IngressClassSpec{Controller: ic.Spec.Controller},
+			})
+		})
+	if err != nil {
+		state.ingressClasses, state.ingressClassesErr = nil, fmt.Errorf("listing IngressClasses: %w", err)
 	}
 	saKind := auditedKind{kind: "ServiceAccount", apiVersion: "v1"}
 	err = listEach(ctx, pageSize, client.CoreV1().ServiceAccounts(metav1.NamespaceAll).List,

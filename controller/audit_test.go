@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -153,6 +154,43 @@ exemptions:
 		}
 	}
 	assert.Equal(t, []string{"4.1.7", "4.3.1", "4.4.2", "4.5.1"}, manual)
+}
+
+// #9 item 10: the audit follows an Ingress to its IngressClass in the cluster (5.4.5); IngressClasses
+// it cannot list leave 5.4.5 a WARN on the Ingresses that needed them, and the audit goes on.
+func TestAuditFollowsIngressClasses(t *testing.T) {
+	ingress := func(name string, class *string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}, Spec: networkingv1.IngressSpec{IngressClassName: class}}
+	}
+	external, nginx := "external", "nginx"
+	objects := []runtime.Object{
+		namespace("shop", nil),
+		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: external}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}},
+		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: nginx, Annotations: map[string]string{"ingressclass.kubernetes.io/is-default-class": "true"}},
+			Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}},
+		ingress("public", &external),
+		ingress("internal", &nginx),
+		ingress("defaulted", nil),
+	}
+	pol := mustPolicy(t, "mode: audit")
+	run, err := Audit(t.Context(), fake.NewClientset(objects...), pol, 500)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Ingress shop/public"}, failing(run, "5.4.5"))
+	assert.Equal(t, Counts{Pass: 2, Fail: 1}, *run.Counts["5.4.5"])
+
+	forbidden := fake.NewClientset(objects...)
+	forbidden.PrependReactor("list", "ingressclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New(`ingressclasses.networking.k8s.io is forbidden`)
+	})
+	run, err = Audit(t.Context(), forbidden, pol, 500)
+	require.NoError(t, err, "the audit goes on without the IngressClasses")
+	assert.Empty(t, failing(run, "5.4.5"))
+	for _, name := range []string{"public", "internal", "defaulted"} {
+		f := findingsOf(run, "5.4.5", output.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: name})
+		require.Len(t, f, 1, name)
+		assert.Equal(t, policy.StatusWarn, f[0].Status, name)
+		assert.Contains(t, f[0].Detail, "listing IngressClasses: ingressclasses.networking.k8s.io is forbidden", name)
+	}
 }
 
 func TestAuditHonoursChecksTurnedOff(t *testing.T) {

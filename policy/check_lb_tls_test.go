@@ -1,7 +1,9 @@
 package policy_test
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -53,26 +55,79 @@ func TestLBTLS(t *testing.T) {
 
 // #9 item 10: an IngressClass whose spec.controller is ingress.k8s.aws/alb (Kubernetes API
 // reference IngressClassSpec.controller; AWS Load Balancer Controller docs) makes its Ingresses
-// ALBs, whatever the class is named.
+// ALBs, whatever the class is named: known to the caller (`cisgate check`, from the same
+// manifests) or looked up in the cluster. The class an Ingress names is spec.ingressClassName,
+// else the deprecated kubernetes.io/ingress.class annotation; one that names none is served by the
+// default IngressClass, the newest when several are marked (Kubernetes API reference,
+// IngressSpec and IngressClass; kube-apiserver's DefaultIngressClass admission).
 func TestLBTLSFollowsIngressClass(t *testing.T) {
-	class := "external"
-	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNamespace},
-		Spec: networkingv1.IngressSpec{IngressClassName: &class}}
+	const need = " must set annotation alb.ingress.kubernetes.io/certificate-arn to an ACM certificate ARN"
+	at := func(minute int) metav1.Time { return metav1.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC) }
+	class := func(name, controller string, isDefault bool, created metav1.Time) networkingv1.IngressClass {
+		c := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: created},
+			Spec: networkingv1.IngressClassSpec{Controller: controller}}
+		if isDefault {
+			c.Annotations = map[string]string{"ingressclass.kubernetes.io/is-default-class": "true"}
+		}
+		return c
+	}
+	ing := func(className *string, annotations map[string]string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNamespace, Annotations: annotations},
+			Spec: networkingv1.IngressSpec{IngressClassName: className}}
+	}
+	external := ing(ptr("external"), nil)
+	albClass := class("external", "ingress.k8s.aws/alb", false, at(0))
+	nginxClass := class("external", "k8s.io/ingress-nginx", false, at(0))
+	externalFails := []got{{"5.4.5", policy.StatusFail, "metadata.annotations", `Ingress of class "external" (controller ingress.k8s.aws/alb)` + need}}
+	defaultFails := func(name string) []got {
+		return []got{{"5.4.5", policy.StatusFail, "metadata.annotations",
+			`Ingress without a class, served by the default IngressClass "` + name + `" (controller ingress.k8s.aws/alb),` + need}}
+	}
+	errUnreadable := errors.New(`ingressclasses.networking.k8s.io is forbidden`)
 	for _, tc := range []struct {
-		name       string
-		controller string
-		want       []got
+		name string
+		ing  *networkingv1.Ingress
+		// known is the class the caller knows; lookup the cluster (nil: none).
+		known  *networkingv1.IngressClass
+		lookup *fakeLookup
+		want   []got
 	}{
-		{"class served by the AWS Load Balancer Controller", "ingress.k8s.aws/alb", []got{{"5.4.5", policy.StatusFail, "metadata.annotations",
-			`Ingress of class "external" (controller ingress.k8s.aws/alb) must set annotation alb.ingress.kubernetes.io/certificate-arn to an ACM certificate ARN`}}},
-		{"class of another controller", "k8s.io/ingress-nginx", []got{}},
-		{"class unknown", "", []got{}},
+		{"in the manifests: the AWS Load Balancer Controller's", external, &albClass, nil, externalFails},
+		{"in the manifests: another controller's", external, &nginxClass, nil, []got{}},
+		{"unknown without a cluster", external, nil, nil, []got{}},
+		{"in the cluster: the AWS Load Balancer Controller's", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClassNamed("internal"), albClass}}, externalFails},
+		{"in the cluster: another controller's", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClass}}, []got{}},
+		{"in the cluster: no such class", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClassNamed("internal")}}, []got{}},
+		{"named by the legacy annotation", ing(nil, map[string]string{"kubernetes.io/ingress.class": "external"}), nil, &fakeLookup{classes: []networkingv1.IngressClass{albClass}}, externalFails},
+		{"with a certificate, nothing is looked up", ing(ptr("external"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/0f3a"}), nil, &fakeLookup{classErr: errUnreadable}, []got{}},
+		{"no class, the default is the AWS Load Balancer Controller's", ing(nil, nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0)), nginxClassNamed("internal")}}, defaultFails("public")},
+		{"no class, the default is another controller's", ing(nil, nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("internal", "k8s.io/ingress-nginx", true, at(0)), class("public", "ingress.k8s.aws/alb", false, at(0))}}, []got{}},
+		{"no class, no default", ing(nil, nil), nil, &fakeLookup{classes: []networkingv1.IngressClass{albClass}}, []got{}},
+		{"no class, two defaults: the newest serves", ing(nil, nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(5)), class("internal", "k8s.io/ingress-nginx", true, at(1))}}, defaultFails("public")},
+		{"no class, two defaults: the newest is another controller's", ing(nil, nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(1)), class("internal", "k8s.io/ingress-nginx", true, at(5))}}, []got{}},
+		{"no class, two defaults created together: the first by name", ing(nil, nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("b-internal", "k8s.io/ingress-nginx", true, at(1)), class("a-public", "ingress.k8s.aws/alb", true, at(1))}}, defaultFails("a-public")},
+		{"an empty class name names no class", ing(ptr(""), nil), nil,
+			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0))}}, []got{}},
+		// A lookup that fails is a WARN, never a FAIL: the webhook must not deny on its own failure.
+		{"the classes cannot be read", external, nil, &fakeLookup{classErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
+			`cannot read IngressClass "external": ingressclasses.networking.k8s.io is forbidden; if the AWS Load Balancer Controller (ingress.k8s.aws/alb) serves the Ingress, it` + need}}},
+		{"the default class cannot be read", ing(nil, nil), nil, &fakeLookup{classErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
+			`cannot read the default IngressClass: ingressclasses.networking.k8s.io is forbidden; if the AWS Load Balancer Controller (ingress.k8s.aws/alb) serves the Ingress, it` + need}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := policy.NewObject("Ingress", ing)
-			o.IngressClassController = tc.controller
+			o := policy.NewObject("Ingress", tc.ing)
+			o.IngressClass = tc.known
+			var lookup policy.Lookup
+			if tc.lookup != nil {
+				lookup = tc.lookup
+			}
 			var out []policy.Result
-			for _, r := range evaluator(t, policy.EKS180, policy.DefaultSettings()).Evaluate(o, policy.OperationCreate, nil) {
+			for _, r := range evaluator(t, policy.EKS180, policy.DefaultSettings()).Evaluate(o, policy.OperationCreate, lookup) {
 				if r.Slug == "lb-tls" {
 					out = append(out, r)
 				}
@@ -80,4 +135,8 @@ func TestLBTLSFollowsIngressClass(t *testing.T) {
 			require.Equal(t, tc.want, gotOf(out))
 		})
 	}
+}
+
+func nginxClassNamed(name string) networkingv1.IngressClass {
+	return networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
 }

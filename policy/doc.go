@@ -3,6 +3,7 @@
 // check's stable slug into the ID and title of a benchmark version, and the configuration types.
 //
 // Everything here is pure: no client, no HTTP, no logging. Cluster state that a few checks need
-// (NetworkPolicy counts, a ServiceAccount's automount setting) comes through the read-only Lookup
-// interface; without one those checks answer WARN.
+// (NetworkPolicy counts, a ServiceAccount's automount setting, the IngressClasses) comes through
+// the read-only Lookup interface; without one 4.1.6 and 4.3.2 answer WARN, and 5.4.5 knows only
+// the IngressClasses the caller passes (Object.IngressClass).
 package policy

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -188,6 +189,8 @@ type fakeLookup struct {
 	netpolErr error
 	sas       map[string]*corev1.ServiceAccount // by namespace/name
 	saErr     error
+	classes   []networkingv1.IngressClass
+	classErr  error
 }
 
 func (f *fakeLookup) NetworkPolicyCount(ns string) (int, error) {
@@ -203,6 +206,10 @@ func (f *fakeLookup) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bo
 	}
 	sa, ok := f.sas[ns+"/"+name]
 	return sa, ok, nil
+}
+
+func (f *fakeLookup) IngressClasses() ([]networkingv1.IngressClass, error) {
+	return f.classes, f.classErr
 }
 
 var errForbidden = errors.New(`serviceaccounts "app" is forbidden: User "cisgate" cannot get resource`)

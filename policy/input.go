@@ -2,6 +2,7 @@ package policy
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,6 +27,9 @@ type Lookup interface {
 	NetworkPolicyCount(namespace string) (int, error)
 	// ServiceAccount returns a ServiceAccount, or found=false when it does not exist.
 	ServiceAccount(namespace, name string) (sa *corev1.ServiceAccount, found bool, err error)
+	// IngressClasses are the cluster's IngressClasses (cluster-scoped, a handful): which one
+	// serves an Ingress is ServingIngressClass's to say.
+	IngressClasses() ([]networkingv1.IngressClass, error)
 }
 
 // Settings are the parts of the config that checks decide with.
@@ -64,9 +68,10 @@ type Object struct {
 
 	Pod *PodSpec
 
-	// IngressClassController is the spec.controller of an Ingress's IngressClass, when the caller
-	// knows it (`cisgate check` from an IngressClass in the same bundle); "" when unknown.
-	IngressClassController string
+	// IngressClass is the IngressClass that serves an Ingress (ServingIngressClass) when the
+	// caller knows it without a Lookup: `cisgate check` finds it in the same manifests. Nil:
+	// looked up through the Lookup, when there is one.
+	IngressClass *networkingv1.IngressClass
 }
 
 // NewObject describes raw for the checks. kind must be the object's kind; typed objects decoded by

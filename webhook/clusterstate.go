@@ -47,7 +47,7 @@ func LiveConfig(cfg *rest.Config) *rest.Config {
 }
 
 // CachedState answers lookups from the manager's informer caches: Namespaces and
-// NetworkPolicies as metadata only, ServiceAccounts in full (they are small). A cache lookup waits
+// NetworkPolicies as metadata only, ServiceAccounts and IngressClasses in full (they are small). A cache lookup waits
 // at most Timeout, so an unsynced cache turns into a WARN rather than a slow admission answer.
 type CachedState struct {
 	Reader client.Reader
@@ -65,7 +65,7 @@ var _ ClusterState = (*CachedState)(nil)
 
 // cachedKinds are the objects CachedState reads; WarmCaches starts their informers up front.
 func cachedKinds() []client.Object {
-	return []client.Object{namespaceMeta(), networkPolicyMeta(), &corev1.ServiceAccount{}}
+	return []client.Object{namespaceMeta(), networkPolicyMeta(), &corev1.ServiceAccount{}, &networkingv1.IngressClass{}}
 }
 
 func namespaceMeta() *metav1.PartialObjectMetadata {
@@ -150,6 +150,18 @@ func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAcc
 		return nil, false, err
 	}
 	return sa, true, nil
+}
+
+// IngressClasses implements policy.Lookup. An error (an unsynced cache past Timeout) leaves 5.4.5
+// a WARN: it never denies on its own.
+func (s *CachedState) IngressClasses() ([]networkingv1.IngressClass, error) {
+	ctx, cancel := s.context()
+	defer cancel()
+	list := &networkingv1.IngressClassList{}
+	if err := s.Reader.List(ctx, list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
 }
 
 // coalescer shares live lookups between requests for the same namespace without ever answering

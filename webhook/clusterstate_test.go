@@ -129,3 +129,21 @@ func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
 	require.EqualError(t, err, "the API server did not confirm it within 3s: connection refused")
 	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues("networkpolicies-live")))
 }
+
+func TestCachedStateIngressClasses(t *testing.T) {
+	alb := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "external"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}}
+	reader := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(alb).Build()
+	classes, err := (&CachedState{Reader: reader}).IngressClasses()
+	require.NoError(t, err)
+	require.Len(t, classes, 1)
+	assert.Equal(t, "ingress.k8s.aws/alb", classes[0].Spec.Controller)
+
+	// An unsynced cache answers with an error, which 5.4.5 turns into a WARN.
+	failing := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme.Scheme).Build(), interceptor.Funcs{
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("timed out waiting for cache to be synced")
+		},
+	})
+	_, err = (&CachedState{Reader: failing}).IngressClasses()
+	assert.ErrorContains(t, err, "timed out")
+}

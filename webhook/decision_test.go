@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -506,4 +507,38 @@ func TestDecideNamespaceModeEditors(t *testing.T) {
 		assert.False(t, d.Allowed)
 		assert.Contains(t, d.Message, msgPrivileged)
 	})
+}
+
+// #9 item 10: an Ingress's class is looked up in the cluster's IngressClasses; the AWS Load
+// Balancer Controller's makes it an ALB, which 5.4.5 holds to a certificate. A lookup that fails
+// is a warning, never a denial: cisgate never denies on its own failure.
+func TestDecideFollowsTheIngressClassInTheCluster(t *testing.T) {
+	pol := mustPolicy(t, enforceConfig)
+	className := "external"
+	ingress := object(&networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec:       networkingv1.IngressSpec{IngressClassName: &className},
+	})
+	classOf := func(controller string) []networkingv1.IngressClass {
+		return []networkingv1.IngressClass{{ObjectMeta: metav1.ObjectMeta{Name: className}, Spec: networkingv1.IngressClassSpec{Controller: controller}}}
+	}
+	const need = " must set annotation alb.ingress.kubernetes.io/certificate-arn to an ACM certificate ARN"
+
+	alb := cluster()
+	alb.classes = classOf("ingress.k8s.aws/alb")
+	d := Decide(pol, create(ingress), alb)
+	assert.False(t, d.Allowed)
+	assert.Equal(t, deniedPrefix("Ingress", ns+"/web")+`[5.4.5] Ingress of class "external" (controller ingress.k8s.aws/alb)`+need, d.Message)
+
+	nginx := cluster()
+	nginx.classes = classOf("k8s.io/ingress-nginx")
+	assert.Equal(t, Decision{Allowed: true}, Decide(pol, create(ingress), nginx))
+
+	unreadable := cluster()
+	unreadable.classErr = errors.New("timed out waiting for the IngressClass cache")
+	d = Decide(pol, create(ingress), unreadable)
+	assert.True(t, d.Allowed, "a failed lookup never denies")
+	assert.Equal(t, []string{`[5.4.5] cannot read IngressClass "external": timed out waiting for the IngressClass cache; ` +
+		`if the AWS Load Balancer Controller (ingress.k8s.aws/alb) serves the Ingress, it` + need + undecided}, d.Warnings)
 }

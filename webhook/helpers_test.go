@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -39,6 +40,8 @@ type fakeState struct {
 	saErr     error
 	modes     map[string]string // cisgate.io/mode label by namespace
 	modeErr   error
+	classes   []networkingv1.IngressClass
+	classErr  error
 }
 
 // cluster is the state of a cluster where namespace ns is ready for compliant workloads.
@@ -69,6 +72,12 @@ func (f *fakeState) ServiceAccount(namespace, name string) (*corev1.ServiceAccou
 	}
 	sa, ok := f.sas[namespace+"/"+name]
 	return sa, ok, nil
+}
+
+func (f *fakeState) IngressClasses() ([]networkingv1.IngressClass, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.classes, f.classErr
 }
 
 func (f *fakeState) NamespaceMode(namespace string) (string, error) {

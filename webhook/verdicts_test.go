@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,7 +36,8 @@ import (
 const verdictCorpus = "../test/testdata/verdicts"
 
 // TestVerdictCorpus runs every case of the verdict corpus through `cisgate check` (in process)
-// and through Decide (an AdmissionReview per object, as the API server would send it), and
+// and through Decide (an AdmissionReview per object, as the API server would send it, with the
+// cluster state the case's objects would make: caseState), and
 // asserts that each path gives the case's expected findings and outcome, and that both paths
 // give the same findings, field path for field path.
 func TestVerdictCorpus(t *testing.T) {
@@ -308,13 +311,14 @@ func runVerdictCase(t caseT, c verdictCase) {
 	objects, err := readLikeKubectl(c.file)
 	require.NoError(t, err, "kubectl could not read the case either")
 	modes := namespaceModes(objects)
+	state := caseState{classes: ingressClasses(t, objects)}
 	var webhookFindings []got
 	denied := false
 	for i, obj := range objects {
 		r, err := webhook.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace))
 		require.NoError(t, err, "decoding %s", objectKey(obj.GetKind(), obj.GetNamespace(), obj.GetName()))
 		r.NamespaceMode = modes[r.Object.Namespace]
-		d := webhook.Decide(pol, r, nil)
+		d := webhook.Decide(pol, r, state)
 		denied = denied || !d.Allowed
 		for _, f := range d.Rulings {
 			webhookFindings = append(webhookFindings, got{id: f.ID, slug: string(f.Slug), status: string(f.Status),
@@ -464,6 +468,38 @@ func namespaceModes(objects []*unstructured.Unstructured) map[string]string {
 	}
 	return modes
 }
+
+// ingressClasses are the case's IngressClasses: what the webhook's cluster state would answer
+// once they exist.
+func ingressClasses(t caseT, objects []*unstructured.Unstructured) []networkingv1.IngressClass {
+	t.Helper()
+	var classes []networkingv1.IngressClass
+	for _, o := range objects {
+		if o.GroupVersionKind() != networkingv1.SchemeGroupVersion.WithKind("IngressClass") {
+			continue
+		}
+		var ic networkingv1.IngressClass
+		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &ic))
+		classes = append(classes, ic)
+	}
+	return classes
+}
+
+// errNoCluster answers the lookups the corpus has no cluster for.
+var errNoCluster = errors.New("the verdict corpus has no cluster")
+
+// caseState is the cluster state Decide gets: the case's IngressClasses, as the cluster would
+// hold them, and nothing of NetworkPolicies and ServiceAccounts, which `check` cannot see either
+// (4.1.6 and 4.3.2 are WARN on both paths, at the same field paths).
+type caseState struct{ classes []networkingv1.IngressClass }
+
+func (caseState) NetworkPolicyCount(string) (int, error) { return 0, errNoCluster }
+
+func (caseState) ServiceAccount(string, string) (*corev1.ServiceAccount, bool, error) {
+	return nil, false, errNoCluster
+}
+
+func (s caseState) IngressClasses() ([]networkingv1.IngressClass, error) { return s.classes, nil }
 
 // admissionReview is the AdmissionReview (JSON) an API server would send for the CREATE of obj.
 // defaultNamespace is the client's namespace for objects that name none.

@@ -21,6 +21,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -109,7 +110,8 @@ func (state) NetworkPolicyCount(string) (int, error) { return 1, nil }
 func (state) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bool, error) {
 	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, AutomountServiceAccountToken: ptr.To(false)}, true, nil
 }
-func (state) NamespaceMode(string) (string, error) { return "", nil }
+func (state) IngressClasses() ([]networkingv1.IngressClass, error) { return nil, nil }
+func (state) NamespaceMode(string) (string, error)                 { return "", nil }
 
 // counter counts the decisions the handler hands to reporting.
 type counter struct{ n atomic.Int64 }

@@ -170,17 +170,17 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 			}
 		}
 	}
-	// An Ingress's IngressClass in the same bundle says which controller serves it (5.4.5).
-	controllers := map[string]string{}
+	// An Ingress's IngressClass in the same manifests says which controller serves it (5.4.5).
+	var classes []networkingv1.IngressClass
 	for _, o := range objects {
 		if ic, ok := o.Raw.(*networkingv1.IngressClass); ok {
-			controllers[ic.Name] = ic.Spec.Controller
+			classes = append(classes, *ic)
 		}
 	}
 	report := &output.Report{Benchmark: pol.Catalogue.Benchmark()}
 	for _, o := range objects {
-		if ing, ok := o.Raw.(*networkingv1.Ingress); ok && ing.Spec.IngressClassName != nil {
-			o.IngressClassController = controllers[*ing.Spec.IngressClassName]
+		if ing, ok := o.Raw.(*networkingv1.Ingress); ok {
+			o.IngressClass, _ = policy.ServingIngressClass(ing, classes)
 		}
 		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File, Line: o.Line}
 		report.Checked = append(report.Checked, ref)

@@ -34,10 +34,11 @@ func createLegacy(t *testing.T) (string, map[string][]string) {
 	ctx := context.Background()
 	cs := env.Clientset
 	ns := env.Namespace(t, "legacy")
-	clusterRole, clusterBinding := ns+"-reads-apps", ns+"-admins"
+	clusterRole, clusterBinding, albClass := ns+"-reads-apps", ns+"-admins", ns+"-external"
 	t.Cleanup(func() {
 		_ = cs.RbacV1().ClusterRoles().Delete(context.Background(), clusterRole, metav1.DeleteOptions{})
 		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), clusterBinding, metav1.DeleteOptions{})
+		_ = cs.NetworkingV1().IngressClasses().Delete(context.Background(), albClass, metav1.DeleteOptions{})
 	})
 	create := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
 	create(cs.CoreV1().ServiceAccounts(ns).Create(ctx, serviceAccount(ns, "web", ptr.To(false)), metav1.CreateOptions{}))
@@ -68,6 +69,9 @@ func createLegacy(t *testing.T) (string, map[string][]string) {
 	create(cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: clusterBinding},
 		RoleRef: clusterAdmin, Subjects: userSubject("bob")}, metav1.CreateOptions{}))
 	create(cs.NetworkingV1().Ingresses(ns).Create(ctx, albIngress(ns, "no-tls"), metav1.CreateOptions{}))
+	// An ALB by its IngressClass, whatever the class is called (5.4.5 follows the class).
+	create(cs.NetworkingV1().IngressClasses().Create(ctx, ingressClass(albClass, "ingress.k8s.aws/alb"), metav1.CreateOptions{}))
+	create(cs.NetworkingV1().Ingresses(ns).Create(ctx, ingressOfClass(ns, "alb-by-class", albClass), metav1.CreateOptions{}))
 
 	in := func(kind, name string) string { return kind + " " + ns + "/" + name }
 	return ns, map[string][]string{
@@ -83,7 +87,7 @@ func createLegacy(t *testing.T) (string, map[string][]string) {
 		"4.2.5": {in("StatefulSet", "escalating")},
 		"4.3.2": {"Namespace " + ns},
 		"4.4.1": {in("ReplicaSet", "env-secrets")},
-		"5.4.5": {in("Service", "public"), in("Ingress", "no-tls")},
+		"5.4.5": {in("Service", "public"), in("Ingress", "no-tls"), in("Ingress", "alb-by-class")},
 	}
 }
 

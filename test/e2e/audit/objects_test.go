@@ -105,13 +105,19 @@ func loadBalancer(ns, name string) *corev1.Service {
 	}
 }
 
-func albIngress(ns, name string) *networkingv1.Ingress {
+func albIngress(ns, name string) *networkingv1.Ingress { return ingressOfClass(ns, name, "alb") }
+
+func ingressOfClass(ns, name, class string) *networkingv1.Ingress {
 	return &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: networkingv1.IngressSpec{IngressClassName: ptr.To("alb"), DefaultBackend: &networkingv1.IngressBackend{
+		Spec: networkingv1.IngressSpec{IngressClassName: ptr.To(class), DefaultBackend: &networkingv1.IngressBackend{
 			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 443}},
 		}},
 	}
+}
+
+func ingressClass(name, controller string) *networkingv1.IngressClass {
+	return &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 }
 
 func secretReader(ns, name string) *rbacv1.Role {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
@@ -169,6 +170,8 @@ func convertDeployment(t *testing.T, u *unstructured.Unstructured) *appsv1.Deplo
 type fakeLookup struct{ networkPolicies int }
 
 func (f fakeLookup) NetworkPolicyCount(string) (int, error) { return f.networkPolicies, nil }
+
+func (fakeLookup) IngressClasses() ([]networkingv1.IngressClass, error) { return nil, nil }
 
 func (fakeLookup) ServiceAccount(_, name string) (*corev1.ServiceAccount, bool, error) {
 	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, AutomountServiceAccountToken: ptr.To(false)}, true, nil
