@@ -78,10 +78,9 @@ type Auditor struct {
 	// alerted are the failing findings of the last audit: a finding alerts only when it is not
 	// there, so a fixed and re-broken object alerts again. A new leader starts empty.
 	alerted map[alertKey]bool
-	// auditBenchmark and auditCounts are the last audit's, for the summary.
-	auditBenchmark policy.Benchmark
-	auditCounts    map[string]*Counts
-	platformCounts map[string]*Counts
+	// auditCounts and platformCounts are the last audit's, by slug, for the summary.
+	auditCounts    map[policy.Slug]*Counts
+	platformCounts map[policy.Slug]*Counts
 	// namespaceModes are the last audit's cisgate.io/mode labels, for the summary's downgrades.
 	namespaceModes map[string]string
 }
@@ -205,7 +204,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	a.auditBenchmark, a.auditCounts, a.platformCounts, a.namespaceModes = run.Benchmark, run.Counts, run.PlatformCounts, run.NamespaceModes
+	a.auditCounts, a.platformCounts, a.namespaceModes = run.Counts, run.PlatformCounts, run.NamespaceModes
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
@@ -238,7 +237,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	}
 	b := newSummaryBuilder(pol.Catalogue, time.Now())
 	if a.auditCounts != nil {
-		b.addAudit(a.auditBenchmark, a.auditCounts, a.platformCounts)
+		b.addAudit(a.auditCounts, a.platformCounts)
 	}
 	b.addNamespaceModes(pol, a.namespaceModes)
 	if cm != nil {

@@ -54,10 +54,12 @@ type AuditRun struct {
 	// Report holds every finding (FAIL, WARN and exempt) on the live objects, sorted by ID then
 	// object, and every object evaluated in Checked: what `cisgate audit` prints.
 	Report *output.Report
-	// Counts are the results per check ID: an object counts once per check it is subject to.
-	// The control plane's own objects (isPlatformObject) count in PlatformCounts instead.
-	Counts         map[string]*Counts
-	PlatformCounts map[string]*Counts
+	// Counts are the results per check: an object counts once per check it is subject to. They
+	// are keyed by slug, so that the summary files them under the IDs of the benchmark running
+	// when it is written, which a config change may have switched since the audit. The control
+	// plane's own objects (isPlatformObject) count in PlatformCounts instead.
+	Counts         map[policy.Slug]*Counts
+	PlatformCounts map[policy.Slug]*Counts
 	// Platform are the objects of Report that are the control plane's own: no Events, and their
 	// own bucket in audit.json and summary.json.
 	Platform map[output.ObjectRef]bool
@@ -268,8 +270,8 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 			Benchmark:      pol.Catalogue.Benchmark(),
 			Time:           time.Now().UTC().Truncate(time.Second),
 			Report:         &output.Report{Benchmark: pol.Catalogue.Benchmark()},
-			Counts:         map[string]*Counts{},
-			PlatformCounts: map[string]*Counts{},
+			Counts:         map[policy.Slug]*Counts{},
+			PlatformCounts: map[policy.Slug]*Counts{},
 			Platform:       map[output.ObjectRef]bool{},
 			references:     map[output.ObjectRef]corev1.ObjectReference{},
 			NamespaceModes: map[string]string{},
@@ -283,13 +285,13 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 	return rec
 }
 
-func (rec *runRecorder) counts(id string) *Counts { return countsOf(rec.run.Counts, id) }
+func (rec *runRecorder) counts(slug policy.Slug) *Counts { return countsOf(rec.run.Counts, slug) }
 
-func countsOf(m map[string]*Counts, id string) *Counts {
-	c := m[id]
+func countsOf(m map[policy.Slug]*Counts, slug policy.Slug) *Counts {
+	c := m[slug]
 	if c == nil {
 		c = &Counts{}
-		m[id] = c
+		m[slug] = c
 	}
 	return c
 }
@@ -329,7 +331,7 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 		if !ok || !check.AppliesTo(obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
 			continue
 		}
-		countsOf(counts, e.ID).add(outcome(e.Slug, judged))
+		countsOf(counts, e.Slug).add(outcome(e.Slug, judged))
 	}
 }
 
@@ -367,7 +369,7 @@ func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int
 	if !ok || mode == policy.ModeOff {
 		return
 	}
-	counts := rec.counts(entry.ID)
+	counts := rec.counts(entry.Slug)
 	if networkPolicies > 0 {
 		counts.Pass++
 		return
@@ -402,6 +404,6 @@ func (rec *runRecorder) listManual() {
 			ID: e.ID, Slug: e.Slug, Title: e.Title, Status: policy.StatusWarn, Mode: rec.pol.ModeFor(e.Slug, ""), Object: ref,
 			Detail: "manual: not decided from Kubernetes objects; review it by hand",
 		})
-		rec.counts(e.ID).Warn++
+		rec.counts(e.Slug).Warn++
 	}
 }

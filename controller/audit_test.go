@@ -49,7 +49,7 @@ func TestAuditListsPageByPage(t *testing.T) {
 		assert.Equal(t, want, got[i].Continue)
 	}
 	assert.Len(t, failing(run, "4.1.3"), roles, "every Role of every page is judged once")
-	assert.Equal(t, Counts{Fail: roles}, *run.Counts["4.1.3"])
+	assert.Equal(t, Counts{Fail: roles}, *run.Counts["rbac-wildcards"])
 }
 
 func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
@@ -80,7 +80,7 @@ func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
 	for _, ref := range run.Report.Checked {
 		assert.NotContains(t, []string{"ReplicaSet shop/web-5d8f", "Pod shop/web-5d8f-x1", "Job shop/nightly-29", "Pod shop/nightly-29-x2"}, ref.String(), "owned objects are not evaluated")
 	}
-	assert.Equal(t, Counts{Fail: 4}, *run.Counts["4.2.1"])
+	assert.Equal(t, Counts{Fail: 4}, *run.Counts["privileged"])
 }
 
 func TestAuditDecidesWithClusterState(t *testing.T) {
@@ -132,7 +132,7 @@ exemptions:
 	}
 	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.3.2", output.ObjectRef{Kind: "Namespace", Name: "kube-system"})[0].ExemptReason)
 	assert.Equal(t, "migrating off it", findingsOf(run, "4.3.2", output.ObjectRef{Kind: "Namespace", Name: "legacy"})[0].ExemptReason)
-	assert.Equal(t, Counts{Pass: 1, Fail: 1, Exempt: 2}, *run.Counts["4.3.2"])
+	assert.Equal(t, Counts{Pass: 1, Fail: 1, Exempt: 2}, *run.Counts["namespace-network-policy"])
 
 	// The namespace label sets the mode, as at admission.
 	priv := findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "secure", Name: "no-token"})
@@ -143,7 +143,7 @@ exemptions:
 	// Exemptions are reported with their reason, not as failures.
 	assert.Equal(t, "programs routes", findingsOf(run, "4.2.4", output.ObjectRef{Kind: "Pod", Namespace: "shop", Name: "net-agent"})[0].ExemptReason)
 	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "kube-system", Name: "proxy"})[0].ExemptReason)
-	assert.Equal(t, Counts{Pass: 2, Fail: 1, Exempt: 1}, *run.Counts["4.2.1"])
+	assert.Equal(t, Counts{Pass: 2, Fail: 1, Exempt: 1}, *run.Counts["privileged"])
 
 	// The manual items of eks-1.8.0, as WARN on the cluster.
 	var manual []string
@@ -176,7 +176,7 @@ func TestAuditFollowsIngressClasses(t *testing.T) {
 	run, err := Audit(t.Context(), fake.NewClientset(objects...), pol, 500)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Ingress shop/public"}, failing(run, "5.4.5"))
-	assert.Equal(t, Counts{Pass: 2, Fail: 1}, *run.Counts["5.4.5"])
+	assert.Equal(t, Counts{Pass: 2, Fail: 1}, *run.Counts["lb-tls"])
 
 	forbidden := fake.NewClientset(objects...)
 	forbidden.PrependReactor("list", "ingressclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -199,8 +199,8 @@ func TestAuditHonoursChecksTurnedOff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, failing(run, "4.2.1"))
 	assert.Empty(t, failing(run, "4.3.2"))
-	assert.NotContains(t, run.Counts, "4.2.1")
-	assert.NotContains(t, run.Counts, "4.3.2")
+	assert.NotContains(t, run.Counts, policy.Slug("privileged"))
+	assert.NotContains(t, run.Counts, policy.Slug("namespace-network-policy"))
 }
 
 // eventWrites counts the Event creations and series updates the fake API server receives.
@@ -299,6 +299,40 @@ func TestAuditorRaisesAnEventWhenAFindingFirstAppears(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, auditor.RunOnce(t.Context()))
 	settle(t, sink, client, writes, 3) // broken again: alerts again
+}
+
+// #9 item 9: the audit remembers its alerts and keeps its counts by check slug, and the summary
+// renders them with the IDs of the benchmark running when it is written. A config that switches
+// benchmark between two audits renumbers the checks: it neither raises the same findings again
+// nor files one check's counts under another's ID (4.5.2 is security-context in eks-1.5.0 and
+// default-namespace in eks-1.8.0).
+func TestABenchmarkChangeKeepsEachCheckUnderItsOwnID(t *testing.T) {
+	client := fake.NewClientset(namespace("default", nil), pod("default", "legacy", podSpec("app")))
+	writes := eventWrites(client)
+	sink := startEventSink(t, client)
+	var current atomic.Pointer[policy.Policy]
+	current.Store(mustPolicy(t, "benchmark: eks-1.5.0\nmode: audit"))
+	auditor := NewAuditor(client, cisgateNamespace, current.Load, sink, NewAuditOptions())
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, sink, client, writes, 2) // the Pod in default (4.5.3) and the Namespace without a NetworkPolicy (4.3.2)
+	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, &CheckSummary{Slug: "default-namespace", Audit: &Counts{Fail: 1}}, summary.Checks["4.5.3"])
+	assert.Equal(t, &CheckSummary{Slug: "security-context", Audit: &Counts{Pass: 1}}, summary.Checks["4.5.2"])
+
+	current.Store(mustPolicy(t, "benchmark: eks-1.8.0\nmode: audit"))
+	require.NoError(t, auditor.RefreshSummary(t.Context()))
+	summary, _ = reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, policy.EKS180, summary.Benchmark)
+	assert.Equal(t, &CheckSummary{Slug: "default-namespace", Audit: &Counts{Fail: 1}}, summary.Checks["4.5.2"],
+		"the last audit's counts, under eks-1.8.0's ID of the same check")
+	assert.NotContains(t, summary.Checks, "4.5.3")
+	assert.Equal(t, 1, summary.Sources[SourceAudit].Merged)
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, sink, client, writes, 2) // the same findings under new IDs: no new Event
+	summary, _ = reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, &CheckSummary{Slug: "default-namespace", Audit: &Counts{Fail: 1}}, summary.Checks["4.5.2"])
 }
 
 func TestAuditOptionsValidate(t *testing.T) {

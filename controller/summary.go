@@ -143,18 +143,16 @@ func (c *CheckSummary) field(source Source) **Counts {
 	return &c.Audit
 }
 
-// addAudit merges the counts of an audit run of a benchmark: the cluster's objects and the
-// platform's apart.
-func (b *summaryBuilder) addAudit(benchmark policy.Benchmark, auditCounts, platformCounts map[string]*Counts) {
-	if benchmark != b.catalogue.Benchmark() {
-		b.summary.Sources[SourceAudit].Skipped++
-		return
-	}
+// addAudit merges the counts of an audit run, by slug, under the IDs of the summary's benchmark:
+// the cluster's objects and the platform's apart. The audit may have run under another benchmark
+// (the config changed since): a check is the same check under any ID, and one the summary's
+// benchmark does not carry has no ID to be filed under.
+func (b *summaryBuilder) addAudit(auditCounts, platformCounts map[policy.Slug]*Counts) {
 	b.summary.Sources[SourceAudit].Merged++
-	for source, m := range map[Source]map[string]*Counts{SourceAudit: auditCounts, SourcePlatform: platformCounts} {
-		for id, c := range m {
-			if counts := b.counts(id, source); counts != nil {
-				counts.add(*c)
+	for source, m := range map[Source]map[policy.Slug]*Counts{SourceAudit: auditCounts, SourcePlatform: platformCounts} {
+		for slug, c := range m {
+			if e, ok := b.catalogue.Entry(slug); ok {
+				b.counts(e.ID, source).add(*c)
 			}
 		}
 	}
