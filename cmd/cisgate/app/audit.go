@@ -35,7 +35,7 @@ func NewAuditOptions() *AuditOptions {
 // AddFlags binds the options to flags.
 func (o *AuditOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, kubeconfigHelp)
-	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
+	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s); the config's check IDs are carried to it by slug", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
 	fs.Int64Var(&o.PageSize, "page-size", o.PageSize, "objects per list request")
@@ -65,10 +65,12 @@ func newAuditCommand(streams IOStreams) *cobra.Command {
 		Short: "Audit the objects of a live cluster against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Audit lists every object of a checked kind page by page and judges it as the background
 audit of 'cisgate serve' does: 4.1.6 and 4.3.2 are decided from the cluster's ServiceAccounts and
-NetworkPolicies, 4.3.2 once per Namespace, Pods, ReplicaSets and Jobs controlled by a checked kind
-are left to their owner, and the benchmark's manual items are listed as WARN on kind Cluster. The
-JSON is the shape of 'cisgate check', each object naming the live object. Exit codes: 0 nothing
-blocks, 1 a FAIL in enforce mode, 2 bad input or usage.
+NetworkPolicies, 4.3.2 once per Namespace, 5.4.5 follows an Ingress to its IngressClass, Pods,
+ReplicaSets and Jobs controlled by a checked kind are left to their owner, and the benchmark's
+manual items are listed as WARN on kind Cluster. The JSON is the shape of 'cisgate check', each
+object naming the live object. With --benchmark, the config's check IDs are carried to that
+version by slug, as check does. Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad
+input or usage.
 
 Checked kinds: ` + checkedKindsHelp() + `.`,
 		Args: cobra.NoArgs,
@@ -85,8 +87,7 @@ Checked kinds: ` + checkedKindsHelp() + `.`,
 
 // Run audits the cluster once and writes the report.
 func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
-	// The same policy as check: the config's, or every check in enforce mode.
-	pol, err := (&CheckOptions{ConfigFile: o.ConfigFile, Benchmark: o.Benchmark}).policy()
+	pol, err := o.policy()
 	if err != nil {
 		return usageError(err)
 	}
@@ -101,6 +102,10 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	}
 	return o.audit(ctx, clientset, pol, format, streams)
 }
+
+// policy builds the policy to audit with, as check builds it (loadPolicy): the config's, or every
+// check in enforce mode, with the config's IDs carried to --benchmark by slug.
+func (o *AuditOptions) policy() (*policy.Policy, error) { return loadPolicy(o.ConfigFile, o.Benchmark) }
 
 // audit runs the audit with a client and writes the report.
 func (o *AuditOptions) audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy, format output.Format, streams IOStreams) error {

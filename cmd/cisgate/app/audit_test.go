@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -44,7 +45,7 @@ type jsonReport struct {
 
 func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
 	o := NewAuditOptions()
-	pol, err := (&CheckOptions{}).policy()
+	pol, err := o.policy()
 	require.NoError(t, err)
 	var out bytes.Buffer
 	err = o.audit(t.Context(), liveCluster(), pol, output.FormatJSON, IOStreams{Out: &out})
@@ -99,4 +100,51 @@ func TestAuditUsageErrors(t *testing.T) {
 			assert.Empty(t, stdout.String())
 		})
 	}
+}
+
+// TestAuditBenchmarkRebasesConfigIDs (#9 item 9): audit --benchmark carries the config's IDs to
+// that version by slug, as check does. 4.5.2 is default-namespace in eks-1.8.0 and
+// security-context in eks-1.5.0 (where default-namespace is 4.5.3): resolved against eks-1.5.0,
+// the config's "4.5.2": off would switch off the other check.
+func TestAuditBenchmarkRebasesConfigIDs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		return path
+	}
+	// A Pod in default without a seccomp profile: default-namespace and security-context fail.
+	cluster := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Image: "app:1"}},
+		}},
+	)
+	o := NewAuditOptions()
+	o.ConfigFile = write("config.yaml", "benchmark: eks-1.8.0\nmode: audit\nchecks: {\"4.5.2\": \"off\"}\n")
+	o.Benchmark = "eks-1.5.0"
+	pol, err := o.policy()
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, o.audit(t.Context(), cluster, pol, output.FormatJSON, IOStreams{Out: &out}))
+	var got jsonReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
+	assert.Equal(t, "eks-1.5.0", got.Benchmark)
+	slugs := map[string]string{}
+	for _, f := range got.Findings {
+		if f.Object["kind"] == "Pod" {
+			slugs[f.Slug] = f.ID
+		}
+	}
+	assert.NotContains(t, slugs, "default-namespace", "the check the config switched off, whatever its ID")
+	assert.Equal(t, "4.5.2", slugs["security-context"], "eks-1.5.0's 4.5.2 is another check, still on")
+
+	// A check the other version lacks cannot be carried: exit 2, naming the key, before any
+	// cluster is reached.
+	var stdout, stderr bytes.Buffer
+	code := Run(t.Context(), []string{"audit", "--benchmark", "eks-1.5.0", "--kubeconfig", filepath.Join(dir, "absent"),
+		"--config", write("newer.yaml", "benchmark: eks-1.8.0\nchecks: {\"4.1.9\": \"off\"}\n")}, IOStreams{Out: &stdout, ErrOut: &stderr})
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, stderr.String(), `checks[4.1.9]: Invalid value: "4.1.9": check 4.1.9 (create-persistentvolumes) of benchmark eks-1.8.0 is not in benchmark eks-1.5.0`)
+	assert.Empty(t, stdout.String())
 }

@@ -60,11 +60,15 @@ func (o *CheckOptions) Validate() []error {
 	return errs
 }
 
-// policy builds the policy to check with: the config file's, or every check in enforce mode.
-func (o *CheckOptions) policy() (*policy.Policy, error) {
+// policy builds the policy to check with (loadPolicy).
+func (o *CheckOptions) policy() (*policy.Policy, error) { return loadPolicy(o.ConfigFile, o.Benchmark) }
+
+// loadPolicy builds the policy check and audit judge with: the config file's, or every check in
+// enforce mode with no exemptions; with a benchmark, the config's check IDs carried to it by slug.
+func loadPolicy(configFile, benchmark string) (*policy.Policy, error) {
 	cfg := policy.DefaultConfig()
-	if o.ConfigFile != "" {
-		p, err := policy.LoadConfig(o.ConfigFile)
+	if configFile != "" {
+		p, err := policy.LoadConfig(configFile)
 		if err != nil {
 			return nil, err
 		}
@@ -73,9 +77,10 @@ func (o *CheckOptions) policy() (*policy.Policy, error) {
 		cfg.Mode = policy.ModeEnforce
 		cfg.Exemptions = policy.Exemptions{}
 	}
-	if o.Benchmark != "" {
-		// The config's IDs are those of its own benchmark: carry them to --benchmark by slug.
-		rebased, err := cfg.Rebase(policy.Benchmark(o.Benchmark))
+	if benchmark != "" {
+		// The config's IDs are those of its own benchmark: resolved against another they could
+		// name other checks (Config.Rebase).
+		rebased, err := cfg.Rebase(policy.Benchmark(benchmark))
 		if err != nil {
 			return nil, err
 		}
