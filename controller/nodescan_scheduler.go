@@ -297,17 +297,23 @@ func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
 	}
 	for key, data := range cm.Data {
 		var scan struct {
-			Node string    `json:"node"`
-			Time time.Time `json:"time"`
+			Node       string          `json:"node"`
+			Time       time.Time       `json:"time"`
+			NotScanned json.RawMessage `json:"notScanned"`
 		}
 		// Other writers' keys and foreign data do not decode into a node report of this key.
 		if json.Unmarshal([]byte(data), &scan) != nil || scan.Node == "" || report.NodeKey(scan.Node).Name != key {
 			continue
 		}
+		s.queue.Add(scan.Node)
+		if scan.NotScanned != nil {
+			// A node the last scan could not read is scanned again by each new leader (a new
+			// leader is what a helm upgrade that fixes the mounts brings), once.
+			continue
+		}
 		if scan.Time.After(s.lastScan[scan.Node]) {
 			s.lastScan[scan.Node] = scan.Time
 		}
-		s.queue.Add(scan.Node)
 	}
 	return nil
 }
@@ -346,14 +352,20 @@ func (s *NodeScanScheduler) sync(ctx context.Context, nodeName string) error {
 	if err != nil {
 		return err
 	}
+	podSpec := renderNodeScanJob(node, s.namespace, s.opts, s.benchmark(), nil).Annotations[nodeScanPodSpecAnnotation]
+	otherSettings := false
 	for _, job := range jobs {
-		if job.CreationTimestamp.After(s.lastScan[nodeName]) {
-			s.lastScan[nodeName] = job.CreationTimestamp.Time
-		}
 		if !jobFinished(job) {
 			// Its end is a Job event, which queues the node again.
 			s.dropDue(nodeName)
 			return nil
+		}
+		if job.Annotations[nodeScanPodSpecAnnotation] != podSpec {
+			otherSettings = true
+			continue
+		}
+		if job.CreationTimestamp.After(s.lastScan[nodeName]) {
+			s.lastScan[nodeName] = job.CreationTimestamp.Time
 		}
 	}
 	if s.awaitingInformer(nodeName, jobs) {
@@ -361,6 +373,11 @@ func (s *NodeScanScheduler) sync(ctx context.Context, nodeName string) error {
 		// deleted before the informer saw it.
 		s.queue.AddAfter(nodeName, nodeScanPendingTimeout)
 		return nil
+	}
+	if otherSettings {
+		// The node's last scan ran with other settings (the upgrade that mounted the kubelet's
+		// files, another benchmark or image): scan it with these now, not an interval later.
+		delete(s.lastScan, nodeName)
 	}
 	last, scanned := s.lastScan[nodeName]
 	if wait := last.Add(s.opts.Interval).Sub(s.clock.Now()); scanned && wait > 0 {

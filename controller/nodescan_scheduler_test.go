@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -389,6 +390,58 @@ func TestSchedulerResumesFromTheReport(t *testing.T) {
 
 	h.clock.Step(18 * time.Hour)
 	require.Eventually(t, func() bool { return h.jobCreates() == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// A helm upgrade that fixes the scan's mounts (issue 13: a kubelet config outside them) brings a
+// leader with another Pod spec: the node's last scan, an hour old, ran with other settings and
+// does not count; its node is scanned now, not an interval later.
+func TestSchedulerRescansAScanMadeWithOtherSettings(t *testing.T) {
+	opts := testNodeScanOptions()
+	node := readyScanNode("n1", "")
+	old := opts
+	old.ExtraHostPaths = nil
+	previous := renderNodeScanJob(node, scanNamespace, old, scanBenchmark(), nil)
+	previous.CreationTimestamp = metav1.NewTime(time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC))
+	previous.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue}}
+
+	opts.ExtraHostPaths = []HostPath{{Path: "/opt/kubelet", Type: corev1.HostPathDirectory}}
+	require.NotEqual(t, previous.Annotations[nodeScanPodSpecAnnotation],
+		renderNodeScanJob(node, scanNamespace, opts, scanBenchmark(), nil).Annotations[nodeScanPodSpecAnnotation])
+	same := renderNodeScanJob(readyScanNode("n2", ""), scanNamespace, opts, scanBenchmark(), nil)
+	same.CreationTimestamp = previous.CreationTimestamp
+	same.Status.Conditions = previous.Status.Conditions
+
+	h := startScheduler(t, opts, node, readyScanNode("n2", ""), previous, same)
+	require.Eventually(t, func() bool { return h.jobCreates() == 1 }, 10*time.Second, 10*time.Millisecond, "n1's scan is due now")
+	h.settle(t, "sentinel", 2)
+	for _, a := range h.client.Actions() {
+		if create, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "jobs" {
+			if job := create.GetObject().(*batchv1.Job); job.Spec.Template.Spec.NodeName == "n2" {
+				t.Errorf("n2 was scanned an hour ago with these settings, and scanned again")
+			}
+		}
+	}
+}
+
+// A new leader scans at once a node whose last report says it could not be read: the report
+// outlives the Job, and the upgrade that fixes the mounts brings the new leader.
+func TestSchedulerRescansANodeThatWasNotScanned(t *testing.T) {
+	opts := testNodeScanOptions()
+	scanned := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC) // 6h before the fake clock's now
+	notScanned, err := json.Marshal(map[string]any{"schemaVersion": 1, "node": "n1", "time": scanned,
+		"notScanned": map[string]string{"reason": "the kubelet's config file is not readable", "path": "/srv/kubelet/config.yaml"}})
+	require.NoError(t, err)
+	readable, err := json.Marshal(map[string]any{"schemaVersion": 1, "node": "n2", "time": scanned})
+	require.NoError(t, err)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: report.ConfigMapName, Namespace: scanNamespace},
+		Data:       map[string]string{report.NodeKey("n1").Name: string(notScanned), report.NodeKey("n2").Name: string(readable)},
+	}
+	h := startScheduler(t, opts, cm, readyScanNode("n1", ""), readyScanNode("n2", ""))
+	jobs := h.waitForJobs(t, 1)
+	assert.Equal(t, []string{"n1"}, jobNodes(jobs))
+	h.settle(t, "sentinel", 1)
+	assert.Equal(t, 2, h.jobCreates(), "n2 was scanned 6h ago")
 }
 
 func TestSchedulerScansOnlyReadyLinuxNodesOutsideFargate(t *testing.T) {
