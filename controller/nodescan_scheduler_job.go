@@ -30,8 +30,8 @@ const (
 	// scan made with other settings (a fixed nodeScan.extraHostPaths, another benchmark or image)
 	// does not count as the node's last scan.
 	nodeScanPodSpecAnnotation = "cisgate.io/pod-spec-hash"
-	nodeScanJobPrefix     = "cisgate-nodescan-"
-	nodeScanContainer     = "nodescan"
+	nodeScanJobPrefix         = "cisgate-nodescan-"
+	nodeScanContainer         = "nodescan"
 	// hostRoot is where the node's files are mounted in the scan container.
 	hostRoot = "/host"
 )
