@@ -199,7 +199,7 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 					Values:        nodeScanFinalExitCodes,
 				},
 			}}},
-			ActiveDeadlineSeconds:   ptr.To(int64(opts.ActiveDeadline.Seconds())),
+			ActiveDeadlineSeconds:   ptr.To(int64(opts.jobActiveDeadline().Seconds())),
 			TTLSecondsAfterFinished: ptr.To(int32(opts.TTL.Seconds())),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},

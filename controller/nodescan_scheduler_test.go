@@ -83,6 +83,25 @@ func TestNodeScanJobGolden(t *testing.T) {
 	require.Equal(t, string(want), string(got))
 }
 
+// nodeScan.interval=1m with the chart's default activeDeadline (5m) is a valid install: the Job's
+// deadline is capped at half the interval, so the scan ends before the next one is due.
+func TestNodeScanJobDeadlineEndsBeforeTheNextScan(t *testing.T) {
+	for _, c := range []struct {
+		interval, deadline time.Duration
+		wantSeconds        int64
+	}{
+		{interval: 24 * time.Hour, deadline: 5 * time.Minute, wantSeconds: 300},
+		{interval: time.Minute, deadline: 5 * time.Minute, wantSeconds: 30},
+		{interval: 8 * time.Minute, deadline: 5 * time.Minute, wantSeconds: 240},
+	} {
+		opts := testNodeScanOptions()
+		opts.Interval, opts.ActiveDeadline = c.interval, c.deadline
+		require.Empty(t, opts.Validate())
+		job := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180, nil)
+		assert.Equal(t, c.wantSeconds, *job.Spec.ActiveDeadlineSeconds, "interval %v, deadline %v", c.interval, c.deadline)
+	}
+}
+
 func TestNodeScanJobNamesAndLabels(t *testing.T) {
 	long := strings.Repeat("a", 60) + ".example.internal"
 	cases := []struct {
@@ -179,7 +198,9 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "interval too short", change: func(o *NodeScanOptions) { o.Interval, o.ActiveDeadline = 30*time.Second, 10*time.Second }, want: []string{"--nodescan-interval must be at least 1m0s"}},
 		{name: "negative ttl", change: func(o *NodeScanOptions) { o.TTL = -time.Second }, want: []string{"--nodescan-ttl must not be negative"}},
 		{name: "no parallelism", change: func(o *NodeScanOptions) { o.Parallelism = 0 }, want: []string{"--nodescan-parallelism must be at least 1"}},
-		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }, want: []string{"--nodescan-active-deadline must be"}},
+		{name: "deadline under a second", change: func(o *NodeScanOptions) { o.ActiveDeadline = 500 * time.Millisecond }, want: []string{"--nodescan-active-deadline must be at least 1s"}},
+		// A deadline past the interval is capped (TestNodeScanJobDeadlineEndsBeforeTheNextScan).
+		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }},
 		{name: "bad names", change: func(o *NodeScanOptions) { o.ServiceAccount, o.PriorityClassName = "Bad_SA", "Bad_PC" },
 			want: []string{`--nodescan-service-account "Bad_SA"`, `--nodescan-priority-class "Bad_PC"`}},
 	}
