@@ -205,6 +205,17 @@ func TestInstallAuditThenEnforce(t *testing.T) {
 		}
 		assert.Equal(t, int64(65532), ptr.Deref(p.Spec.Containers[0].SecurityContext.RunAsUser, 0))
 	}
+	// No readiness or liveness probe failed on the way up (issue 13: each pod failed its first
+	// readiness probe). The kubelet records every failed probe as an Unhealthy Event on the Pod;
+	// the start-up probe's are expected (it polls every second until the pod is ready, and holds
+	// the other probes off meanwhile).
+	evs, err := c.Clientset.CoreV1().Events(r.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "reason=Unhealthy"})
+	require.NoError(t, err)
+	for _, e := range evs.Items {
+		if !strings.HasPrefix(e.Message, "Startup probe failed") {
+			t.Errorf("%s %s: %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		}
+	}
 
 	user, warned := userClient(t)
 	namespace(t, "legacy", map[string]string{"cisgate.io/mode": "audit"})
