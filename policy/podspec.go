@@ -47,8 +47,9 @@ func (p *PodSpec) containerPath(kind ContainerKind, i int) string {
 	return indexed(p.Field(containerLists[kind-1]), i)
 }
 
-// ExtractPodSpec yields the pod spec of every kind that carries one. It is the only place that
-// knows where each kind keeps its pod template.
+// ExtractPodSpec yields the pod spec of every kind that carries one, decoded through the kind's
+// Go type, at the path the table of checked kinds gives (CheckedKind.PodSpec; a test holds the
+// two together).
 func ExtractPodSpec(obj runtime.Object) (*PodSpec, bool) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
