@@ -4,32 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./output/ -update to create it")
-	assert.Equal(t, string(want), string(got), "output differs from %s; run go test ./output/ -update if the change is intended", path)
-}
 
 var (
 	deployment = output.ObjectRef{Kind: "Deployment", Namespace: "shop", Name: "web", File: "manifests/web.yaml", Line: 12}
@@ -89,7 +73,9 @@ func TestGolden(t *testing.T) {
 		{output.FormatJUnit, "report.junit.xml"},
 		{output.FormatSARIF, "report.sarif"},
 	} {
-		t.Run(string(tc.format), func(t *testing.T) { golden(t, tc.file, render(t, tc.format, report())) })
+		t.Run(string(tc.format), func(t *testing.T) {
+			golden.Assert(t, filepath.Join("testdata", tc.file), render(t, tc.format, report()))
+		})
 	}
 	t.Run("empty", func(t *testing.T) {
 		empty := &output.Report{Benchmark: policy.EKS120, Checked: []output.ObjectRef{configMap}}
@@ -102,7 +88,7 @@ func TestGolden(t *testing.T) {
 			{output.FormatJUnit, "empty.junit.xml"},
 			{output.FormatSARIF, "empty.sarif"},
 		} {
-			golden(t, tc.file, render(t, tc.format, empty))
+			golden.Assert(t, filepath.Join("testdata", tc.file), render(t, tc.format, empty))
 		}
 	})
 }
