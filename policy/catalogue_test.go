@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -146,9 +147,9 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 	spec := corev1.PodSpec{
 		HostPID: true, HostIPC: true, HostNetwork: true,
 		Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{
-			Privileged:   ptr(true),
+			Privileged:   ptr.To(true),
 			Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}},
-			RunAsUser:    ptr(int64(0)),
+			RunAsUser:    ptr.To(int64(0)),
 		})},
 	}
 	spec.Containers[0].Env = []corev1.EnvVar{{Name: "PW", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "pw"}}}}

@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -37,12 +38,12 @@ func TestLBTLS(t *testing.T) {
 		{"LoadBalancer without annotations", "Service", svc(corev1.ServiceTypeLoadBalancer, nil), svcFail},
 		{"LoadBalancer with other annotations", "Service", svc(corev1.ServiceTypeLoadBalancer, nlb), svcFail},
 		{"LoadBalancer with an empty certificate", "Service", svc(corev1.ServiceTypeLoadBalancer, map[string]string{"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": ""}), svcFail},
-		{"alb by class name, with certificate", "Ingress", ing(ptr("alb"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
-		{"alb by class name, no certificate", "Ingress", ing(ptr("alb"), nil), ingFail},
+		{"alb by class name, with certificate", "Ingress", ing(ptr.To("alb"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
+		{"alb by class name, no certificate", "Ingress", ing(ptr.To("alb"), nil), ingFail},
 		{"alb by legacy annotation, with certificate", "Ingress", ing(nil, map[string]string{"kubernetes.io/ingress.class": "alb", "alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
 		{"alb by legacy annotation, no certificate", "Ingress", ing(nil, map[string]string{"kubernetes.io/ingress.class": "alb"}), ingFail},
-		{"class name wins over the legacy annotation", "Ingress", ing(ptr("nginx"), map[string]string{"kubernetes.io/ingress.class": "alb"}), []got{}},
-		{"nginx Ingress", "Ingress", ing(ptr("nginx"), nil), []got{}},
+		{"class name wins over the legacy annotation", "Ingress", ing(ptr.To("nginx"), map[string]string{"kubernetes.io/ingress.class": "alb"}), []got{}},
+		{"nginx Ingress", "Ingress", ing(ptr.To("nginx"), nil), []got{}},
 		{"no class", "Ingress", ing(nil, nil), []got{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -180,8 +181,6 @@ func rule(groups, resources, verbs []string) rbacv1.PolicyRule {
 
 func ss(s ...string) []string { return s }
 
-func ptr[T any](v T) *T { return &v }
-
 // fakeLookup is in-memory cluster state.
 type fakeLookup struct {
 	netpols   map[string]int
@@ -225,8 +224,8 @@ func ephemeral(c corev1.Container) corev1.EphemeralContainer {
 // hardened is a container that passes every container-level check of every benchmark.
 func hardened(name string) corev1.Container {
 	return withSC(ctr(name), corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr(false),
-		RunAsNonRoot:             ptr(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		RunAsNonRoot:             ptr.To(true),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	})

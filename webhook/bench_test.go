@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -79,7 +80,7 @@ func benchDeployment(tb testing.TB) []byte {
 			Namespace: ns,
 			Operation: admissionv1.Create,
 			Object:    kruntime.RawExtension{Raw: mustJSON(tb, d)},
-			DryRun:    ptr(false),
+			DryRun:    ptr.To(false),
 		},
 	}
 	return mustJSON(tb, review)

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -68,7 +69,7 @@ func TestDecide(t *testing.T) {
 	withDebug := legacy.DeepCopy()
 	withDebug.Spec.Template.Spec.Containers = append(withDebug.Spec.Template.Spec.Containers, privileged(hardened("debug")))
 	scaled := legacy.DeepCopy()
-	scaled.Spec.Replicas = ptr(int32(10))
+	scaled.Spec.Replicas = ptr.To(int32(10))
 
 	twoPrivileged := pod(ns, "web", compliantSpec(privileged(hardened("a")), privileged(hardened("b"))))
 	reordered := twoPrivileged.DeepCopy()
@@ -419,10 +420,10 @@ exemptions:
 func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 	spec := compliantSpec(privileged(hardened("app")))
 	spec.ServiceAccountName = "default"
-	spec.AutomountServiceAccountToken = ptr(true)
+	spec.AutomountServiceAccountToken = ptr.To(true)
 	spec.HostPID, spec.HostIPC, spec.HostNetwork = true, true, true
 	spec.InitContainers = []corev1.Container{hardened("init")}
-	spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = ptr(true)
+	spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
 	spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
 		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "api"}, Key: "token"}}}}
 	empty := &fakeState{}

@@ -15,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -215,7 +216,7 @@ func TestHandleUpdateAndDelete(t *testing.T) {
 	legacySpec.HostNetwork = true
 	legacy := deployment(ns, "legacy", 3, legacySpec)
 	scaled := legacy.DeepCopy()
-	scaled.Spec.Replicas = ptr(int32(10))
+	scaled.Spec.Replicas = ptr.To(int32(10))
 	withDebug := legacy.DeepCopy()
 	withDebug.Spec.Template.Spec.Containers = append(withDebug.Spec.Template.Spec.Containers, privileged(hardened("debug")))
 	netpol := mustJSON(t, networkPolicy(ns, "deny-all"))

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -47,7 +48,7 @@ func cluster() *fakeState {
 		netpols: map[string]int{ns: 1},
 		sas: map[string]*corev1.ServiceAccount{ns + "/app": {
 			ObjectMeta:                   metav1.ObjectMeta{Name: "app", Namespace: ns},
-			AutomountServiceAccountToken: ptr(false),
+			AutomountServiceAccountToken: ptr.To(false),
 		}},
 	}
 }
@@ -82,16 +83,14 @@ func (f *fakeState) NamespaceMode(namespace string) (string, error) {
 
 var errBoom = errors.New("the cache is not synced")
 
-func ptr[T any](v T) *T { return &v }
-
 // hardened is a container that passes every container check of eks-1.8.0.
 func hardened(name string) corev1.Container {
 	return corev1.Container{
 		Name:  name,
 		Image: "registry.example/" + name + ":1",
 		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptr(false),
-			RunAsNonRoot:             ptr(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			RunAsNonRoot:             ptr.To(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
@@ -100,7 +99,7 @@ func hardened(name string) corev1.Container {
 
 func privileged(c corev1.Container) corev1.Container {
 	c.SecurityContext = c.SecurityContext.DeepCopy()
-	c.SecurityContext.Privileged = ptr(true)
+	c.SecurityContext.Privileged = ptr.To(true)
 	return c
 }
 
@@ -111,7 +110,7 @@ func compliantSpec(containers ...corev1.Container) corev1.PodSpec {
 	}
 	return corev1.PodSpec{
 		ServiceAccountName:           "app",
-		AutomountServiceAccountToken: ptr(false),
+		AutomountServiceAccountToken: ptr.To(false),
 		Containers:                   containers,
 	}
 }
@@ -130,7 +129,7 @@ func deployment(namespace, name string, replicas int32, spec corev1.PodSpec) *ap
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(replicas),
+			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},
