@@ -13,6 +13,7 @@ import (
 	psapolicy "k8s.io/pod-security-admission/policy"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -95,9 +96,9 @@ func benchDeployment() *appsv1.Deployment {
 
 // benchLookup answers as an informer cache would: the namespace has NetworkPolicies and the
 // ServiceAccount does not mount its token (so 4.1.6 is decided through the lookup).
-var benchLookup = &fakeLookup{
-	netpols: map[string]int{"shop": 2},
-	sas: map[string]*corev1.ServiceAccount{"shop/storefront": {
+var benchLookup = &fakecluster.State{
+	NetworkPolicies: map[string]int{"shop": 2},
+	ServiceAccounts: map[string]*corev1.ServiceAccount{"shop/storefront": {
 		ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: "shop"}, AutomountServiceAccountToken: ptr.To(false)}},
 }
 

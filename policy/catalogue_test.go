@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -159,7 +160,7 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 
 	settings := policy.DefaultSettings()
 	settings.Registries = []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com/"}
-	lookup := &fakeLookup{netpols: map[string]int{}, sas: map[string]*corev1.ServiceAccount{}}
+	lookup := &fakecluster.State{NetworkPolicies: map[string]int{}, ServiceAccounts: map[string]*corev1.ServiceAccount{}}
 
 	podSlugs := []policy.Slug{"default-service-account", "sa-token-automount", "privileged", "host-pid", "host-ipc", "host-network",
 		"privilege-escalation", "root-containers", "net-raw", "added-capabilities", "capabilities-not-dropped",

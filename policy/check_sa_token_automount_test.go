@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -14,13 +15,13 @@ func TestSATokenAutomount(t *testing.T) {
 	sa := func(name string, automount *bool) *corev1.ServiceAccount {
 		return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace}, AutomountServiceAccountToken: automount}
 	}
-	cluster := &fakeLookup{sas: map[string]*corev1.ServiceAccount{
+	cluster := &fakecluster.State{ServiceAccounts: map[string]*corev1.ServiceAccount{
 		testNamespace + "/no-token": sa("no-token", ptr.To(false)),
 		testNamespace + "/token":    sa("token", ptr.To(true)),
 		testNamespace + "/unset":    sa("unset", nil),
 		testNamespace + "/default":  sa("default", nil),
 	}}
-	broken := &fakeLookup{saErr: errForbidden}
+	broken := &fakecluster.State{ServiceAccountErr: errForbidden}
 	spec := func(saName string, automount *bool) corev1.PodSpec {
 		return corev1.PodSpec{ServiceAccountName: saName, AutomountServiceAccountToken: automount, Containers: []corev1.Container{ctr("app")}}
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -305,7 +306,7 @@ exemptions:
 		}
 		return out
 	}
-	lookup := &fakeLookup{netpols: map[string]int{"team-a": 1, "kube-system": 1}}
+	lookup := &fakecluster.State{NetworkPolicies: map[string]int{"team-a": 1, "kube-system": 1}}
 
 	t.Run("modes", func(t *testing.T) {
 		assert.Equal(t, []judged{

@@ -181,29 +181,6 @@ func rule(groups, resources, verbs []string) rbacv1.PolicyRule {
 
 func ss(s ...string) []string { return s }
 
-// fakeLookup is in-memory cluster state.
-type fakeLookup struct {
-	netpols   map[string]int
-	netpolErr error
-	sas       map[string]*corev1.ServiceAccount // by namespace/name
-	saErr     error
-}
-
-func (f *fakeLookup) NetworkPolicyCount(ns string) (int, error) {
-	if f.netpolErr != nil {
-		return 0, f.netpolErr
-	}
-	return f.netpols[ns], nil
-}
-
-func (f *fakeLookup) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bool, error) {
-	if f.saErr != nil {
-		return nil, false, f.saErr
-	}
-	sa, ok := f.sas[ns+"/"+name]
-	return sa, ok, nil
-}
-
 var errForbidden = errors.New(`serviceaccounts "app" is forbidden: User "cisgate" cannot get resource`)
 
 // container builders.

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -102,11 +103,11 @@ func TestDecide(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 	}
 	twoNetpols := cluster()
-	twoNetpols.netpols[ns] = 2
+	twoNetpols.NetworkPolicies[ns] = 2
 	netpolErr := cluster()
-	netpolErr.netpolErr = errBoom
+	netpolErr.NetworkPolicyErr = errBoom
 	saErr := cluster()
-	saErr.saErr = errBoom
+	saErr.ServiceAccountErr = errBoom
 	exporterRule := `mode: enforce
 exemptions:
   rules:
@@ -117,7 +118,7 @@ exemptions:
 		name     string
 		config   string // default enforceConfig
 		req      Request
-		lookup   *fakeState // default cluster()
+		lookup   *fakecluster.State // default cluster()
 		noLookup bool
 
 		allowed  bool
@@ -251,7 +252,7 @@ exemptions:
 		{
 			name: "exemption rule: another namespace", config: exporterRule,
 			req:      create(object(pod("team-b", "node-exporter-x7k2p", compliantSpec(privileged(hardened("app")))))),
-			lookup:   &fakeState{netpols: map[string]int{"team-b": 3}, sas: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
+			lookup:   &fakecluster.State{NetworkPolicies: map[string]int{"team-b": 3}, ServiceAccounts: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
 			message:  deniedPrefix("Pod", "team-b/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
 			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
@@ -426,7 +427,7 @@ func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 	spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
 	spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
 		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "api"}, Key: "token"}}}}
-	empty := &fakeState{}
+	empty := &fakecluster.State{}
 	d := Decide(mustPolicy(t, "mode: enforce\nchecks: {\"4.2.3\": audit}\n"), create(object(pod("default", "web", spec))), empty)
 
 	require.False(t, d.Allowed)

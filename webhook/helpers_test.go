@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/json"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -31,54 +31,15 @@ func mustPolicy(t testing.TB, config string) *policy.Policy {
 	return p
 }
 
-// fakeState is in-memory cluster state: the policy.Lookup and the namespace labels.
-type fakeState struct {
-	mu        sync.Mutex
-	netpols   map[string]int
-	netpolErr error
-	sas       map[string]*corev1.ServiceAccount // by namespace/name
-	saErr     error
-	modes     map[string]string // cisgate.io/mode label by namespace
-	modeErr   error
-}
-
 // cluster is the state of a cluster where namespace ns is ready for compliant workloads.
-func cluster() *fakeState {
-	return &fakeState{
-		netpols: map[string]int{ns: 1},
-		sas: map[string]*corev1.ServiceAccount{ns + "/app": {
+func cluster() *fakecluster.State {
+	return &fakecluster.State{
+		NetworkPolicies: map[string]int{ns: 1},
+		ServiceAccounts: map[string]*corev1.ServiceAccount{fakecluster.Key(ns, "app"): {
 			ObjectMeta:                   metav1.ObjectMeta{Name: "app", Namespace: ns},
 			AutomountServiceAccountToken: ptr.To(false),
 		}},
 	}
-}
-
-func (f *fakeState) NetworkPolicyCount(namespace string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.netpolErr != nil {
-		return 0, f.netpolErr
-	}
-	return f.netpols[namespace], nil
-}
-
-func (f *fakeState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.saErr != nil {
-		return nil, false, f.saErr
-	}
-	sa, ok := f.sas[namespace+"/"+name]
-	return sa, ok, nil
-}
-
-func (f *fakeState) NamespaceMode(namespace string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.modeErr != nil {
-		return "", f.modeErr
-	}
-	return f.modes[namespace], nil
 }
 
 var errBoom = errors.New("the cache is not synced")

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/webhook"
 )
@@ -103,13 +104,13 @@ func uniqueKindReview(i int) []byte {
 
 // state is the cluster the harness's webhook sees: team-a has a NetworkPolicy and the
 // ServiceAccount "app" without a token.
-type state struct{}
-
-func (state) NetworkPolicyCount(string) (int, error) { return 1, nil }
-func (state) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bool, error) {
-	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, AutomountServiceAccountToken: ptr.To(false)}, true, nil
+var state = &fakecluster.State{
+	NetworkPolicies: map[string]int{"team-a": 1},
+	ServiceAccounts: map[string]*corev1.ServiceAccount{fakecluster.Key("team-a", "app"): {
+		ObjectMeta:                   metav1.ObjectMeta{Name: "app", Namespace: "team-a"},
+		AutomountServiceAccountToken: ptr.To(false),
+	}},
 }
-func (state) NamespaceMode(string) (string, error) { return "", nil }
 
 // counter counts the decisions the handler hands to reporting.
 type counter struct{ n atomic.Int64 }
@@ -132,7 +133,7 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 	rec := &counter{}
 	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
 	srv.Register(webhook.Path, &webhook.Handler{
-		Policy: func() *policy.Policy { return pol }, State: state{}, Recorder: rec,
+		Policy: func() *policy.Policy { return pol }, State: state, Recorder: rec,
 		Bodies: webhook.NewBodyBudget(webhook.DefaultBodyBudget),
 	})
 	// The ceiling: controller-runtime's admission.Webhook admitting everything, on the same server.
