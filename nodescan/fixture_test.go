@@ -83,6 +83,17 @@ func TestRendererGoldens(t *testing.T) {
 	}
 }
 
+// TestWriteUnknownFormat: nodescan's writer answers a format it does not render as every writer
+// does (output.UnknownFormat), and writes nothing.
+func TestWriteUnknownFormat(t *testing.T) {
+	report, err := Scan(hostFixture(t, "al2"), policy.DefaultBenchmark, "al2")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	err = Write(&out, report, output.FormatSARIF)
+	require.EqualError(t, err, `--output must be one of table, json, junit, got "sarif"`)
+	require.Empty(t, out.String())
+}
+
 func BenchmarkScanFixtureHost(b *testing.B) {
 	h := hostFixture(b, "al2023")
 	b.ReportAllocs()

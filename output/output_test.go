@@ -59,7 +59,7 @@ func report() *output.Report {
 func render(t *testing.T, f output.Format, r *output.Report) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, output.Write(&buf, f, r))
+	require.NoError(t, output.Write(&buf, r, f))
 	return buf.Bytes()
 }
 
@@ -201,6 +201,17 @@ func TestParseFormat(t *testing.T) {
 	assert.EqualError(t, err, `--output must be one of table, json, junit, got "sarif"`)
 	_, err = output.ParseFormat("yaml", output.FormatTable, output.FormatJSON)
 	assert.EqualError(t, err, `--output must be one of table, json, got "yaml"`)
+}
+
+// TestWriteUnknownFormat: an unknown format is ParseFormat's error, listing the known ones, and
+// nothing is written (no fallback to a table).
+func TestWriteUnknownFormat(t *testing.T) {
+	var buf bytes.Buffer
+	err := output.Write(&buf, report(), "yaml")
+	assert.EqualError(t, err, `--output must be one of table, json, junit, sarif, got "yaml"`)
+	_, parseErr := output.ParseFormat("yaml", output.Formats()...)
+	assert.Equal(t, parseErr, err)
+	assert.Empty(t, buf.String())
 }
 
 func TestObjectRefString(t *testing.T) {

@@ -90,7 +90,6 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	format, _ := output.ParseFormat(o.Output, auditFormats...)
 	cfg, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
@@ -99,7 +98,7 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}
-	return o.audit(ctx, clientset, pol, format, streams)
+	return o.audit(ctx, clientset, pol, output.Format(o.Output), streams)
 }
 
 // audit runs the audit with a client and writes the report.
@@ -108,7 +107,7 @@ func (o *AuditOptions) audit(ctx context.Context, client kubernetes.Interface, p
 	if err != nil {
 		return err
 	}
-	if err := output.Write(streams.Out, format, run.Report); err != nil {
+	if err := output.Write(streams.Out, run.Report, format); err != nil {
 		return err
 	}
 	if run.Report.Blocking() > 0 {

@@ -54,7 +54,7 @@ func (o *CheckOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 		}
 	}
-	if _, err := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF); err != nil {
+	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -114,7 +114,6 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	format, _ := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF)
 	loaded := manifest.Load(o.Files, streams.In)
 	if o.Namespace != "" {
 		var errs []error
@@ -122,7 +121,7 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 		loaded.Errors = append(loaded.Errors, errs...)
 	}
 	report := CheckManifests(pol, loaded.Objects)
-	if err := output.Write(streams.Out, format, report); err != nil {
+	if err := output.Write(streams.Out, report, output.Format(o.Output)); err != nil {
 		return err
 	}
 	if len(loaded.Errors) > 0 {
