@@ -2,18 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cisgate/cisgate/internal/fakecluster"
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/webhook"
 )
@@ -123,7 +115,7 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := selfSigned(dir); err != nil {
+	if _, err := testcerts.WriteServing(dir); err != nil {
 		return err
 	}
 	pol, err := policy.ParseConfig([]byte("mode: audit\n"))
@@ -154,29 +146,4 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 	err = <-done
 	fmt.Println("recorded", rec.n.Load())
 	return err
-}
-
-func selfSigned(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cisgate-load"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 }

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
@@ -144,7 +145,8 @@ func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra
 	dir := t.TempDir()
 	certDir := filepath.Join(dir, "certs")
 	require.NoError(t, os.Mkdir(certDir, 0o700))
-	selfSigned(t, certDir)
+	_, err = testcerts.WriteServing(certDir)
+	require.NoError(t, err)
 	config := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(config, []byte("mode: enforce\n"), 0o644))
 	r := &replica{name: name, webhook: freeAddr(t), probe: freeAddr(t), metrics: freeAddr(t), exited: make(chan int, 1), logs: filepath.Join(dir, "serve.log")}
