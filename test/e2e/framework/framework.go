@@ -40,6 +40,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cisgate/cisgate/internal/poll"
 )
 
 // AssetsEnv names the directory holding the kube-apiserver and etcd binaries.
@@ -329,19 +331,13 @@ func (e *Env) Namespace(t testing.TB, prefix string) string {
 	return ns.Name
 }
 
-// WaitFor polls check until it returns nil, and fails the test with check's last error when the
-// timeout passes first. The API server and cisgate's informers are eventually consistent.
+// WaitFor polls check every 50ms until it returns nil (poll.Until), and fails the test with
+// check's last error when the timeout passes first. The API server and cisgate's informers are
+// eventually consistent.
 func WaitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Not t.Context(): cleanups wait too, and it is cancelled before they run.
+	if err := poll.Until(context.Background(), timeout, 50*time.Millisecond, what, check); err != nil {
+		t.Fatal(err)
 	}
 }
