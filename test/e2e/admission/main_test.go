@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
 )
@@ -145,31 +146,11 @@ func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	}
 }
 
-// warnings records the admission warnings the API server passes back, as kubectl prints them.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, text)
-}
-
-func (w *warnings) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.msgs
-	w.msgs = nil
-	return out
-}
-
 // userClient is a clientset that records warnings and acts as the given user (empty: admin).
-func userClient(t *testing.T, user string, groups ...string) (kubernetes.Interface, *warnings) {
+func userClient(t *testing.T, user string, groups ...string) (kubernetes.Interface, *warnlog.Log) {
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
-	w := &warnings{}
+	w := &warnlog.Log{}
 	cfg.WarningHandler = w
 	if user != "" {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:masters", "system:authenticated")}
