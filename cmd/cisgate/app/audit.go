@@ -60,7 +60,7 @@ func (o *AuditOptions) Validate() []error {
 
 func newAuditCommand(streams IOStreams) *cobra.Command {
 	o := NewAuditOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "audit [--kubeconfig PATH]",
 		Short: "Audit the objects of a live cluster against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Audit lists every object of a kind that has a check (Pods, ReplicationControllers, PodTemplates,
@@ -71,16 +71,7 @@ ServiceAccounts and NetworkPolicies, 4.3.2 once per Namespace, Pods, ReplicaSets
 by a checked kind are left to their owner, and the benchmark's manual items are listed as WARN on
 kind Cluster. The JSON is the shape of 'cisgate check', each object naming the live object. Exit codes:
 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad input or usage.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(ctx context.Context) error { return o.Run(ctx, streams) })
 }
 
 // Run audits the cluster once and writes the report.

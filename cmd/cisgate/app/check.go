@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -86,26 +87,19 @@ func (o *CheckOptions) policy() (*policy.Policy, error) {
 
 func newCheckCommand(streams IOStreams) *cobra.Command {
 	o := NewCheckOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "check -f PATH [-f PATH...]",
 		Short: "Check manifests against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Check reads manifests (files, directories, or - for stdin; multi-document YAML, JSON, List
 objects, helm template output) and evaluates every object with a pod spec, RBAC objects,
 ServiceAccounts, Services and Ingresses. Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode,
 2 bad input or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			if o.List {
-				return o.RunList(streams)
-			}
-			return o.Run(streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(context.Context) error {
+		if o.List {
+			return o.RunList(streams)
+		}
+		return o.Run(streams)
+	})
 }
 
 // Run checks the manifests and writes the report.

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -93,6 +94,26 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	fmt.Fprintln(streams.ErrOut, "error:", err)
 	// Cobra's own errors (unknown command, bad args) are usage errors.
 	return ExitUsage
+}
+
+// options is what every subcommand's options struct has.
+type options interface {
+	AddFlags(fs *pflag.FlagSet)
+	Validate() []error
+}
+
+// withOptions binds o to cmd's flags and runs run once o validates: every problem with the flags
+// is a usage error (exit 2), reported before anything runs. The command takes no arguments.
+func withOptions(cmd *cobra.Command, o options, run func(ctx context.Context) error) *cobra.Command {
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := validationError(o.Validate()); err != nil {
+			return err
+		}
+		return run(cmd.Context())
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
 }
 
 // validationError joins an options struct's Validate errors into one usage error.
