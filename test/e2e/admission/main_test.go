@@ -6,8 +6,6 @@ package admission
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,8 +74,8 @@ func serve(t testing.TB) {
 		}
 		configPath = filepath.Join(dir, "config.yaml")
 		writeConfig(t, baseConfig)
-		probe := freeAddr(t)
-		metricsAddr = freeAddr(t)
+		probe := framework.FreeAddr(t)
+		metricsAddr = framework.FreeAddr(t)
 		args := []string{"serve",
 			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
@@ -102,17 +100,7 @@ func serve(t testing.TB) {
 			cancel()
 			<-exited
 		})
-		framework.WaitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
-			resp, err := http.Get("http://" + probe + "/readyz")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("readyz: %s", resp.Status)
-			}
-			return nil
-		})
+		framework.WaitFor(t, 60*time.Second, "cisgate serve to become ready", func() error { return framework.Ready(probe) })
 		// Namespaces are checked kinds and the suite's webhook fails closed: they can be created
 		// only once serve answers. Its report writer and leader loops retry until then.
 		ensureNamespace(t, cisgateNamespace, nil)
@@ -125,16 +113,6 @@ func writeConfig(t testing.TB, content string) {
 	if err := os.WriteFile(configPath, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func ensureNamespace(t testing.TB, name string, labels map[string]string) {
