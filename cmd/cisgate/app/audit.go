@@ -81,11 +81,7 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := loadRESTConfig(o.Kubeconfig)
-	if err != nil {
-		return usageError(fmt.Errorf("--kubeconfig: %w", err))
-	}
-	clientset, err := kubernetes.NewForConfig(cfg)
+	_, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}

@@ -161,11 +161,7 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 
 // newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
-	cfg, err := loadRESTConfig(o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("--report: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	_, client, err := connect(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}

@@ -206,13 +206,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := loadRESTConfig(o.Kubeconfig)
+	cfg, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
-	}
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
 	}
 	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
