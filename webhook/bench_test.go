@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/cisgate/cisgate/internal/poll"
 	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/report"
 )
@@ -152,18 +154,26 @@ func startServer(tb testing.TB, srv *Server) string {
 		cancel()
 		require.NoError(tb, <-done)
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Addr() == "" {
+	return waitListening(tb, srv, done)
+}
+
+// waitListening returns srv's address once it listens, and fails the test if Start returns first
+// (its error stays in done for whoever waits on it).
+func waitListening(tb testing.TB, srv *Server, done chan error) string {
+	tb.Helper()
+	err := poll.Until(context.Background(), 30*time.Second, 10*time.Millisecond, "the webhook server to listen", func() error {
 		select {
 		case err := <-done:
+			done <- err
 			tb.Fatalf("webhook server stopped: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			tb.Fatal("webhook server did not start")
+		if srv.Addr() == "" {
+			return errors.New("not listening yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
+	require.NoError(tb, err)
 	return srv.Addr()
 }
 

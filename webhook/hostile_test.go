@@ -368,8 +368,6 @@ func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x
 	ctx, cancel := context.WithCancel(context.Background())
 	done = make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	for srv.Addr() == "" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitListening(t, srv, done)
 	return srv, pool, cancel, done
 }
