@@ -41,7 +41,8 @@ type NodeScanOptions struct {
 	TTL time.Duration
 	// Parallelism is the most scan Jobs running at once across the cluster.
 	Parallelism int
-	// ActiveDeadline bounds one scan Job, including a Pod that never starts.
+	// ActiveDeadline bounds one scan Job, including a Pod that never starts; at most half the
+	// Interval (jobActiveDeadline), so that a short interval needs no second setting.
 	ActiveDeadline time.Duration
 	// ServiceAccount runs the scan Pods; it needs to get and list Nodes, create Events and
 	// apply the report ConfigMap.
@@ -63,6 +64,12 @@ func NewNodeScanOptions() *NodeScanOptions {
 	}
 }
 
+// jobActiveDeadline is ActiveDeadline, capped at half the Interval: a scan must end before the
+// node's next one is due.
+func (o *NodeScanOptions) jobActiveDeadline() time.Duration {
+	return min(o.ActiveDeadline, o.Interval/2)
+}
+
 // minNodeScanInterval keeps a misconfigured interval from turning the trickle into a flood.
 const minNodeScanInterval = time.Minute
 
@@ -73,7 +80,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Interval, "nodescan-interval", o.Interval, "time from one scan of a node to the next")
 	fs.DurationVar(&o.TTL, "nodescan-ttl", o.TTL, "how long a finished node-scan Job and its Pod stay (ttlSecondsAfterFinished)")
 	fs.IntVar(&o.Parallelism, "nodescan-parallelism", o.Parallelism, "most node-scan Jobs running at once across the cluster")
-	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds)")
+	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds); at most half of --nodescan-interval")
 	fs.StringVar(&o.ServiceAccount, "nodescan-service-account", o.ServiceAccount, "ServiceAccount of the node-scan Pods, in cisgate's namespace")
 	fs.StringVar(&o.PriorityClassName, "nodescan-priority-class", o.PriorityClassName, "priorityClassName of the node-scan Pods (empty: the cluster's default)")
 	fs.Var(hostPathFlag{&o.ExtraHostPaths}, "nodescan-extra-host-path", "a node path the node-scan Pods mount read-only under their host root, besides the known kubelet layouts (repeatable; type: Directory, File, Socket or empty)")
@@ -97,8 +104,8 @@ func (o *NodeScanOptions) Validate() []error {
 	if o.Parallelism < 1 {
 		errs = append(errs, fmt.Errorf("--nodescan-parallelism must be at least 1, got %d", o.Parallelism))
 	}
-	if o.ActiveDeadline < time.Second || o.ActiveDeadline >= o.Interval {
-		errs = append(errs, fmt.Errorf("--nodescan-active-deadline must be at least 1s and shorter than --nodescan-interval, got %v", o.ActiveDeadline))
+	if o.ActiveDeadline < time.Second {
+		errs = append(errs, fmt.Errorf("--nodescan-active-deadline must be at least 1s, got %v", o.ActiveDeadline))
 	}
 	for _, msg := range validation.IsDNS1123Subdomain(o.ServiceAccount) {
 		errs = append(errs, fmt.Errorf("--nodescan-service-account %q: %s", o.ServiceAccount, msg))
@@ -278,17 +285,23 @@ func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
 	}
 	for key, data := range cm.Data {
 		var scan struct {
-			Node string    `json:"node"`
-			Time time.Time `json:"time"`
+			Node       string          `json:"node"`
+			Time       time.Time       `json:"time"`
+			NotScanned json.RawMessage `json:"notScanned"`
 		}
 		// Other writers' keys and foreign data do not decode into a node report of this key.
 		if json.Unmarshal([]byte(data), &scan) != nil || scan.Node == "" || report.NodeKey(scan.Node).Name != key {
 			continue
 		}
+		s.queue.Add(scan.Node)
+		if scan.NotScanned != nil {
+			// A node the last scan could not read is scanned again by each new leader (a new
+			// leader is what a helm upgrade that fixes the mounts brings), once.
+			continue
+		}
 		if scan.Time.After(s.lastScan[scan.Node]) {
 			s.lastScan[scan.Node] = scan.Time
 		}
-		s.queue.Add(scan.Node)
 	}
 	return nil
 }
@@ -327,14 +340,20 @@ func (s *NodeScanScheduler) sync(ctx context.Context, nodeName string) error {
 	if err != nil {
 		return err
 	}
+	podSpec := renderNodeScanJob(node, s.namespace, s.opts, s.benchmark(), nil).Annotations[nodeScanPodSpecAnnotation]
+	otherSettings := false
 	for _, job := range jobs {
-		if job.CreationTimestamp.After(s.lastScan[nodeName]) {
-			s.lastScan[nodeName] = job.CreationTimestamp.Time
-		}
 		if !jobFinished(job) {
 			// Its end is a Job event, which queues the node again.
 			s.dropDue(nodeName)
 			return nil
+		}
+		if job.Annotations[nodeScanPodSpecAnnotation] != podSpec {
+			otherSettings = true
+			continue
+		}
+		if job.CreationTimestamp.After(s.lastScan[nodeName]) {
+			s.lastScan[nodeName] = job.CreationTimestamp.Time
 		}
 	}
 	if s.awaitingInformer(nodeName, jobs) {
@@ -342,6 +361,11 @@ func (s *NodeScanScheduler) sync(ctx context.Context, nodeName string) error {
 		// deleted before the informer saw it.
 		s.queue.AddAfter(nodeName, nodeScanPendingTimeout)
 		return nil
+	}
+	if otherSettings {
+		// The node's last scan ran with other settings (the upgrade that mounted the kubelet's
+		// files, another benchmark or image): scan it with these now, not an interval later.
+		delete(s.lastScan, nodeName)
 	}
 	last, scanned := s.lastScan[nodeName]
 	if wait := last.Add(s.opts.Interval).Sub(s.clock.Now()); scanned && wait > 0 {

@@ -3,6 +3,7 @@ package controller
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"maps"
 	"path"
 	"strings"
@@ -25,8 +26,12 @@ const (
 	// nodeScanNodeHashLabel replaces nodeScanNodeLabel for a node name too long for a label
 	// value; the nodeScanNodeLabel annotation then names the node.
 	nodeScanNodeHashLabel = "cisgate.io/node-hash"
-	nodeScanJobPrefix     = "cisgate-nodescan-"
-	nodeScanContainer     = "nodescan"
+	// nodeScanPodSpecAnnotation is a hash of the Job's Pod spec (image, mounts, arguments): a
+	// scan made with other settings (a fixed nodeScan.extraHostPaths, another benchmark or image)
+	// does not count as the node's last scan.
+	nodeScanPodSpecAnnotation = "cisgate.io/pod-spec-hash"
+	nodeScanJobPrefix         = "cisgate-nodescan-"
+	nodeScanContainer         = "nodescan"
 	// hostRoot is where the node's files are mounted in the scan container.
 	hostRoot = "/host"
 )
@@ -174,13 +179,13 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 	if owner != nil {
 		owners = []metav1.OwnerReference{*owner}
 	}
-	return &batchv1.Job{
+	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			OwnerReferences: owners,
 			Name:            nodeScanJobName(node.Name),
 			Namespace:       namespace,
 			Labels:          labels,
-			Annotations:     annotations,
+			Annotations:     maps.Clone(annotations),
 		},
 		Spec: batchv1.JobSpec{
 			// One retry for a Pod that failed to scan (exit 2, OOM, eviction); none for a scan
@@ -194,7 +199,7 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 					Values:        nodeScanFinalExitCodes,
 				},
 			}}},
-			ActiveDeadlineSeconds:   ptr.To(int64(opts.ActiveDeadline.Seconds())),
+			ActiveDeadlineSeconds:   ptr.To(int64(opts.jobActiveDeadline().Seconds())),
 			TTLSecondsAfterFinished: ptr.To(int32(opts.TTL.Seconds())),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
@@ -250,4 +255,20 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 			},
 		},
 	}
+	if job.Annotations == nil {
+		job.Annotations = map[string]string{}
+	}
+	job.Annotations[nodeScanPodSpecAnnotation] = podSpecHash(&job.Spec.Template.Spec)
+	return job
+}
+
+// podSpecHash is a short hash of a Pod spec's JSON (encoding/json sorts map keys, so equal specs
+// hash equally).
+func podSpecHash(spec *corev1.PodSpec) string {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return "" // a PodSpec always marshals; an empty hash only makes the next scan due
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -61,6 +62,25 @@ func TestNodeScanJobGolden(t *testing.T) {
 	got, err := yaml.Marshal(job)
 	require.NoError(t, err)
 	golden.Assert(t, filepath.Join("testdata", "nodescan_scheduler_job.golden.yaml"), got)
+}
+
+// nodeScan.interval=1m with the chart's default activeDeadline (5m) is a valid install: the Job's
+// deadline is capped at half the interval, so the scan ends before the next one is due.
+func TestNodeScanJobDeadlineEndsBeforeTheNextScan(t *testing.T) {
+	for _, c := range []struct {
+		interval, deadline time.Duration
+		wantSeconds        int64
+	}{
+		{interval: 24 * time.Hour, deadline: 5 * time.Minute, wantSeconds: 300},
+		{interval: time.Minute, deadline: 5 * time.Minute, wantSeconds: 30},
+		{interval: 8 * time.Minute, deadline: 5 * time.Minute, wantSeconds: 240},
+	} {
+		opts := testNodeScanOptions()
+		opts.Interval, opts.ActiveDeadline = c.interval, c.deadline
+		require.Empty(t, opts.Validate())
+		job := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180, nil)
+		assert.Equal(t, c.wantSeconds, *job.Spec.ActiveDeadlineSeconds, "interval %v, deadline %v", c.interval, c.deadline)
+	}
 }
 
 func TestNodeScanJobNamesAndLabels(t *testing.T) {
@@ -159,7 +179,9 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "interval too short", change: func(o *NodeScanOptions) { o.Interval, o.ActiveDeadline = 30*time.Second, 10*time.Second }, want: []string{"--nodescan-interval must be at least 1m0s"}},
 		{name: "negative ttl", change: func(o *NodeScanOptions) { o.TTL = -time.Second }, want: []string{"--nodescan-ttl must not be negative"}},
 		{name: "no parallelism", change: func(o *NodeScanOptions) { o.Parallelism = 0 }, want: []string{"--nodescan-parallelism must be at least 1"}},
-		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }, want: []string{"--nodescan-active-deadline must be"}},
+		{name: "deadline under a second", change: func(o *NodeScanOptions) { o.ActiveDeadline = 500 * time.Millisecond }, want: []string{"--nodescan-active-deadline must be at least 1s"}},
+		// A deadline past the interval is capped (TestNodeScanJobDeadlineEndsBeforeTheNextScan).
+		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }},
 		{name: "bad names", change: func(o *NodeScanOptions) { o.ServiceAccount, o.PriorityClassName = "Bad_SA", "Bad_PC" },
 			want: []string{`--nodescan-service-account "Bad_SA"`, `--nodescan-priority-class "Bad_PC"`}},
 	}
@@ -370,6 +392,58 @@ func TestSchedulerResumesFromTheReport(t *testing.T) {
 
 	h.clock.Step(18 * time.Hour)
 	require.Eventually(t, func() bool { return h.jobCreates() == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// A helm upgrade that fixes the scan's mounts (issue 13: a kubelet config outside them) brings a
+// leader with another Pod spec: the node's last scan, an hour old, ran with other settings and
+// does not count; its node is scanned now, not an interval later.
+func TestSchedulerRescansAScanMadeWithOtherSettings(t *testing.T) {
+	opts := testNodeScanOptions()
+	node := readyScanNode("n1", "")
+	old := opts
+	old.ExtraHostPaths = nil
+	previous := renderNodeScanJob(node, scanNamespace, old, scanBenchmark(), nil)
+	previous.CreationTimestamp = metav1.NewTime(time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC))
+	previous.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue}}
+
+	opts.ExtraHostPaths = []HostPath{{Path: "/opt/kubelet", Type: corev1.HostPathDirectory}}
+	require.NotEqual(t, previous.Annotations[nodeScanPodSpecAnnotation],
+		renderNodeScanJob(node, scanNamespace, opts, scanBenchmark(), nil).Annotations[nodeScanPodSpecAnnotation])
+	same := renderNodeScanJob(readyScanNode("n2", ""), scanNamespace, opts, scanBenchmark(), nil)
+	same.CreationTimestamp = previous.CreationTimestamp
+	same.Status.Conditions = previous.Status.Conditions
+
+	h := startScheduler(t, opts, node, readyScanNode("n2", ""), previous, same)
+	require.Eventually(t, func() bool { return h.jobCreates() == 1 }, 10*time.Second, 10*time.Millisecond, "n1's scan is due now")
+	h.settle(t, "sentinel", 2)
+	for _, a := range h.client.Actions() {
+		if create, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "jobs" {
+			if job := create.GetObject().(*batchv1.Job); job.Spec.Template.Spec.NodeName == "n2" {
+				t.Errorf("n2 was scanned an hour ago with these settings, and scanned again")
+			}
+		}
+	}
+}
+
+// A new leader scans at once a node whose last report says it could not be read: the report
+// outlives the Job, and the upgrade that fixes the mounts brings the new leader.
+func TestSchedulerRescansANodeThatWasNotScanned(t *testing.T) {
+	opts := testNodeScanOptions()
+	scanned := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC) // 6h before the fake clock's now
+	notScanned, err := json.Marshal(map[string]any{"schemaVersion": 1, "node": "n1", "time": scanned,
+		"notScanned": map[string]string{"reason": "the kubelet's config file is not readable", "path": "/srv/kubelet/config.yaml"}})
+	require.NoError(t, err)
+	readable, err := json.Marshal(map[string]any{"schemaVersion": 1, "node": "n2", "time": scanned})
+	require.NoError(t, err)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: report.ConfigMapName, Namespace: scanNamespace},
+		Data:       map[string]string{report.NodeKey("n1").Name: string(notScanned), report.NodeKey("n2").Name: string(readable)},
+	}
+	h := startScheduler(t, opts, cm, readyScanNode("n1", ""), readyScanNode("n2", ""))
+	jobs := h.waitForJobs(t, 1)
+	assert.Equal(t, []string{"n1"}, jobNodes(jobs))
+	h.settle(t, "sentinel", 1)
+	assert.Equal(t, 2, h.jobCreates(), "n2 was scanned 6h ago")
 }
 
 func TestSchedulerScansOnlyReadyLinuxNodesOutsideFargate(t *testing.T) {

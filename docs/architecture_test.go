@@ -85,6 +85,46 @@ func TestAddingACheckListsItsFiles(t *testing.T) {
 }
 
 func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
-	assertListed(t, "Adding a kubelet setting", "event-qps",
-		regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`))
+	carries := regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`)
+	assertListed(t, "Adding a kubelet setting", "event-qps", carries)
+
+	text := section(t, "Adding a kubelet setting")
+	touched := touchedFiles(t, text, "event-qps")
+	contents := map[string]string{}
+	for _, f := range touched {
+		data, err := os.ReadFile(filepath.Join("..", f))
+		require.NoError(t, err)
+		contents[f] = string(data)
+		assert.Regexp(t, carries, contents[f], "%s is listed as touched but does not carry the example", f)
+	}
+	snippets := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(text, -1)
+	require.NotEmpty(t, snippets, "the section shows the example's code")
+	for _, m := range snippets {
+		assert.True(t, slices.ContainsFunc(touched, func(f string) bool {
+			return strings.Contains(trimLines(contents[f]), trimLines(m[1]))
+		}), "the example's code is in none of the touched files:\n%s", m[1])
+	}
+}
+
+// touchedFiles are the files a section's bullet list names, the files the example touches.
+func touchedFiles(t *testing.T, text, slug string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile("(?m)^- `([a-z_./<>-]+\\.go)`").FindAllStringSubmatch(text, -1) {
+		out = append(out, strings.ReplaceAll(m[1], "<slug>", strings.ReplaceAll(slug, "-", "_")))
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// trimLines drops each line's indentation and the blank lines, so that a snippet matches the
+// code it was copied from whatever its indentation there.
+func trimLines(s string) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -16,7 +16,7 @@ func evaluateAnonymousAuth(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.AnonymousAuth
+	s := anonymousAuth.effective(ev.Config)
 	detail := "anonymous requests to the kubelet API are rejected"
 	if s.Value {
 		detail = "anonymous requests to the kubelet API are allowed"

@@ -15,7 +15,7 @@ func evaluateAuthorizationMode(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.AuthorizationMode
+	s := authorizationMode.effective(ev.Config)
 	compliant := s.Value != AuthorizationAlwaysAllow
 	detail := "the kubelet authorizes requests with mode " + string(s.Value)
 	if !compliant {

@@ -15,7 +15,7 @@ func evaluateClientCa(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.ClientCAFile
+	s := clientCAFile.effective(ev.Config)
 	if s.Value == "" {
 		return settingOutcome(s, false, expected, "",
 			"no client CA file: the kubelet cannot authenticate client certificates")

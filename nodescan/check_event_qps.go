@@ -15,7 +15,7 @@ func evaluateEventQps(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.EventRecordQPS
+	s := eventRecordQPS.effective(ev.Config)
 	actual := formatInt32(s.Value)
 	var detail string
 	switch {

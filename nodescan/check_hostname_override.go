@@ -15,7 +15,7 @@ func evaluateHostnameOverride(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.HostnameOverride
+	s := hostnameOverride.effective(ev.Config)
 	if s.Source.Kind != SourceFlag {
 		return settingOutcome(s, true, expected, expected, "the kubelet registers under the host's own name")
 	}

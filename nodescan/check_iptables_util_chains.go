@@ -15,7 +15,7 @@ func evaluateIptablesUtilChains(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.MakeIPTablesUtilChains
+	s := makeIPTablesUtilChains.effective(ev.Config)
 	detail := "the kubelet keeps its iptables utility chains in place"
 	if !s.Value {
 		detail = "the kubelet leaves iptables to other tools"

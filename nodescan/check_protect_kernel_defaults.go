@@ -15,7 +15,7 @@ func evaluateProtectKernelDefaults(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.ProtectKernelDefaults
+	s := protectKernelDefaults.effective(ev.Config)
 	detail := "the kubelet refuses to start when kernel tunables differ from its defaults"
 	if !s.Value {
 		detail = "the kubelet changes kernel tunables it needs instead of failing"

@@ -15,7 +15,7 @@ func evaluateReadOnlyPort(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.ReadOnlyPort
+	s := readOnlyPort.effective(ev.Config)
 	detail := "the unauthenticated read-only port is disabled"
 	if s.Value != 0 {
 		detail = "the kubelet serves its API without authentication on port " + formatInt32(s.Value)

@@ -15,7 +15,7 @@ func evaluateRotateCertificates(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.RotateCertificates
+	s := rotateCertificates.effective(ev.Config)
 	switch {
 	case s.Source.Kind == SourceDefault:
 		return settingOutcome(s, true, expected, "not set",

@@ -17,7 +17,7 @@ func evaluateRotateServerCert(ev *Evidence) Outcome {
 		return o
 	}
 	s := ev.Config.FeatureGates[featureRotateKubeletServerCertificate]
-	bootstrap := ev.Config.ServerTLSBootstrap
+	bootstrap := serverTLSBootstrap.effective(ev.Config)
 	detail := "feature gate " + featureRotateKubeletServerCertificate + " is " + formatBool(s.Value)
 	if s.Source.Kind == SourceDefault {
 		detail += " (its default)"

@@ -17,7 +17,7 @@ func evaluateStreamingIdleTimeout(ev *Evidence) Outcome {
 	if o, ok := configUnavailable(ev, expected); ok {
 		return o
 	}
-	s := ev.Config.StreamingIdleTimeout
+	s := streamingConnectionIdleTimeout.effective(ev.Config)
 	detail := "idle streaming connections (exec, attach, port-forward) are closed after " + formatDuration(s.Value)
 	if s.Value <= 0 {
 		detail = "idle streaming connections are never closed"

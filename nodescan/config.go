@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"time"
 )
 
 // SourceKind is where an effective value came from, lowest precedence first.
@@ -86,38 +85,6 @@ const (
 // featureRotateKubeletServerCertificate is the gate 3.2.9 (3.2.11 before 1.5.0) decides on.
 const featureRotateKubeletServerCertificate = "RotateKubeletServerCertificate"
 
-// kubeletDefaults are the kubelet's defaults for one mode.
-type kubeletDefaults struct {
-	anonymousAuth          bool
-	authorizationMode      AuthorizationMode
-	readOnlyPort           int32
-	streamingIdleTimeout   time.Duration
-	makeIPTablesUtilChains bool
-	eventRecordQPS         int32
-}
-
-// configFileDefaults are KubeletConfiguration v1beta1's (pkg/kubelet/apis/config/v1beta1,
-// SetDefaults_KubeletConfiguration, Kubernetes 1.37). Fields it does not default (readOnlyPort,
-// rotateCertificates, serverTLSBootstrap, protectKernelDefaults, clientCAFile) are zero.
-var configFileDefaults = kubeletDefaults{
-	anonymousAuth:          false,
-	authorizationMode:      AuthorizationWebhook,
-	readOnlyPort:           0,
-	streamingIdleTimeout:   4 * time.Hour,
-	makeIPTablesUtilChains: true,
-	eventRecordQPS:         50,
-}
-
-// flagsOnlyDefaults are the v1beta1 defaults with cmd/kubelet's applyLegacyDefaults on top.
-var flagsOnlyDefaults = kubeletDefaults{
-	anonymousAuth:          true,
-	authorizationMode:      AuthorizationAlwaysAllow,
-	readOnlyPort:           10255,
-	streamingIdleTimeout:   4 * time.Hour,
-	makeIPTablesUtilChains: true,
-	eventRecordQPS:         50,
-}
-
 // defaultFeatureGates are the defaults of the gates section 3 reads (RotateKubeletServerCertificate
 // is beta and on by default since Kubernetes 1.12).
 var defaultFeatureGates = map[string]bool{featureRotateKubeletServerCertificate: true}
@@ -126,19 +93,11 @@ var defaultFeatureGates = map[string]bool{featureRotateKubeletServerCertificate:
 type Config struct {
 	Mode ConfigMode
 	// Files are the config file and the drop-ins that were applied, in order.
-	Files                  []string
-	AnonymousAuth          Setting[bool]
-	AuthorizationMode      Setting[AuthorizationMode]
-	ClientCAFile           Setting[string]
-	ReadOnlyPort           Setting[int32]
-	StreamingIdleTimeout   Setting[time.Duration]
-	ProtectKernelDefaults  Setting[bool]
-	MakeIPTablesUtilChains Setting[bool]
-	EventRecordQPS         Setting[int32]
-	RotateCertificates     Setting[bool]
-	ServerTLSBootstrap     Setting[bool]
-	HostnameOverride       Setting[string]
-	FeatureGates           map[string]Setting[bool]
+	Files []string
+	// settings holds the effective Setting of every entry of the settings table; a check reads
+	// one with its entry's effective, e.g. readOnlyPort.effective(ev.Config).
+	settings     map[anySetting]any
+	FeatureGates map[string]Setting[bool]
 }
 
 // configLayer is one parsed config file or drop-in.
@@ -216,72 +175,23 @@ func listDropIns(h Host, dir string) ([]string, error) {
 	return out, nil
 }
 
-// resolveConfig layers the sources the way the kubelet does: the mode's defaults, the config
-// file, the drop-ins in order, zero values the kubelet re-defaults, then the command line.
+// resolveConfig layers the sources of every setting the way the kubelet does: the mode's
+// defaults, the config file, the drop-ins in order, zero values the kubelet re-defaults, then the
+// command line (kubeletSetting says how).
 func resolveConfig(flags KubeletFlags, layers []configLayer) Config {
-	mode, def := ModeFlagsOnly, flagsOnlyDefaults
+	mode := ModeFlagsOnly
 	if flags.Config.Set {
-		mode, def = ModeConfigFile, configFileDefaults
+		mode = ModeConfigFile
 	}
-	c := Config{Mode: mode}
+	c := Config{Mode: mode, settings: make(map[anySetting]any, len(kubeletSettings))}
 	for _, l := range layers {
 		c.Files = append(c.Files, l.path)
 	}
-	origin := flags.Origin
-	c.AnonymousAuth = resolveSetting(def.anonymousAuth, layers, "authentication.anonymous.enabled",
-		(*kubeletConfigFile).anonymousEnabled, nil, flags.AnonymousAuth, flagAnonymousAuth, origin)
-	authzFlag := Flag[AuthorizationMode]{Value: AuthorizationMode(flags.AuthorizationMode.Value), Set: flags.AuthorizationMode.Set}
-	c.AuthorizationMode = resolveSetting(def.authorizationMode, layers, "authorization.mode",
-		func(f *kubeletConfigFile) *AuthorizationMode { return (*AuthorizationMode)(f.authorizationMode()) },
-		&configFileDefaults.authorizationMode, authzFlag, flagAuthorizationMode, origin)
-	c.ClientCAFile = resolveSetting("", layers, "authentication.x509.clientCAFile",
-		(*kubeletConfigFile).clientCAFile, nil, flags.ClientCAFile, flagClientCAFile, origin)
-	c.ReadOnlyPort = resolveSetting(def.readOnlyPort, layers, "readOnlyPort",
-		func(f *kubeletConfigFile) *int32 { return f.ReadOnlyPort }, nil, flags.ReadOnlyPort, flagReadOnlyPort, origin)
-	c.StreamingIdleTimeout = resolveSetting(def.streamingIdleTimeout, layers, "streamingConnectionIdleTimeout",
-		(*kubeletConfigFile).streamingIdleTimeout, &configFileDefaults.streamingIdleTimeout,
-		flags.StreamingIdleTimeout, flagStreamingIdleTimeout, origin)
-	c.ProtectKernelDefaults = resolveSetting(false, layers, "protectKernelDefaults",
-		func(f *kubeletConfigFile) *bool { return f.ProtectKernelDefaults }, nil,
-		flags.ProtectKernelDefaults, flagProtectKernelDefaults, origin)
-	c.MakeIPTablesUtilChains = resolveSetting(def.makeIPTablesUtilChains, layers, "makeIPTablesUtilChains",
-		func(f *kubeletConfigFile) *bool { return f.MakeIPTablesUtilChains }, nil,
-		flags.MakeIPTablesUtilChains, flagMakeIPTablesUtilChains, origin)
-	c.EventRecordQPS = resolveSetting(def.eventRecordQPS, layers, "eventRecordQPS",
-		func(f *kubeletConfigFile) *int32 { return f.EventRecordQPS }, nil, flags.EventQPS, flagEventQPS, origin)
-	c.RotateCertificates = resolveSetting(false, layers, "rotateCertificates",
-		func(f *kubeletConfigFile) *bool { return f.RotateCertificates }, nil,
-		flags.RotateCertificates, flagRotateCertificates, origin)
-	c.ServerTLSBootstrap = resolveSetting(false, layers, "serverTLSBootstrap",
-		func(f *kubeletConfigFile) *bool { return f.ServerTLSBootstrap }, nil,
-		flags.RotateServerCerts, flagRotateServerCerts, origin)
-	// --hostname-override is a flag only: KubeletConfiguration has no such key.
-	c.HostnameOverride = resolveSetting("", nil, "", nil, nil, flags.HostnameOverride, flagHostnameOverride, origin)
-	c.FeatureGates = resolveFeatureGates(layers, flags.FeatureGates, origin)
+	for _, s := range kubeletSettings {
+		c.settings[s] = s.resolve(mode, flags, layers)
+	}
+	c.FeatureGates = resolveFeatureGates(layers, flags.FeatureGates, flags.Origin)
 	return c
-}
-
-// resolveSetting applies, lowest first: def, each layer that sets key, and the flag when set.
-// zeroDefault is non-nil for fields the kubelet defaults when they are zero after merging
-// (SetDefaults_KubeletConfiguration tests `== 0`, not presence): a file's zero is replaced by it.
-// Flags are applied after defaulting, so a flag's zero stays zero.
-func resolveSetting[T comparable](def T, layers []configLayer, key string, get func(*kubeletConfigFile) *T,
-	zeroDefault *T, flag Flag[T], flagName, flagOrigin string) Setting[T] {
-	s := Setting[T]{Value: def, Source: Source{Kind: SourceDefault}}
-	for _, l := range layers {
-		if v := get(l.file); v != nil {
-			s = Setting[T]{Value: *v, Source: Source{Kind: l.kind, Path: l.path, Key: key}}
-		}
-	}
-	var zero T
-	if zeroDefault != nil && s.Source.Kind != SourceDefault && s.Value == zero {
-		s = Setting[T]{Value: *zeroDefault, Source: Source{Kind: SourceDefault},
-			Note: s.Source.String() + " is zero, which the kubelet treats as unset and replaces with its default"}
-	}
-	if flag.Set {
-		s = Setting[T]{Value: flag.Value, Source: Source{Kind: SourceFlag, Key: flagName, Via: flagOrigin}}
-	}
-	return s
 }
 
 // resolveFeatureGates merges gates per name: defaults, then each layer's featureGates (the
@@ -293,8 +203,8 @@ func resolveFeatureGates(layers []configLayer, flagGates FeatureGates, flagOrigi
 		gates[name] = Setting[bool]{Value: v, Source: Source{Kind: SourceDefault}}
 	}
 	for _, l := range layers {
-		for name, v := range l.file.FeatureGates {
-			gates[name] = Setting[bool]{Value: v, Source: Source{Kind: l.kind, Path: l.path, Key: "featureGates." + name}}
+		for name, v := range l.file.featureGates {
+			gates[name] = Setting[bool]{Value: v, Source: Source{Kind: l.kind, Path: l.path, Key: featureGatesKey + "." + name}}
 		}
 	}
 	for name, v := range flagGates {

@@ -2,8 +2,9 @@ package nodescan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -14,92 +15,86 @@ const (
 	kubeletConfigKind       = "KubeletConfiguration"
 )
 
-// kubeletConfigFile holds the KubeletConfiguration fields section 3 reads. Pointers tell an
-// absent key from a zero value; the kubelet's defaulting depends on that difference.
+// featureGatesKey is the KubeletConfiguration key of the feature gates, a map merged by gate.
+const featureGatesKey = "featureGates"
+
+// kubeletConfigFile is what section 3 reads from one KubeletConfiguration file or drop-in.
 type kubeletConfigFile struct {
-	APIVersion     string `json:"apiVersion"`
-	Kind           string `json:"kind"`
-	Authentication *struct {
-		Anonymous *struct {
-			Enabled *bool `json:"enabled"`
-		} `json:"anonymous"`
-		X509 *struct {
-			ClientCAFile *string `json:"clientCAFile"`
-		} `json:"x509"`
-	} `json:"authentication"`
-	Authorization *struct {
-		Mode *string `json:"mode"`
-	} `json:"authorization"`
-	ReadOnlyPort                   *int32          `json:"readOnlyPort"`
-	StreamingConnectionIdleTimeout *configDuration `json:"streamingConnectionIdleTimeout"`
-	ProtectKernelDefaults          *bool           `json:"protectKernelDefaults"`
-	MakeIPTablesUtilChains         *bool           `json:"makeIPTablesUtilChains"`
-	EventRecordQPS                 *int32          `json:"eventRecordQPS"`
-	RotateCertificates             *bool           `json:"rotateCertificates"`
-	ServerTLSBootstrap             *bool           `json:"serverTLSBootstrap"`
-	FeatureGates                   map[string]bool `json:"featureGates"`
+	// values holds the value of each table setting the file sets; read one with its entry's
+	// fileValue. A key the file leaves out (or sets to null) is not there, so absent is told
+	// from zero, on which the kubelet's defaulting depends.
+	values       map[anySetting]any
+	featureGates map[string]bool
 }
 
-// configDuration is a metav1.Duration in a config file: a Go duration string such as "4h0m0s".
-type configDuration time.Duration
+// configDocument is a KubeletConfiguration's top-level object, its values still JSON.
+type configDocument map[string]json.RawMessage
 
-func (d *configDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"4h0m0s\": %w", err)
+// lookup returns the JSON value at a key of the settings table (names joined by dots); ok is
+// false when the document does not set it (absent or null). Names match case-sensitively, as in
+// the kubelet's decoder (k8s.io/apimachinery's JSON serializer).
+func (doc configDocument) lookup(key string) (value json.RawMessage, ok bool, err error) {
+	object := doc
+	names := strings.Split(key, ".")
+	for i, name := range names {
+		value, ok = object[name]
+		if !ok || string(value) == "null" {
+			return nil, false, nil
+		}
+		if i == len(names)-1 {
+			break
+		}
+		object = nil
+		if json.Unmarshal(value, &object) != nil {
+			return nil, false, fmt.Errorf("%s: not an object", strings.Join(names[:i+1], "."))
+		}
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = configDuration(v)
-	return nil
+	return value, true, nil
 }
 
-// parseKubeletConfigFile decodes a KubeletConfiguration in JSON or YAML. Like the kubelet, it
-// rejects a document that is not kubelet.config.k8s.io/v1beta1 KubeletConfiguration.
+// parseKubeletConfigFile decodes a KubeletConfiguration in JSON or YAML as the kubelet's decoder
+// does (YAML converted to JSON, then decoded), reading every key of the settings table. Like the
+// kubelet, it rejects a document that is not kubelet.config.k8s.io/v1beta1 KubeletConfiguration,
+// and a value it cannot decode.
 func parseKubeletConfigFile(data []byte) (*kubeletConfigFile, error) {
-	var cfg kubeletConfigFile
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
+	jsonData, err := yaml.YAMLToJSON(data)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.APIVersion == "" || cfg.Kind == "" {
+	var doc configDocument
+	if json.Unmarshal(jsonData, &doc) != nil {
+		return nil, errors.New("the document is not an object")
+	}
+	var typeMeta struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := json.Unmarshal(jsonData, &typeMeta); err != nil {
+		return nil, err
+	}
+	if typeMeta.APIVersion == "" || typeMeta.Kind == "" {
 		return nil, fmt.Errorf("no apiVersion/kind (want %s %s)", kubeletConfigAPIVersion, kubeletConfigKind)
 	}
-	if cfg.APIVersion != kubeletConfigAPIVersion || cfg.Kind != kubeletConfigKind {
+	if typeMeta.APIVersion != kubeletConfigAPIVersion || typeMeta.Kind != kubeletConfigKind {
 		return nil, fmt.Errorf("unsupported apiVersion/kind %s %s (want %s %s)",
-			cfg.APIVersion, cfg.Kind, kubeletConfigAPIVersion, kubeletConfigKind)
+			typeMeta.APIVersion, typeMeta.Kind, kubeletConfigAPIVersion, kubeletConfigKind)
 	}
-	return &cfg, nil
-}
-
-// Accessors for nested fields: nil when the file does not set them.
-
-func (c *kubeletConfigFile) anonymousEnabled() *bool {
-	if c.Authentication == nil || c.Authentication.Anonymous == nil {
-		return nil
+	cfg := &kubeletConfigFile{values: map[anySetting]any{}}
+	for _, s := range kubeletSettings {
+		value, ok, err := s.decodeFile(doc)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			cfg.values[s] = value
+		}
 	}
-	return c.Authentication.Anonymous.Enabled
-}
-
-func (c *kubeletConfigFile) clientCAFile() *string {
-	if c.Authentication == nil || c.Authentication.X509 == nil {
-		return nil
+	raw, ok, err := doc.lookup(featureGatesKey)
+	if err == nil && ok {
+		err = json.Unmarshal(raw, &cfg.featureGates)
 	}
-	return c.Authentication.X509.ClientCAFile
-}
-
-func (c *kubeletConfigFile) authorizationMode() *string {
-	if c.Authorization == nil {
-		return nil
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", featureGatesKey, err)
 	}
-	return c.Authorization.Mode
-}
-
-func (c *kubeletConfigFile) streamingIdleTimeout() *time.Duration {
-	if c.StreamingConnectionIdleTimeout == nil {
-		return nil
-	}
-	d := time.Duration(*c.StreamingConnectionIdleTimeout)
-	return &d
+	return cfg, nil
 }

@@ -6,29 +6,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 )
 
-// Kubelet flag names that cisgate reads. Their types match the kubelet's own registration
-// (cmd/kubelet/app/options), so a command line parses here exactly as it did there.
+// The kubelet flags that locate its files and carry its feature gates. The flags of the settings
+// section 3 reads are in the settings table (kubelet_settings.go).
 const (
-	flagConfig                 = "config"
-	flagConfigDir              = "config-dir"
-	flagKubeconfig             = "kubeconfig"
-	flagAnonymousAuth          = "anonymous-auth"
-	flagAuthorizationMode      = "authorization-mode"
-	flagClientCAFile           = "client-ca-file"
-	flagReadOnlyPort           = "read-only-port"
-	flagStreamingIdleTimeout   = "streaming-connection-idle-timeout"
-	flagProtectKernelDefaults  = "protect-kernel-defaults"
-	flagMakeIPTablesUtilChains = "make-iptables-util-chains"
-	flagEventQPS               = "event-qps"
-	flagRotateCertificates     = "rotate-certificates"
-	flagRotateServerCerts      = "rotate-server-certificates"
-	flagHostnameOverride       = "hostname-override"
-	flagFeatureGates           = "feature-gates"
+	flagConfig       = "config"
+	flagConfigDir    = "config-dir"
+	flagKubeconfig   = "kubeconfig"
+	flagFeatureGates = "feature-gates"
 )
 
 // Flag is one kubelet flag's value as given on a command line.
@@ -40,22 +28,14 @@ type Flag[T any] struct {
 
 // KubeletFlags are the kubelet flags that bear on section 3, parsed from a command line.
 type KubeletFlags struct {
-	Config                 Flag[string]
-	ConfigDir              Flag[string]
-	Kubeconfig             Flag[string]
-	AnonymousAuth          Flag[bool]
-	AuthorizationMode      Flag[string]
-	ClientCAFile           Flag[string]
-	ReadOnlyPort           Flag[int32]
-	StreamingIdleTimeout   Flag[time.Duration]
-	ProtectKernelDefaults  Flag[bool]
-	MakeIPTablesUtilChains Flag[bool]
-	EventQPS               Flag[int32]
-	RotateCertificates     Flag[bool]
-	RotateServerCerts      Flag[bool]
-	HostnameOverride       Flag[string]
+	Config     Flag[string]
+	ConfigDir  Flag[string]
+	Kubeconfig Flag[string]
 	// FeatureGates holds every gate named by --feature-gates (repeated flags merge, later wins).
 	FeatureGates FeatureGates
+	// settings holds the value of each table setting whose flag the command line sets; read
+	// one with its entry's flagIn.
+	settings map[anySetting]any
 	// Origin says where the command line came from: empty for the running process, else e.g.
 	// `systemd ExecStart in PATH`.
 	Origin string
@@ -76,18 +56,13 @@ func ParseKubeletFlags(args []string) (KubeletFlags, error) {
 	fs.StringVar(&kf.Config.Value, flagConfig, "", "")
 	fs.StringVar(&kf.ConfigDir.Value, flagConfigDir, "", "")
 	fs.StringVar(&kf.Kubeconfig.Value, flagKubeconfig, "", "")
-	fs.BoolVar(&kf.AnonymousAuth.Value, flagAnonymousAuth, false, "")
-	fs.StringVar(&kf.AuthorizationMode.Value, flagAuthorizationMode, "", "")
-	fs.StringVar(&kf.ClientCAFile.Value, flagClientCAFile, "", "")
-	fs.Int32Var(&kf.ReadOnlyPort.Value, flagReadOnlyPort, 0, "")
-	fs.DurationVar(&kf.StreamingIdleTimeout.Value, flagStreamingIdleTimeout, 0, "")
-	fs.BoolVar(&kf.ProtectKernelDefaults.Value, flagProtectKernelDefaults, false, "")
-	fs.BoolVar(&kf.MakeIPTablesUtilChains.Value, flagMakeIPTablesUtilChains, false, "")
-	fs.Int32Var(&kf.EventQPS.Value, flagEventQPS, 0, "")
-	fs.BoolVar(&kf.RotateCertificates.Value, flagRotateCertificates, false, "")
-	fs.BoolVar(&kf.RotateServerCerts.Value, flagRotateServerCerts, false, "")
-	fs.StringVar(&kf.HostnameOverride.Value, flagHostnameOverride, "", "")
 	fs.Var(&kf.FeatureGates, flagFeatureGates, "")
+	var recordSettingFlags []func(map[anySetting]any)
+	for _, s := range kubeletSettings {
+		if record := s.bindFlag(fs); record != nil {
+			recordSettingFlags = append(recordSettingFlags, record)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return KubeletFlags{}, err
 	}
@@ -97,17 +72,10 @@ func ParseKubeletFlags(args []string) (KubeletFlags, error) {
 	kf.Config.Set = fs.Changed(flagConfig)
 	kf.ConfigDir.Set = fs.Changed(flagConfigDir)
 	kf.Kubeconfig.Set = fs.Changed(flagKubeconfig)
-	kf.AnonymousAuth.Set = fs.Changed(flagAnonymousAuth)
-	kf.AuthorizationMode.Set = fs.Changed(flagAuthorizationMode)
-	kf.ClientCAFile.Set = fs.Changed(flagClientCAFile)
-	kf.ReadOnlyPort.Set = fs.Changed(flagReadOnlyPort)
-	kf.StreamingIdleTimeout.Set = fs.Changed(flagStreamingIdleTimeout)
-	kf.ProtectKernelDefaults.Set = fs.Changed(flagProtectKernelDefaults)
-	kf.MakeIPTablesUtilChains.Set = fs.Changed(flagMakeIPTablesUtilChains)
-	kf.EventQPS.Set = fs.Changed(flagEventQPS)
-	kf.RotateCertificates.Set = fs.Changed(flagRotateCertificates)
-	kf.RotateServerCerts.Set = fs.Changed(flagRotateServerCerts)
-	kf.HostnameOverride.Set = fs.Changed(flagHostnameOverride)
+	kf.settings = map[anySetting]any{}
+	for _, record := range recordSettingFlags {
+		record(kf.settings)
+	}
 	return kf, nil
 }
 

@@ -20,7 +20,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +30,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/cisgate/cisgate/test/cluster"
 )
@@ -172,17 +176,46 @@ func Install(t testing.TB, c *cluster.Cluster, args ...string) *Release {
 // WaitWebhookAnswers waits until the API server reaches the webhook through its Service. helm's
 // --wait ends when the pods are Ready; kube-proxy programs the Service's endpoints a moment
 // later, and until then a webhook with failurePolicy Fail fails every write it matches
-// ("connection refused"). The probe is a dry-run Namespace create: the webhook judges
-// Namespaces, and a dry run stores nothing.
+// ("connection refused"), and one with Ignore (audit mode) admits it unjudged, without a
+// warning. The probe is a dry-run Namespace create that cisgate answers with a warning in every
+// mode: its cisgate.io/mode label has a value cisgate ignores (a WARN finding); a dry run
+// stores nothing.
 func WaitWebhookAnswers(ctx context.Context, c *cluster.Cluster) error {
+	warned := &warningRecorder{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = warned
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	return WaitFor(ctx, 2*time.Minute, "the webhook to answer through its Service", func() error {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cisgate-webhook-probe"}}
-		_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil && strings.Contains(err.Error(), "failed calling webhook") {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cisgate-webhook-probe", Labels: map[string]string{"cisgate.io/mode": "probe"}}}
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return err
+		}
+		if !warned.seen("cisgate.io/mode") {
+			return errors.New("admitted without cisgate's warning: the API server did not reach the webhook")
 		}
 		return nil
 	})
+}
+
+// warningRecorder records whether a Warning header contained a text.
+type warningRecorder struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.texts = append(w.texts, text)
+}
+
+func (w *warningRecorder) seen(part string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.ContainsFunc(w.texts, func(t string) bool { return strings.Contains(t, part) })
 }
 
 // Upgrade runs helm upgrade with TestValues and args (other values reset to the chart's).

@@ -259,3 +259,88 @@ func rescan(t *testing.T, r *clustertest.Release, template *batchv1.Job, name st
 	}))
 	return rep
 }
+
+// Issue 13: the kubelet's files live outside the chart's known mounts (here, as on a customised
+// AMI, a directory of their own: c.KubeletDir()). Without nodeScan.extraHostPaths the scan reads
+// nothing: its Job fails, and the report and the Node's Event say "not scanned" with the path it
+// could not reach and the value to set. The upgrade that adds the directory has the node scanned
+// again at once (the last scan ran with another Pod spec), and decided by value.
+func TestNodeScanOutsideTheMountsIsNotScanned(t *testing.T) {
+	clustertest.Require(t, c)
+	ctx := context.Background()
+	// null drops the test values' entry (a later --set wins), leaving the chart's known mounts.
+	r := clustertest.Install(t, c, "--set", "nodeScan.extraHostPaths=null")
+
+	var rep nodeReport
+	require.NoError(t, clustertest.WaitFor(ctx, 3*time.Minute, "the node to be reported not scanned", func() error {
+		var err error
+		if rep, err = readNodeReport(ctx, r); err != nil {
+			return err
+		}
+		if rep.NotScanned == nil {
+			return fmt.Errorf("scanned: %d results", len(rep.Results))
+		}
+		return nil
+	}))
+	assert.True(t, strings.HasPrefix(rep.NotScanned.Path, c.KubeletDir()+"/"), "the path it could not reach, under %s: %+v", c.KubeletDir(), rep.NotScanned)
+	assert.Contains(t, rep.NotScanned.Hint, "nodeScan.extraHostPaths", "the value to set")
+
+	require.NoError(t, clustertest.WaitFor(ctx, 2*time.Minute, "the scan Job to fail", func() error {
+		jobs, err := c.Clientset.BatchV1().Jobs(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=nodescan"})
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs.Items {
+			for _, cond := range j.Status.Conditions {
+				if cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue {
+					return nil
+				}
+				if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
+					return fmt.Errorf("Job %s completed: a scan that read nothing succeeded", j.Name)
+				}
+			}
+		}
+		return fmt.Errorf("%d scan Jobs, none failed", len(jobs.Items))
+	}))
+	require.NoError(t, clustertest.WaitFor(ctx, time.Minute, "the Node's Event to say not scanned", func() error {
+		evs, err := c.Clientset.EventsV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var notes []string
+		for _, e := range evs.Items {
+			if e.Reason == "CISNodeScan" && e.Regarding.Kind == "Node" && e.Regarding.Name == cluster.NodeName {
+				if strings.Contains(e.Note, "not scanned") && strings.Contains(e.Note, rep.NotScanned.Path) {
+					return nil
+				}
+				notes = append(notes, e.Note)
+			}
+		}
+		return fmt.Errorf("the Node's CISNodeScan Events: %q", notes)
+	}))
+
+	// The test values mount the kubelet's directory.
+	r.Upgrade(t)
+	require.NoError(t, clustertest.WaitFor(ctx, 3*time.Minute, "the node to be scanned", func() error {
+		var err error
+		if rep, err = readNodeReport(ctx, r); err != nil {
+			return err
+		}
+		if rep.NotScanned != nil {
+			return fmt.Errorf("not scanned: %+v", *rep.NotScanned)
+		}
+		return nil
+	}))
+	decided := 0
+	for _, res := range rep.Results {
+		if res.Status == "PASS" || res.Status == "FAIL" {
+			decided++
+		}
+		if res.Slug == "read-only-port" {
+			// The local kubelet's config file sets readOnlyPort: 0 (test/cluster), 3.2.4's PASS.
+			assert.Equal(t, "PASS", res.Status, "%+v", res)
+			assert.Equal(t, "file "+c.KubeletConfigPath()+" key readOnlyPort", res.Source)
+		}
+	}
+	assert.GreaterOrEqual(t, decided, 7, "the settings were decided by value: %+v", rep.Results)
+}
