@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -101,20 +102,18 @@ func wildcardRole(ns, name string) *rbacv1.Role {
 
 // podSpec is a spec that passes every pod check except what the test sets on it.
 func podSpec(serviceAccount string) corev1.PodSpec {
-	no, yes := false, true
 	return corev1.PodSpec{
 		ServiceAccountName:           serviceAccount,
-		AutomountServiceAccountToken: &no,
-		SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: &yes, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		AutomountServiceAccountToken: ptr.To(false),
+		SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		Containers: []corev1.Container{{Name: "app", Image: "app:1", SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: &no, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		}}},
 	}
 }
 
 func privileged(spec corev1.PodSpec) corev1.PodSpec {
-	yes := true
-	spec.Containers[0].SecurityContext.Privileged = &yes
+	spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
 	return spec
 }
 
@@ -130,8 +129,7 @@ func deployment(ns, name string, spec corev1.PodSpec) *appsv1.Deployment {
 }
 
 func controllerRef(apiVersion, kind, name string) metav1.OwnerReference {
-	yes := true
-	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID("uid-owner-" + name), Controller: &yes}
+	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID("uid-owner-" + name), Controller: ptr.To(true)}
 }
 
 // failing lists the objects with an unexempted FAIL of a check, as "Kind namespace/name".

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cisgate/cisgate/output"
@@ -84,7 +85,6 @@ func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
 }
 
 func TestAuditDecidesWithClusterState(t *testing.T) {
-	no := false
 	pol := mustPolicy(t, `
 mode: audit
 exemptions:
@@ -103,8 +103,8 @@ exemptions:
 		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "deny-all"}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "default", UID: "uid-sa-shop-default"}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app"}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "default"}, AutomountServiceAccountToken: &no},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "app"}, AutomountServiceAccountToken: &no},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "default"}, AutomountServiceAccountToken: ptr.To(false)},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "app"}, AutomountServiceAccountToken: ptr.To(false)},
 		pod("shop", "mounts-token", func() corev1.PodSpec { s := podSpec("app"); s.AutomountServiceAccountToken = nil; return s }()),
 		pod("secure", "no-token", func() corev1.PodSpec { s := privileged(podSpec("app")); s.AutomountServiceAccountToken = nil; return s }()),
 		pod("shop", "net-agent", hostNet),

@@ -24,7 +24,6 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -127,24 +126,6 @@ func (o *NodeScanOptions) Validate() []error {
 		names[hp.volumeName()] = true
 	}
 	return errs
-}
-
-// SetupNodeScanScheduler adds the scheduler to mgr when opts.Enabled; it runs on the leader only.
-// Its Jobs run in namespace; benchmark tells the benchmark version each new scan uses (the
-// config's, which may change while serve runs).
-func SetupNodeScanScheduler(mgr manager.Manager, namespace string, opts NodeScanOptions, benchmark func() policy.Benchmark) error {
-	if !opts.Enabled {
-		return nil
-	}
-	client, err := kubernetes.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return err
-	}
-	s, err := NewNodeScanScheduler(client, namespace, opts, benchmark)
-	if err != nil {
-		return err
-	}
-	return mgr.Add(s)
 }
 
 // nodeScanPendingTimeout is how long a Job this process created counts as running while the

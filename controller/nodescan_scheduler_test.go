@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,19 +25,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
-
-// updateNodeScanGolden is the -update flag that rewrites the golden Job. Another test file of
-// this package may have registered it already; share it rather than panic on a second definition.
-var updateNodeScanGolden = func() func() bool {
-	if f := flag.Lookup("update"); f != nil {
-		return func() bool { return f.Value.String() == "true" }
-	}
-	b := flag.Bool("update", false, "rewrite golden files")
-	return func() bool { return *b }
-}()
 
 const scanNamespace = "cisgate-system"
 
@@ -72,15 +61,7 @@ func TestNodeScanJobGolden(t *testing.T) {
 	job.TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
 	got, err := yaml.Marshal(job)
 	require.NoError(t, err)
-	path := filepath.Join("testdata", "nodescan_scheduler_job.golden.yaml")
-	if updateNodeScanGolden() {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./controller -run TestNodeScanJobGolden -update")
-	require.Equal(t, string(want), string(got))
+	golden.Assert(t, filepath.Join("testdata", "nodescan_scheduler_job.golden.yaml"), got)
 }
 
 // nodeScan.interval=1m with the chart's default activeDeadline (5m) is a valid install: the Job's

@@ -2,19 +2,17 @@ package nodescan
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/nodescan/nodescantest"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // fixturesDir holds the node host-root fixtures shared with the CLI tests and the demo.
 const fixturesDir = "../test/testdata/nodes"
@@ -47,17 +45,10 @@ func fixtureNames(t *testing.T) []string {
 	return names
 }
 
-// assertGolden compares got with testdata/golden/name, or rewrites it with -update.
+// assertGolden compares got with testdata/golden/name (golden.Assert).
 func assertGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./nodescan -update")
-	require.Equal(t, string(want), string(got))
+	golden.Assert(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // TestFixtureGoldens scans every fixture under the default benchmark and compares the JSON.
@@ -90,6 +81,17 @@ func TestRendererGoldens(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestWriteUnknownFormat: nodescan's writer answers a format it does not render as every writer
+// does (output.UnknownFormat), and writes nothing.
+func TestWriteUnknownFormat(t *testing.T) {
+	report, err := Scan(hostFixture(t, "al2"), policy.DefaultBenchmark, "al2")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	err = Write(&out, report, output.FormatSARIF)
+	require.EqualError(t, err, `--output must be one of table, json, junit, got "sarif"`)
+	require.Empty(t, out.String())
 }
 
 func BenchmarkScanFixtureHost(b *testing.B) {

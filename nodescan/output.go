@@ -2,7 +2,6 @@ package nodescan
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
@@ -16,7 +15,7 @@ func Formats() []output.Format {
 	return []output.Format{output.FormatTable, output.FormatJSON, output.FormatJUnit}
 }
 
-// Write renders a report in a format.
+// Write renders a report in a format, one of Formats.
 func Write(w io.Writer, r Report, f output.Format) error {
 	switch f {
 	case output.FormatTable:
@@ -26,7 +25,7 @@ func Write(w io.Writer, r Report, f output.Format) error {
 	case output.FormatJUnit:
 		return WriteJUnit(w, r)
 	}
-	return fmt.Errorf("unknown output format %q (supported: %v)", f, Formats())
+	return output.UnknownFormat(f, Formats()...)
 }
 
 // WriteJSON writes the report as nodescan JSON (docs/architecture.md, "Fixed interfaces"), indented.

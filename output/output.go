@@ -21,18 +21,25 @@ const (
 	FormatSARIF Format = "sarif"
 )
 
-// ParseFormat accepts one of the allowed formats.
-func ParseFormat(s string, allowed ...Format) (Format, error) {
-	for _, f := range allowed {
-		if string(f) == s {
-			return f, nil
-		}
+// Formats are the formats Write renders.
+func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatJUnit, FormatSARIF} }
+
+// ParseFormat accepts one of the known formats; any other is UnknownFormat's error.
+func ParseFormat(s string, known ...Format) (Format, error) {
+	if !slices.Contains(known, Format(s)) {
+		return "", UnknownFormat(Format(s), known...)
 	}
-	names := make([]string, len(allowed))
-	for i, f := range allowed {
-		names[i] = string(f)
+	return Format(s), nil
+}
+
+// UnknownFormat is the one error for a format outside known, from ParseFormat and from every
+// writer (Write, nodescan.Write); a command answers it with exit code 2, as any usage error.
+func UnknownFormat(f Format, known ...Format) error {
+	names := make([]string, len(known))
+	for i, k := range known {
+		names[i] = string(k)
 	}
-	return "", fmt.Errorf("--output must be one of %s, got %q", strings.Join(names, ", "), s)
+	return fmt.Errorf("--output must be one of %s, got %q", strings.Join(names, ", "), f)
 }
 
 // ObjectRef names the object a finding is on; File is set for manifests.
@@ -113,9 +120,11 @@ func (r *Report) Blocking() int {
 	return n
 }
 
-// Write renders the report in a format.
-func Write(w io.Writer, f Format, r *Report) error {
+// Write renders the report in a format, one of Formats.
+func Write(w io.Writer, r *Report, f Format) error {
 	switch f {
+	case FormatTable:
+		return writeTable(w, r)
 	case FormatJSON:
 		return writeJSON(w, r)
 	case FormatJUnit:
@@ -123,5 +132,5 @@ func Write(w io.Writer, f Format, r *Report) error {
 	case FormatSARIF:
 		return writeSARIF(w, r)
 	}
-	return writeTable(w, r)
+	return UnknownFormat(f, Formats()...)
 }

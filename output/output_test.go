@@ -4,32 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./output/ -update to create it")
-	assert.Equal(t, string(want), string(got), "output differs from %s; run go test ./output/ -update if the change is intended", path)
-}
 
 var (
 	deployment = output.ObjectRef{Kind: "Deployment", Namespace: "shop", Name: "web", File: "manifests/web.yaml", Line: 12}
@@ -72,39 +56,30 @@ func report() *output.Report {
 	return r
 }
 
-func render(t *testing.T, f output.Format, r *output.Report) []byte {
+func render(t *testing.T, r *output.Report, f output.Format) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, output.Write(&buf, f, r))
+	require.NoError(t, output.Write(&buf, r, f))
 	return buf.Bytes()
 }
 
+// goldenExt is the extension of each format's golden files.
+var goldenExt = map[output.Format]string{
+	output.FormatTable: ".txt", output.FormatJSON: ".json", output.FormatJUnit: ".junit.xml", output.FormatSARIF: ".sarif",
+}
+
+// TestGolden renders a report with findings of every kind, and one without, in every format.
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct {
-		format output.Format
-		file   string
-	}{
-		{output.FormatTable, "report.txt"},
-		{output.FormatJSON, "report.json"},
-		{output.FormatJUnit, "report.junit.xml"},
-		{output.FormatSARIF, "report.sarif"},
+	for name, r := range map[string]*output.Report{
+		"report": report(),
+		"empty":  {Benchmark: policy.EKS120, Checked: []output.ObjectRef{configMap}},
 	} {
-		t.Run(string(tc.format), func(t *testing.T) { golden(t, tc.file, render(t, tc.format, report())) })
-	}
-	t.Run("empty", func(t *testing.T) {
-		empty := &output.Report{Benchmark: policy.EKS120, Checked: []output.ObjectRef{configMap}}
-		for _, tc := range []struct {
-			format output.Format
-			file   string
-		}{
-			{output.FormatTable, "empty.txt"},
-			{output.FormatJSON, "empty.json"},
-			{output.FormatJUnit, "empty.junit.xml"},
-			{output.FormatSARIF, "empty.sarif"},
-		} {
-			golden(t, tc.file, render(t, tc.format, empty))
+		for _, f := range output.Formats() {
+			t.Run(name+"/"+string(f), func(t *testing.T) {
+				golden.Assert(t, filepath.Join("testdata", name+goldenExt[f]), render(t, r, f))
+			})
 		}
-	})
+	}
 }
 
 func TestSortAndBlocking(t *testing.T) {
@@ -163,7 +138,7 @@ func TestJSONContract(t *testing.T) {
 		Benchmark string           `json:"benchmark"`
 		Findings  []map[string]any `json:"findings"`
 	}
-	require.NoError(t, json.Unmarshal(render(t, output.FormatJSON, report()), &doc))
+	require.NoError(t, json.Unmarshal(render(t, report(), output.FormatJSON), &doc))
 	assert.Equal(t, "eks-1.8.0", doc.Benchmark)
 	require.NotEmpty(t, doc.Findings)
 	for _, f := range doc.Findings {
@@ -176,7 +151,7 @@ func TestJSONContract(t *testing.T) {
 		assert.NotContains(t, obj, "line", "the line is for SARIF, not the JSON contract")
 	}
 	var empty map[string]any
-	require.NoError(t, json.Unmarshal(render(t, output.FormatJSON, &output.Report{Benchmark: policy.EKS180}), &empty))
+	require.NoError(t, json.Unmarshal(render(t, &output.Report{Benchmark: policy.EKS180}, output.FormatJSON), &empty))
 	assert.Equal(t, []any{}, empty["findings"], `no findings is "findings": [], not null`)
 }
 
@@ -185,7 +160,7 @@ func TestJUnitAndSARIFParse(t *testing.T) {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
 	}
-	require.NoError(t, xml.Unmarshal(render(t, output.FormatJUnit, report()), &suites))
+	require.NoError(t, xml.Unmarshal(render(t, report(), output.FormatJUnit), &suites))
 	assert.Equal(t, 5, suites.Tests, "one test case per object checked")
 	assert.Equal(t, 2, suites.Failures, "the Deployment and the ClusterRole block")
 
@@ -198,7 +173,7 @@ func TestJUnitAndSARIFParse(t *testing.T) {
 			} `json:"results"`
 		} `json:"runs"`
 	}
-	require.NoError(t, json.Unmarshal(render(t, output.FormatSARIF, report()), &sarif))
+	require.NoError(t, json.Unmarshal(render(t, report(), output.FormatSARIF), &sarif))
 	assert.Equal(t, "2.1.0", sarif.Version)
 	levels := map[string]int{}
 	for _, r := range sarif.Runs[0].Results {
@@ -215,6 +190,17 @@ func TestParseFormat(t *testing.T) {
 	assert.EqualError(t, err, `--output must be one of table, json, junit, got "sarif"`)
 	_, err = output.ParseFormat("yaml", output.FormatTable, output.FormatJSON)
 	assert.EqualError(t, err, `--output must be one of table, json, got "yaml"`)
+}
+
+// TestWriteUnknownFormat: an unknown format is ParseFormat's error, listing the known ones, and
+// nothing is written (no fallback to a table).
+func TestWriteUnknownFormat(t *testing.T) {
+	var buf bytes.Buffer
+	err := output.Write(&buf, report(), "yaml")
+	assert.EqualError(t, err, `--output must be one of table, json, junit, sarif, got "yaml"`)
+	_, parseErr := output.ParseFormat("yaml", output.Formats()...)
+	assert.Equal(t, parseErr, err)
+	assert.Empty(t, buf.String())
 }
 
 func TestObjectRefString(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -21,9 +23,9 @@ import (
 func benchPodTemplate() corev1.PodTemplateSpec {
 	hardenedSC := func() *corev1.SecurityContext {
 		return &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptr(false),
-			ReadOnlyRootFilesystem:   ptr(true),
-			RunAsNonRoot:             ptr(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			RunAsNonRoot:             ptr.To(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		}
 	}
@@ -38,7 +40,7 @@ func benchPodTemplate() corev1.PodTemplateSpec {
 		Spec: corev1.PodSpec{
 			ServiceAccountName: "storefront",
 			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(10001)), RunAsGroup: ptr(int64(10001)), FSGroup: ptr(int64(10001)),
+				RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(10001)), RunAsGroup: ptr.To(int64(10001)), FSGroup: ptr.To(int64(10001)),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			InitContainers: []corev1.Container{{
@@ -85,7 +87,7 @@ func benchDeployment() *appsv1.Deployment {
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: "shop", Labels: map[string]string{"app.kubernetes.io/name": "storefront"}},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(3)),
+			Replicas: ptr.To(int32(3)),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "storefront"}},
 			Template: benchPodTemplate(),
 		},
@@ -94,10 +96,10 @@ func benchDeployment() *appsv1.Deployment {
 
 // benchLookup answers as an informer cache would: the namespace has NetworkPolicies and the
 // ServiceAccount does not mount its token (so 4.1.6 is decided through the lookup).
-var benchLookup = &fakeLookup{
-	netpols: map[string]int{"shop": 2},
-	sas: map[string]*corev1.ServiceAccount{"shop/storefront": {
-		ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: "shop"}, AutomountServiceAccountToken: ptr(false)}},
+var benchLookup = &fakecluster.State{
+	NetworkPolicies: map[string]int{"shop": 2},
+	ServiceAccounts: map[string]*corev1.ServiceAccount{"shop/storefront": {
+		ObjectMeta: metav1.ObjectMeta{Name: "storefront", Namespace: "shop"}, AutomountServiceAccountToken: ptr.To(false)}},
 }
 
 // BenchmarkEvaluateDeployment is the per-request cost of the policy engine on a Deployment at

@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -146,9 +148,9 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 	spec := corev1.PodSpec{
 		HostPID: true, HostIPC: true, HostNetwork: true,
 		Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{
-			Privileged:   ptr(true),
+			Privileged:   ptr.To(true),
 			Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}},
-			RunAsUser:    ptr(int64(0)),
+			RunAsUser:    ptr.To(int64(0)),
 		})},
 	}
 	spec.Containers[0].Env = []corev1.EnvVar{{Name: "PW", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "pw"}}}}
@@ -158,7 +160,7 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 
 	settings := policy.DefaultSettings()
 	settings.Registries = []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com/"}
-	lookup := &fakeLookup{netpols: map[string]int{}, sas: map[string]*corev1.ServiceAccount{}}
+	lookup := &fakecluster.State{NetworkPolicies: map[string]int{}, ServiceAccounts: map[string]*corev1.ServiceAccount{}}
 
 	podSlugs := []policy.Slug{"default-service-account", "sa-token-automount", "privileged", "host-pid", "host-ipc", "host-network",
 		"privilege-escalation", "root-containers", "net-raw", "added-capabilities", "capabilities-not-dropped",

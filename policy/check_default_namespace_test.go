@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -50,7 +51,7 @@ func TestDefaultNamespace(t *testing.T) {
 		{"Service kubernetes", "Service", &corev1.Service{ObjectMeta: meta("default", "kubernetes")}, policy.OperationCreate, []got{}},
 		{"Endpoints kubernetes", "Endpoints", &corev1.Endpoints{ObjectMeta: meta("default", "kubernetes")}, policy.OperationUpdate, []got{}},
 		{"EndpointSlice kubernetes", "EndpointSlice", &discoveryv1.EndpointSlice{ObjectMeta: meta("default", "kubernetes")}, policy.OperationUpdate, []got{}},
-		{"ServiceAccount default", "ServiceAccount", &corev1.ServiceAccount{ObjectMeta: meta("default", "default"), AutomountServiceAccountToken: ptr(false)}, policy.OperationCreate, []got{}},
+		{"ServiceAccount default", "ServiceAccount", &corev1.ServiceAccount{ObjectMeta: meta("default", "default"), AutomountServiceAccountToken: ptr.To(false)}, policy.OperationCreate, []got{}},
 		{"ConfigMap kube-root-ca.crt", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("default", "kube-root-ca.crt")}, policy.OperationCreate, []got{}},
 		// The exceptions are by kind and name together.
 		{"another Service", "Service", &corev1.Service{ObjectMeta: meta("default", "web")}, policy.OperationCreate, finding("Service")},

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -19,7 +20,7 @@ func TestDefaultServiceAccountPods(t *testing.T) {
 		{name: "default", spec: corev1.PodSpec{ServiceAccountName: "default", Containers: []corev1.Container{ctr("app")}}, want: []want{fails("serviceAccountName", mustName)}},
 		{
 			name: "default even with automount off",
-			spec: corev1.PodSpec{ServiceAccountName: "default", AutomountServiceAccountToken: ptr(false), Containers: []corev1.Container{ctr("app")}},
+			spec: corev1.PodSpec{ServiceAccountName: "default", AutomountServiceAccountToken: ptr.To(false), Containers: []corev1.Container{ctr("app")}},
 			want: []want{fails("serviceAccountName", mustName)},
 		},
 	})
@@ -34,10 +35,10 @@ func TestDefaultServiceAccountObject(t *testing.T) {
 		sa   *corev1.ServiceAccount
 		want []got
 	}{
-		{"default with automount false", sa("default", ptr(false)), []got{}},
+		{"default with automount false", sa("default", ptr.To(false)), []got{}},
 		{"another ServiceAccount with automount unset", sa("web", nil), []got{}},
 		{"default with automount unset", sa("default", nil), []got{{"4.1.5", policy.StatusFail, "automountServiceAccountToken", `ServiceAccount "default" must set automountServiceAccountToken=false`}}},
-		{"default with automount true", sa("default", ptr(true)), []got{{"4.1.5", policy.StatusFail, "automountServiceAccountToken", `ServiceAccount "default" must set automountServiceAccountToken=false`}}},
+		{"default with automount true", sa("default", ptr.To(true)), []got{{"4.1.5", policy.StatusFail, "automountServiceAccountToken", `ServiceAccount "default" must set automountServiceAccountToken=false`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			results := evaluate(t, policy.EKS180, policy.DefaultSettings(), "ServiceAccount", tc.sa, policy.OperationCreate, nil, "default-service-account")

@@ -10,7 +10,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -39,12 +41,12 @@ func TestLBTLS(t *testing.T) {
 		{"LoadBalancer without annotations", "Service", svc(corev1.ServiceTypeLoadBalancer, nil), svcFail},
 		{"LoadBalancer with other annotations", "Service", svc(corev1.ServiceTypeLoadBalancer, nlb), svcFail},
 		{"LoadBalancer with an empty certificate", "Service", svc(corev1.ServiceTypeLoadBalancer, map[string]string{"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": ""}), svcFail},
-		{"alb by class name, with certificate", "Ingress", ing(ptr("alb"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
-		{"alb by class name, no certificate", "Ingress", ing(ptr("alb"), nil), ingFail},
+		{"alb by class name, with certificate", "Ingress", ing(ptr.To("alb"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
+		{"alb by class name, no certificate", "Ingress", ing(ptr.To("alb"), nil), ingFail},
 		{"alb by legacy annotation, with certificate", "Ingress", ing(nil, map[string]string{"kubernetes.io/ingress.class": "alb", "alb.ingress.kubernetes.io/certificate-arn": certARN}), []got{}},
 		{"alb by legacy annotation, no certificate", "Ingress", ing(nil, map[string]string{"kubernetes.io/ingress.class": "alb"}), ingFail},
-		{"class name wins over the legacy annotation", "Ingress", ing(ptr("nginx"), map[string]string{"kubernetes.io/ingress.class": "alb"}), []got{}},
-		{"nginx Ingress", "Ingress", ing(ptr("nginx"), nil), []got{}},
+		{"class name wins over the legacy annotation", "Ingress", ing(ptr.To("nginx"), map[string]string{"kubernetes.io/ingress.class": "alb"}), []got{}},
+		{"nginx Ingress", "Ingress", ing(ptr.To("nginx"), nil), []got{}},
 		{"no class", "Ingress", ing(nil, nil), []got{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +77,7 @@ func TestLBTLSFollowsIngressClass(t *testing.T) {
 		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNamespace, Annotations: annotations},
 			Spec: networkingv1.IngressSpec{IngressClassName: className}}
 	}
-	external := ing(ptr("external"), nil)
+	external := ing(ptr.To("external"), nil)
 	albClass := class("external", "ingress.k8s.aws/alb", false, at(0))
 	nginxClass := class("external", "k8s.io/ingress-nginx", false, at(0))
 	externalFails := []got{{"5.4.5", policy.StatusFail, "metadata.annotations", `Ingress of class "external" (controller ingress.k8s.aws/alb)` + need}}
@@ -89,34 +91,34 @@ func TestLBTLSFollowsIngressClass(t *testing.T) {
 		ing  *networkingv1.Ingress
 		// known is the class the caller knows; lookup the cluster (nil: none).
 		known  *networkingv1.IngressClass
-		lookup *fakeLookup
+		lookup *fakecluster.State
 		want   []got
 	}{
 		{"in the manifests: the AWS Load Balancer Controller's", external, &albClass, nil, externalFails},
 		{"in the manifests: another controller's", external, &nginxClass, nil, []got{}},
 		{"unknown without a cluster", external, nil, nil, []got{}},
-		{"in the cluster: the AWS Load Balancer Controller's", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClassNamed("internal"), albClass}}, externalFails},
-		{"in the cluster: another controller's", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClass}}, []got{}},
-		{"in the cluster: no such class", external, nil, &fakeLookup{classes: []networkingv1.IngressClass{nginxClassNamed("internal")}}, []got{}},
-		{"named by the legacy annotation", ing(nil, map[string]string{"kubernetes.io/ingress.class": "external"}), nil, &fakeLookup{classes: []networkingv1.IngressClass{albClass}}, externalFails},
-		{"with a certificate, nothing is looked up", ing(ptr("external"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/0f3a"}), nil, &fakeLookup{classErr: errUnreadable}, []got{}},
+		{"in the cluster: the AWS Load Balancer Controller's", external, nil, &fakecluster.State{Classes: []networkingv1.IngressClass{nginxClassNamed("internal"), albClass}}, externalFails},
+		{"in the cluster: another controller's", external, nil, &fakecluster.State{Classes: []networkingv1.IngressClass{nginxClass}}, []got{}},
+		{"in the cluster: no such class", external, nil, &fakecluster.State{Classes: []networkingv1.IngressClass{nginxClassNamed("internal")}}, []got{}},
+		{"named by the legacy annotation", ing(nil, map[string]string{"kubernetes.io/ingress.class": "external"}), nil, &fakecluster.State{Classes: []networkingv1.IngressClass{albClass}}, externalFails},
+		{"with a certificate, nothing is looked up", ing(ptr.To("external"), map[string]string{"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/0f3a"}), nil, &fakecluster.State{IngressClassErr: errUnreadable}, []got{}},
 		{"no class, the default is the AWS Load Balancer Controller's", ing(nil, nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0)), nginxClassNamed("internal")}}, defaultFails("public")},
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0)), nginxClassNamed("internal")}}, defaultFails("public")},
 		{"no class, the default is another controller's", ing(nil, nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("internal", "k8s.io/ingress-nginx", true, at(0)), class("public", "ingress.k8s.aws/alb", false, at(0))}}, []got{}},
-		{"no class, no default", ing(nil, nil), nil, &fakeLookup{classes: []networkingv1.IngressClass{albClass}}, []got{}},
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("internal", "k8s.io/ingress-nginx", true, at(0)), class("public", "ingress.k8s.aws/alb", false, at(0))}}, []got{}},
+		{"no class, no default", ing(nil, nil), nil, &fakecluster.State{Classes: []networkingv1.IngressClass{albClass}}, []got{}},
 		{"no class, two defaults: the newest serves", ing(nil, nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(5)), class("internal", "k8s.io/ingress-nginx", true, at(1))}}, defaultFails("public")},
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(5)), class("internal", "k8s.io/ingress-nginx", true, at(1))}}, defaultFails("public")},
 		{"no class, two defaults: the newest is another controller's", ing(nil, nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(1)), class("internal", "k8s.io/ingress-nginx", true, at(5))}}, []got{}},
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(1)), class("internal", "k8s.io/ingress-nginx", true, at(5))}}, []got{}},
 		{"no class, two defaults created together: the first by name", ing(nil, nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("b-internal", "k8s.io/ingress-nginx", true, at(1)), class("a-public", "ingress.k8s.aws/alb", true, at(1))}}, defaultFails("a-public")},
-		{"an empty class name names no class", ing(ptr(""), nil), nil,
-			&fakeLookup{classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0))}}, []got{}},
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("b-internal", "k8s.io/ingress-nginx", true, at(1)), class("a-public", "ingress.k8s.aws/alb", true, at(1))}}, defaultFails("a-public")},
+		{"an empty class name names no class", ing(ptr.To(""), nil), nil,
+			&fakecluster.State{Classes: []networkingv1.IngressClass{class("public", "ingress.k8s.aws/alb", true, at(0))}}, []got{}},
 		// A lookup that fails is a WARN, never a FAIL: the webhook must not deny on its own failure.
-		{"the classes cannot be read", external, nil, &fakeLookup{classErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
+		{"the classes cannot be read", external, nil, &fakecluster.State{IngressClassErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
 			`cannot read IngressClass "external": ingressclasses.networking.k8s.io is forbidden; if the AWS Load Balancer Controller (ingress.k8s.aws/alb) serves the Ingress, it` + need}}},
-		{"the default class cannot be read", ing(nil, nil), nil, &fakeLookup{classErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
+		{"the default class cannot be read", ing(nil, nil), nil, &fakecluster.State{IngressClassErr: errUnreadable}, []got{{"5.4.5", policy.StatusWarn, "metadata.annotations",
 			`cannot read the default IngressClass: ingressclasses.networking.k8s.io is forbidden; if the AWS Load Balancer Controller (ingress.k8s.aws/alb) serves the Ingress, it` + need}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,12 +9,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
 func TestNamespaceNetworkPolicyWorkloads(t *testing.T) {
-	cluster := &fakeLookup{netpols: map[string]int{"team-a": 2, "bare": 0}}
-	broken := &fakeLookup{netpolErr: errors.New("networkpolicies.networking.k8s.io is forbidden")}
+	cluster := &fakecluster.State{NetworkPolicies: map[string]int{"team-a": 2, "bare": 0}}
+	broken := &fakecluster.State{NetworkPolicyErr: errors.New("networkpolicies.networking.k8s.io is forbidden")}
 	spec := corev1.PodSpec{Containers: []corev1.Container{hardened("app")}}
 	nsPath := func(w want) want { w.Abs = true; return w }
 	podCheck(t, policy.EKS180, policy.DefaultSettings(), "namespace-network-policy", "4.3.2", []podCase{
@@ -42,7 +43,7 @@ func TestNamespaceNetworkPolicyDelete(t *testing.T) {
 	np := func(ns string) *networkingv1.NetworkPolicy {
 		return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny", Namespace: ns}}
 	}
-	cluster := &fakeLookup{netpols: map[string]int{"two": 2, "one": 1, "stale": 0}}
+	cluster := &fakecluster.State{NetworkPolicies: map[string]int{"two": 2, "one": 1, "stale": 0}}
 	for _, tc := range []struct {
 		name   string
 		np     *networkingv1.NetworkPolicy
@@ -58,7 +59,7 @@ func TestNamespaceNetworkPolicyDelete(t *testing.T) {
 			`deleting NetworkPolicy "default-deny" would leave namespace "one" without any NetworkPolicy`}}},
 		{"delete with a stale count of zero", np("stale"), policy.OperationDelete, cluster, []got{{"4.3.2", policy.StatusFail, "metadata.name",
 			`deleting NetworkPolicy "default-deny" would leave namespace "stale" without any NetworkPolicy`}}},
-		{"delete, lookup error", np("one"), policy.OperationDelete, &fakeLookup{netpolErr: errors.New("cache not synced")}, []got{{"4.3.2", policy.StatusWarn, "metadata.namespace",
+		{"delete, lookup error", np("one"), policy.OperationDelete, &fakecluster.State{NetworkPolicyErr: errors.New("cache not synced")}, []got{{"4.3.2", policy.StatusWarn, "metadata.namespace",
 			`cannot count NetworkPolicies in namespace "one": cache not synced`}}},
 		{"delete, nil lookup", np("one"), policy.OperationDelete, nil, []got{{"4.3.2", policy.StatusWarn, "metadata.namespace",
 			"needs cluster state: cannot tell whether the namespace has a NetworkPolicy"}}},

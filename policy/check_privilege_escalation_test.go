@@ -4,13 +4,14 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
 
 func TestPrivilegeEscalation(t *testing.T) {
-	off := corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false)}
-	on := corev1.SecurityContext{AllowPrivilegeEscalation: ptr(true)}
+	off := corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)}
+	on := corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(true)}
 	const unset = " must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)"
 	const set = " must set securityContext.allowPrivilegeEscalation=false, not true"
 	const escalates = " escalates privileges whatever allowPrivilegeEscalation says: "
@@ -38,7 +39,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 		},
 		{
 			name: "security context without the field",
-			spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsNonRoot: ptr(true)})}},
+			spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsNonRoot: ptr.To(true)})}},
 			want: []want{fails("containers[0].securityContext.allowPrivilegeEscalation", `container "app"`+unset)},
 		},
 		{
@@ -63,7 +64,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 		// is true always when the container is: 1) run as Privileged 2) has CAP_SYS_ADMIN".
 		{
 			name: "privileged with the field false",
-			spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), Privileged: ptr(true)})}},
+			spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Privileged: ptr.To(true)})}},
 			want: []want{fails("containers[0].securityContext.allowPrivilegeEscalation", `container "app"`+escalates+"it sets securityContext.privileged=true")},
 		},
 		{

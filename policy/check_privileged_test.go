@@ -4,15 +4,16 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
 
 func TestPrivileged(t *testing.T) {
-	priv := corev1.SecurityContext{Privileged: ptr(true)}
+	priv := corev1.SecurityContext{Privileged: ptr.To(true)}
 	podCheck(t, policy.EKS180, policy.DefaultSettings(), "privileged", "4.2.1", []podCase{
 		{name: "no security context", spec: corev1.PodSpec{Containers: []corev1.Container{ctr("app")}}},
-		{name: "privileged false", spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr(false)})}}},
+		{name: "privileged false", spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr.To(false)})}}},
 		{
 			name: "regular container",
 			spec: corev1.PodSpec{Containers: []corev1.Container{ctr("sidecar"), withSC(ctr("app"), priv)}},
@@ -53,7 +54,7 @@ func TestPrivileged(t *testing.T) {
 
 func TestResultMessage(t *testing.T) {
 	results := evaluate(t, policy.EKS180, policy.DefaultSettings(), "Pod",
-		workloads(testNamespace, corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr(true)})}})[0].Obj,
+		workloads(testNamespace, corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr.To(true)})}})[0].Obj,
 		policy.OperationCreate, nil, "privileged")
 	if len(results) != 1 {
 		t.Fatalf("want one result, got %v", results)

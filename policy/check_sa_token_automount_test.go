@@ -5,7 +5,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -13,24 +15,24 @@ func TestSATokenAutomount(t *testing.T) {
 	sa := func(name string, automount *bool) *corev1.ServiceAccount {
 		return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace}, AutomountServiceAccountToken: automount}
 	}
-	cluster := &fakeLookup{sas: map[string]*corev1.ServiceAccount{
-		testNamespace + "/no-token": sa("no-token", ptr(false)),
-		testNamespace + "/token":    sa("token", ptr(true)),
+	cluster := &fakecluster.State{ServiceAccounts: map[string]*corev1.ServiceAccount{
+		testNamespace + "/no-token": sa("no-token", ptr.To(false)),
+		testNamespace + "/token":    sa("token", ptr.To(true)),
 		testNamespace + "/unset":    sa("unset", nil),
 		testNamespace + "/default":  sa("default", nil),
 	}}
-	broken := &fakeLookup{saErr: errForbidden}
+	broken := &fakecluster.State{ServiceAccountErr: errForbidden}
 	spec := func(saName string, automount *bool) corev1.PodSpec {
 		return corev1.PodSpec{ServiceAccountName: saName, AutomountServiceAccountToken: automount, Containers: []corev1.Container{ctr("app")}}
 	}
 	const path = "automountServiceAccountToken"
 	podCheck(t, policy.EKS180, policy.DefaultSettings(), "sa-token-automount", "4.1.6", []podCase{
 		// Decided by the pod alone.
-		{name: "pod false, no lookup", spec: spec("web", ptr(false))},
-		{name: "pod false, ServiceAccount mounts", spec: spec("token", ptr(false)), lookup: cluster},
-		{name: "pod true overrides the ServiceAccount's false", spec: spec("no-token", ptr(true)), lookup: cluster,
+		{name: "pod false, no lookup", spec: spec("web", ptr.To(false))},
+		{name: "pod false, ServiceAccount mounts", spec: spec("token", ptr.To(false)), lookup: cluster},
+		{name: "pod true overrides the ServiceAccount's false", spec: spec("no-token", ptr.To(true)), lookup: cluster,
 			want: []want{fails(path, "pod must set automountServiceAccountToken=false, not true, unless it needs the API token")}},
-		{name: "pod true, no lookup", spec: spec("web", ptr(true)),
+		{name: "pod true, no lookup", spec: spec("web", ptr.To(true)),
 			want: []want{fails(path, "pod must set automountServiceAccountToken=false, not true, unless it needs the API token")}},
 		// Unset on the pod: the ServiceAccount decides.
 		{name: "unset, ServiceAccount false", spec: spec("no-token", nil), lookup: cluster},

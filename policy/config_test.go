@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -281,8 +283,8 @@ exemptions:
     - {checks: ["4.4.1"], kind: Deployment, name: "legacy-*", reason: "migrating to mounted secrets"}
 `)
 	spec := corev1.PodSpec{
-		ServiceAccountName: "web", AutomountServiceAccountToken: ptr(false), HostPID: true,
-		Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr(true), AllowPrivilegeEscalation: ptr(false)})},
+		ServiceAccountName: "web", AutomountServiceAccountToken: ptr.To(false), HostPID: true,
+		Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false)})},
 	}
 	spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}}}}
 	deployment := func(ns, name string) policy.Object {
@@ -304,7 +306,7 @@ exemptions:
 		}
 		return out
 	}
-	lookup := &fakeLookup{netpols: map[string]int{"team-a": 1, "kube-system": 1}}
+	lookup := &fakecluster.State{NetworkPolicies: map[string]int{"team-a": 1, "kube-system": 1}}
 
 	t.Run("modes", func(t *testing.T) {
 		assert.Equal(t, []judged{
@@ -356,7 +358,7 @@ exemptions:
 		}
 	})
 	t.Run("WARN never denies", func(t *testing.T) {
-		s := corev1.PodSpec{ServiceAccountName: "web", AutomountServiceAccountToken: ptr(false), Containers: []corev1.Container{hardened("app")}}
+		s := corev1.PodSpec{ServiceAccountName: "web", AutomountServiceAccountToken: ptr.To(false), Containers: []corev1.Container{hardened("app")}}
 		w := workloads("team-a", s)[0]
 		js := p.Judge(policy.NewObject(w.Kind, w.Obj), policy.OperationCreate, nil, "")
 		assert.Equal(t, []judged{{"4.3.2", policy.StatusWarn, policy.ModeEnforce, "", false}}, flatten(js))

@@ -1,20 +1,17 @@
 package policy_test
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite ../docs/checks.md")
 
 const checksDoc = "../docs/checks.md"
 
@@ -23,12 +20,7 @@ const checksDoc = "../docs/checks.md"
 // changing a check.
 func TestChecksDoc(t *testing.T) {
 	got := renderChecksDoc()
-	if *update {
-		require.NoError(t, os.WriteFile(checksDoc, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(checksDoc)
-	require.NoError(t, err)
-	assert.Equal(t, string(want), got, "docs/checks.md is stale: go test ./policy -run TestChecksDoc -update")
+	golden.Assert(t, checksDoc, []byte(got))
 	for _, b := range policy.Benchmarks() {
 		cat, err := policy.CatalogueFor(b)
 		require.NoError(t, err)

@@ -8,10 +8,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -181,37 +181,6 @@ func rule(groups, resources, verbs []string) rbacv1.PolicyRule {
 
 func ss(s ...string) []string { return s }
 
-func ptr[T any](v T) *T { return &v }
-
-// fakeLookup is in-memory cluster state.
-type fakeLookup struct {
-	netpols   map[string]int
-	netpolErr error
-	sas       map[string]*corev1.ServiceAccount // by namespace/name
-	saErr     error
-	classes   []networkingv1.IngressClass
-	classErr  error
-}
-
-func (f *fakeLookup) NetworkPolicyCount(ns string) (int, error) {
-	if f.netpolErr != nil {
-		return 0, f.netpolErr
-	}
-	return f.netpols[ns], nil
-}
-
-func (f *fakeLookup) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bool, error) {
-	if f.saErr != nil {
-		return nil, false, f.saErr
-	}
-	sa, ok := f.sas[ns+"/"+name]
-	return sa, ok, nil
-}
-
-func (f *fakeLookup) IngressClasses() ([]networkingv1.IngressClass, error) {
-	return f.classes, f.classErr
-}
-
 var errForbidden = errors.New(`serviceaccounts "app" is forbidden: User "cisgate" cannot get resource`)
 
 // container builders.
@@ -232,8 +201,8 @@ func ephemeral(c corev1.Container) corev1.EphemeralContainer {
 // hardened is a container that passes every container-level check of every benchmark.
 func hardened(name string) corev1.Container {
 	return withSC(ctr(name), corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr(false),
-		RunAsNonRoot:             ptr(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		RunAsNonRoot:             ptr.To(true),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	})

@@ -91,7 +91,7 @@ func TestOnAPIServer(t *testing.T) {
 		// The API server rejects a note over 1 KiB: a long one must arrive cut, not be lost.
 		p := pod(ns, "web")
 		require.NoError(t, sink.Emit(p, EventWarning, ReasonDenied, ActionAdmission, strings.Repeat("日本", MaxNoteBytes)))
-		got := waitForRealEvents(t, client, ns, func(evs []eventsv1.Event) bool { return len(evs) == 1 })[0]
+		got := waitForEvents(t, client, ns, func(evs []eventsv1.Event) bool { return len(evs) == 1 })[0]
 		assert.Equal(t, string(ReasonDenied), got.Reason)
 		assert.Equal(t, "web", got.Regarding.Name)
 		assert.Equal(t, 340*3+len(noteEllipsis), len(got.Note)) // as many whole three-byte runes as fit, and "…"
@@ -99,7 +99,7 @@ func TestOnAPIServer(t *testing.T) {
 		for range 3 {
 			require.NoError(t, sink.Emit(p, EventWarning, ReasonDenied, ActionAdmission, "again"))
 		}
-		waitForRealEvents(t, client, ns, func(evs []eventsv1.Event) bool {
+		waitForEvents(t, client, ns, func(evs []eventsv1.Event) bool {
 			return len(evs) == 1 && evs[0].Series != nil && evs[0].Series.Count >= 2
 		})
 
@@ -139,11 +139,11 @@ func TestOnAPIServer(t *testing.T) {
 		// The first is created, and the repeats patch its series (had they raced its creation, the
 		// broadcaster would retry them after ten seconds).
 		require.NoError(t, sink.Emit(ref, EventWarning, ReasonViolation, ActionAudit, "[4.2.1] privileged"))
-		waitForRealEvents(t, env.Clientset, ns, func(evs []eventsv1.Event) bool { return len(evs) == 1 })
+		waitForEvents(t, env.Clientset, ns, func(evs []eventsv1.Event) bool { return len(evs) == 1 })
 		for range 2 {
 			require.NoError(t, sink.Emit(ref, EventWarning, ReasonViolation, ActionAudit, "[4.2.1] privileged"))
 		}
-		waitForRealEvents(t, env.Clientset, ns, func(evs []eventsv1.Event) bool {
+		waitForEvents(t, env.Clientset, ns, func(evs []eventsv1.Event) bool {
 			return len(evs) == 1 && evs[0].Series != nil && evs[0].Series.Count >= 2
 		})
 	})
@@ -167,20 +167,6 @@ func keyOwners(t *testing.T, cm *corev1.ConfigMap) map[string][]string {
 		}
 	}
 	return owners
-}
-
-func waitForRealEvents(t *testing.T, client kubernetes.Interface, namespace string, cond func([]eventsv1.Event) bool) []eventsv1.Event {
-	t.Helper()
-	var items []eventsv1.Event
-	require.Eventually(t, func() bool {
-		list, err := client.EventsV1().Events(namespace).List(t.Context(), metav1.ListOptions{})
-		if err != nil {
-			return false
-		}
-		items = list.Items
-		return cond(items)
-	}, 30*time.Second, 50*time.Millisecond)
-	return items
 }
 
 // clientWithOnly returns a client for a ServiceAccount in namespace that may only patch the report

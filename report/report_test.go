@@ -156,7 +156,7 @@ func TestTruncateNote(t *testing.T) {
 	}
 }
 
-// waitForEvents polls the fake API server until cond holds for the Events in namespace.
+// waitForEvents polls the API server, fake or real, until cond holds for the Events in namespace.
 func waitForEvents(t *testing.T, client kubernetes.Interface, namespace string, cond func([]eventsv1.Event) bool) []eventsv1.Event {
 	t.Helper()
 	var items []eventsv1.Event
@@ -167,7 +167,7 @@ func waitForEvents(t *testing.T, client kubernetes.Interface, namespace string, 
 		}
 		items = list.Items
 		return cond(items)
-	}, 10*time.Second, 10*time.Millisecond)
+	}, 30*time.Second, 10*time.Millisecond)
 	return items
 }
 

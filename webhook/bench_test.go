@@ -3,21 +3,13 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
+	"errors"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -37,9 +29,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/cisgate/cisgate/internal/poll"
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/report"
 )
 
@@ -79,7 +74,7 @@ func benchDeployment(tb testing.TB) []byte {
 			Namespace: ns,
 			Operation: admissionv1.Create,
 			Object:    kruntime.RawExtension{Raw: mustJSON(tb, d)},
-			DryRun:    ptr(false),
+			DryRun:    ptr.To(false),
 		},
 	}
 	return mustJSON(tb, review)
@@ -120,32 +115,11 @@ func benchRequest(body []byte) *http.Request {
 }
 
 // selfSigned writes tls.crt and tls.key for 127.0.0.1 into dir and returns the certificate pool
-// that trusts them.
+// that trusts them (testcerts.WriteServing).
 func selfSigned(tb testing.TB, dir string) *x509.CertPool {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tb.Helper()
+	pool, err := testcerts.WriteServing(dir)
 	require.NoError(tb, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cisgate-bench"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(tb, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(tb, err)
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(tb, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
 	return pool
 }
 
@@ -180,18 +154,26 @@ func startServer(tb testing.TB, srv *Server) string {
 		cancel()
 		require.NoError(tb, <-done)
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Addr() == "" {
+	return waitListening(tb, srv, done)
+}
+
+// waitListening returns srv's address once it listens, and fails the test if Start returns first
+// (its error stays in done for whoever waits on it).
+func waitListening(tb testing.TB, srv *Server, done chan error) string {
+	tb.Helper()
+	err := poll.Until(context.Background(), 30*time.Second, 10*time.Millisecond, "the webhook server to listen", func() error {
 		select {
 		case err := <-done:
+			done <- err
 			tb.Fatalf("webhook server stopped: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			tb.Fatal("webhook server did not start")
+		if srv.Addr() == "" {
+			return errors.New("not listening yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
+	require.NoError(tb, err)
 	return srv.Addr()
 }
 

@@ -10,7 +10,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -69,7 +71,7 @@ func TestDecide(t *testing.T) {
 	withDebug := legacy.DeepCopy()
 	withDebug.Spec.Template.Spec.Containers = append(withDebug.Spec.Template.Spec.Containers, privileged(hardened("debug")))
 	scaled := legacy.DeepCopy()
-	scaled.Spec.Replicas = ptr(int32(10))
+	scaled.Spec.Replicas = ptr.To(int32(10))
 
 	twoPrivileged := pod(ns, "web", compliantSpec(privileged(hardened("a")), privileged(hardened("b"))))
 	reordered := twoPrivileged.DeepCopy()
@@ -102,11 +104,11 @@ func TestDecide(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 	}
 	twoNetpols := cluster()
-	twoNetpols.netpols[ns] = 2
+	twoNetpols.NetworkPolicies[ns] = 2
 	netpolErr := cluster()
-	netpolErr.netpolErr = errBoom
+	netpolErr.NetworkPolicyErr = errBoom
 	saErr := cluster()
-	saErr.saErr = errBoom
+	saErr.ServiceAccountErr = errBoom
 	exporterRule := `mode: enforce
 exemptions:
   rules:
@@ -117,7 +119,7 @@ exemptions:
 		name     string
 		config   string // default enforceConfig
 		req      Request
-		lookup   *fakeState // default cluster()
+		lookup   *fakecluster.State // default cluster()
 		noLookup bool
 
 		allowed  bool
@@ -251,7 +253,7 @@ exemptions:
 		{
 			name: "exemption rule: another namespace", config: exporterRule,
 			req:      create(object(pod("team-b", "node-exporter-x7k2p", compliantSpec(privileged(hardened("app")))))),
-			lookup:   &fakeState{netpols: map[string]int{"team-b": 3}, sas: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
+			lookup:   &fakecluster.State{NetworkPolicies: map[string]int{"team-b": 3}, ServiceAccounts: map[string]*corev1.ServiceAccount{"team-b/app": {}}},
 			message:  deniedPrefix("Pod", "team-b/node-exporter-x7k2p") + "[4.2.1] " + msgPrivileged + "; [4.2.5] " + msgEscalates,
 			findings: []seen{{"4.2.1", VerdictDeny, false, ""}, {"4.2.5", VerdictDeny, false, ""}},
 		},
@@ -420,13 +422,13 @@ exemptions:
 func TestDecideMessageListsEveryFindingSorted(t *testing.T) {
 	spec := compliantSpec(privileged(hardened("app")))
 	spec.ServiceAccountName = "default"
-	spec.AutomountServiceAccountToken = ptr(true)
+	spec.AutomountServiceAccountToken = ptr.To(true)
 	spec.HostPID, spec.HostIPC, spec.HostNetwork = true, true, true
 	spec.InitContainers = []corev1.Container{hardened("init")}
-	spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = ptr(true)
+	spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
 	spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
 		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "api"}, Key: "token"}}}}
-	empty := &fakeState{}
+	empty := &fakecluster.State{}
 	d := Decide(mustPolicy(t, "mode: enforce\nchecks: {\"4.2.3\": audit}\n"), create(object(pod("default", "web", spec))), empty)
 
 	require.False(t, d.Allowed)
@@ -526,17 +528,17 @@ func TestDecideFollowsTheIngressClassInTheCluster(t *testing.T) {
 	const need = " must set annotation alb.ingress.kubernetes.io/certificate-arn to an ACM certificate ARN"
 
 	alb := cluster()
-	alb.classes = classOf("ingress.k8s.aws/alb")
+	alb.Classes = classOf("ingress.k8s.aws/alb")
 	d := Decide(pol, create(ingress), alb)
 	assert.False(t, d.Allowed)
 	assert.Equal(t, deniedPrefix("Ingress", ns+"/web")+`[5.4.5] Ingress of class "external" (controller ingress.k8s.aws/alb)`+need, d.Message)
 
 	nginx := cluster()
-	nginx.classes = classOf("k8s.io/ingress-nginx")
+	nginx.Classes = classOf("k8s.io/ingress-nginx")
 	assert.Equal(t, Decision{Allowed: true}, Decide(pol, create(ingress), nginx))
 
 	unreadable := cluster()
-	unreadable.classErr = errors.New("timed out waiting for the IngressClass cache")
+	unreadable.IngressClassErr = errors.New("timed out waiting for the IngressClass cache")
 	d = Decide(pol, create(ingress), unreadable)
 	assert.True(t, d.Allowed, "a failed lookup never denies")
 	assert.Equal(t, []string{`[5.4.5] cannot read IngressClass "external": timed out waiting for the IngressClass cache; ` +

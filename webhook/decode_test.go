@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/policy"
@@ -78,13 +79,13 @@ func apiServerDeployment() *appsv1.Deployment {
 				Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "apps/v1",
 				Time: &now, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)},
 			}},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "example.com/v1", Kind: "App", Name: "shop", UID: "1", Controller: ptr(true)}},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "example.com/v1", Kind: "App", Name: "shop", UID: "1", Controller: ptr.To(true)}},
 		},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr[int32](3),
+			Replicas: ptr.To[int32](3),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
-				MaxUnavailable: ptr(intstr.FromString("25%")), MaxSurge: ptr(intstr.FromInt32(1)),
+				MaxUnavailable: ptr.To(intstr.FromString("25%")), MaxSurge: ptr.To(intstr.FromInt32(1)),
 			}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}},
@@ -98,12 +99,12 @@ func apiServerDeployment() *appsv1.Deployment {
 						},
 						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}, PeriodSeconds: 10},
 						Env: []corev1.EnvVar{{Name: "DB", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-							LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password", Optional: ptr(false),
+							LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password", Optional: ptr.To(false),
 						}}}},
-						SecurityContext: &corev1.SecurityContext{Privileged: ptr(true), RunAsUser: ptr[int64](0),
+						SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true), RunAsUser: ptr.To[int64](0),
 							Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}},
 					}},
-					TerminationGracePeriodSeconds: ptr[int64](30),
+					TerminationGracePeriodSeconds: ptr.To[int64](30),
 					HostNetwork:                   true,
 				},
 			},
@@ -143,7 +144,7 @@ func TestReviewDecodingMatchesControllerRuntime(t *testing.T) {
 			sent := admissionv1.AdmissionRequest{
 				UID: "7b1f", Kind: gvk, Name: "from-the-request", Namespace: "team-b", Operation: op,
 				UserInfo: authenticationv1.UserInfo{Username: "alice", Groups: []string{"dev", "system:authenticated"}},
-				DryRun:   ptr(true),
+				DryRun:   ptr.To(true),
 			}
 			switch op {
 			case admissionv1.Create:

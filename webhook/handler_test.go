@@ -15,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -180,21 +181,21 @@ func TestHandleUsesClusterState(t *testing.T) {
 
 	t.Run("namespace label enforce beats global audit", func(t *testing.T) {
 		state := cluster()
-		state.modes = map[string]string{ns: "enforce"}
+		state.Modes = map[string]string{ns: "enforce"}
 		resp := newHandler(t, "mode: audit\n", state, nil).Handle(context.Background(), req)
 		assert.False(t, resp.Allowed)
 		assert.Equal(t, deniedPrefix("Pod", "team-a/web")+"[4.2.1] "+msgPrivileged+"; [4.2.4] "+msgHostNetwork+"; [4.2.5] "+msgEscalates, resp.Result.Message)
 	})
 	t.Run("unknown namespace mode falls back to the config", func(t *testing.T) {
 		state := cluster()
-		state.modeErr = errBoom
+		state.ModeErr = errBoom
 		resp := newHandler(t, "mode: audit\n", state, nil).Handle(context.Background(), req)
 		assert.True(t, resp.Allowed)
 		assert.Equal(t, []string{"[4.2.1] " + msgPrivileged, "[4.2.4] " + msgHostNetwork, "[4.2.5] " + msgEscalates}, []string(resp.Warnings))
 	})
 	t.Run("namespace without NetworkPolicy", func(t *testing.T) {
 		state := cluster()
-		state.netpols = nil
+		state.NetworkPolicies = nil
 		resp := newHandler(t, enforceConfig, state, nil).Handle(context.Background(), admissionRequest(reqOpts{
 			kind: deploymentGVK, resource: deploymentRes, namespace: ns, name: "shop", object: mustJSON(t, deployment(ns, "shop", 1, compliantSpec())),
 		}))
@@ -215,7 +216,7 @@ func TestHandleUpdateAndDelete(t *testing.T) {
 	legacySpec.HostNetwork = true
 	legacy := deployment(ns, "legacy", 3, legacySpec)
 	scaled := legacy.DeepCopy()
-	scaled.Spec.Replicas = ptr(int32(10))
+	scaled.Spec.Replicas = ptr.To(int32(10))
 	withDebug := legacy.DeepCopy()
 	withDebug.Spec.Template.Spec.Containers = append(withDebug.Spec.Template.Spec.Containers, privileged(hardened("debug")))
 	netpol := mustJSON(t, networkPolicy(ns, "deny-all"))
@@ -245,7 +246,7 @@ func TestHandleUpdateAndDelete(t *testing.T) {
 	assert.Equal(t, deniedPrefix("NetworkPolicy", "team-a/deny-all")+"[4.3.2] "+msgLastNetpol, resp.Result.Message)
 
 	state := cluster()
-	state.netpols[ns] = 2
+	state.NetworkPolicies[ns] = 2
 	resp = newHandler(t, enforceConfig, state, nil).Handle(context.Background(), admissionRequest(reqOpts{op: admissionv1.Delete, kind: networkPolGVK, namespace: ns, name: "deny-all", oldObject: netpol}))
 	assert.True(t, resp.Allowed, "deleting one of two NetworkPolicies")
 	assert.Empty(t, resp.Warnings)

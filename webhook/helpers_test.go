@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/json"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,10 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -31,67 +31,18 @@ func mustPolicy(t testing.TB, config string) *policy.Policy {
 	return p
 }
 
-// fakeState is in-memory cluster state: the policy.Lookup and the namespace labels.
-type fakeState struct {
-	mu        sync.Mutex
-	netpols   map[string]int
-	netpolErr error
-	sas       map[string]*corev1.ServiceAccount // by namespace/name
-	saErr     error
-	modes     map[string]string // cisgate.io/mode label by namespace
-	modeErr   error
-	classes   []networkingv1.IngressClass
-	classErr  error
-}
-
 // cluster is the state of a cluster where namespace ns is ready for compliant workloads.
-func cluster() *fakeState {
-	return &fakeState{
-		netpols: map[string]int{ns: 1},
-		sas: map[string]*corev1.ServiceAccount{ns + "/app": {
+func cluster() *fakecluster.State {
+	return &fakecluster.State{
+		NetworkPolicies: map[string]int{ns: 1},
+		ServiceAccounts: map[string]*corev1.ServiceAccount{fakecluster.Key(ns, "app"): {
 			ObjectMeta:                   metav1.ObjectMeta{Name: "app", Namespace: ns},
-			AutomountServiceAccountToken: ptr(false),
+			AutomountServiceAccountToken: ptr.To(false),
 		}},
 	}
 }
 
-func (f *fakeState) NetworkPolicyCount(namespace string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.netpolErr != nil {
-		return 0, f.netpolErr
-	}
-	return f.netpols[namespace], nil
-}
-
-func (f *fakeState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.saErr != nil {
-		return nil, false, f.saErr
-	}
-	sa, ok := f.sas[namespace+"/"+name]
-	return sa, ok, nil
-}
-
-func (f *fakeState) IngressClasses() ([]networkingv1.IngressClass, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.classes, f.classErr
-}
-
-func (f *fakeState) NamespaceMode(namespace string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.modeErr != nil {
-		return "", f.modeErr
-	}
-	return f.modes[namespace], nil
-}
-
 var errBoom = errors.New("the cache is not synced")
-
-func ptr[T any](v T) *T { return &v }
 
 // hardened is a container that passes every container check of eks-1.8.0.
 func hardened(name string) corev1.Container {
@@ -99,8 +50,8 @@ func hardened(name string) corev1.Container {
 		Name:  name,
 		Image: "registry.example/" + name + ":1",
 		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: ptr(false),
-			RunAsNonRoot:             ptr(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			RunAsNonRoot:             ptr.To(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
@@ -109,7 +60,7 @@ func hardened(name string) corev1.Container {
 
 func privileged(c corev1.Container) corev1.Container {
 	c.SecurityContext = c.SecurityContext.DeepCopy()
-	c.SecurityContext.Privileged = ptr(true)
+	c.SecurityContext.Privileged = ptr.To(true)
 	return c
 }
 
@@ -120,7 +71,7 @@ func compliantSpec(containers ...corev1.Container) corev1.PodSpec {
 	}
 	return corev1.PodSpec{
 		ServiceAccountName:           "app",
-		AutomountServiceAccountToken: ptr(false),
+		AutomountServiceAccountToken: ptr.To(false),
 		Containers:                   containers,
 	}
 }
@@ -139,7 +90,7 @@ func deployment(namespace, name string, replicas int32, spec corev1.PodSpec) *ap
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(replicas),
+			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},

@@ -4,18 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +26,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/cisgate/cisgate/internal/testcerts"
 )
 
 // reviewBody is an AdmissionReview of a privileged Pod in ns: denied in enforce mode.
@@ -237,24 +233,26 @@ func TestLargeBodiesAreBounded(t *testing.T) {
 // cannot even complete the handshake; the API server's client certificate is served.
 func TestClientCertificates(t *testing.T) {
 	dir := t.TempDir()
-	caCert, caKey := newCA(t)
+	ca, err := testcerts.NewCA()
+	require.NoError(t, err)
 	caFile := filepath.Join(dir, "client-ca.crt")
-	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}), 0o600))
+	require.NoError(t, os.WriteFile(caFile, ca.PEM(), 0o600))
 	addr, pool := hostileServer(t, DefaultBodyBudget, ServerOptions{ClientCAFile: caFile})
 	body := reviewBody(t, podGVK, admissionv1.Create)
 
 	anonymous := httpsClient(pool, true, 1)
-	_, err := anonymous.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+	_, err = anonymous.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
 	require.Error(t, err, "a client without a certificate is refused")
 
-	otherCA, otherKey := newCA(t)
+	otherCA, err := testcerts.NewCA()
+	require.NoError(t, err)
 	forged := httpsClient(pool, true, 1)
-	forged.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, otherCA, otherKey)}
+	forged.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, otherCA)}
 	_, err = forged.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
 	require.Error(t, err, "a certificate from another CA is refused")
 
 	apiServer := httpsClient(pool, true, 1)
-	apiServer.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, caCert, caKey)}
+	apiServer.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, ca)}
 	resp, err := apiServer.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
 	got, _ := io.ReadAll(resp.Body)
@@ -262,34 +260,14 @@ func TestClientCertificates(t *testing.T) {
 	assert.Contains(t, string(got), "cisgate denied")
 }
 
-func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
+// clientCert is a client certificate that ca signed, as the API server presents one.
+func clientCert(t *testing.T, ca *testcerts.CA) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certPEM, keyPEM, err := ca.ClientCert("kube-apiserver")
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "webhook-client-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return cert, key
-}
-
-func clientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return cert
 }
 
 // TestShutdownKeepsServingThroughTheDelay: once the context ends, readiness fails at once, but
@@ -390,8 +368,6 @@ func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x
 	ctx, cancel := context.WithCancel(context.Background())
 	done = make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	for srv.Addr() == "" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitListening(t, srv, done)
 	return srv, pool, cancel, done
 }

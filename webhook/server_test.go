@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cisgate/cisgate/internal/poll"
 )
 
 // TestServerPicksUpARotatedCertificate rotates tls.crt and tls.key under a running server, as
@@ -39,26 +41,18 @@ func fileCert(t *testing.T, dir string) []byte {
 
 func waitForServedCert(t *testing.T, addr string, want []byte) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		last = func() error {
-			// Only the served certificate is compared; trust is not what this test is about.
-			conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			got := conn.ConnectionState().PeerCertificates
-			if len(got) == 0 || !bytes.Equal(got[0].Raw, want) {
-				return errors.New("still serving another certificate")
-			}
-			return nil
-		}()
-		if last == nil {
-			return
+	err := poll.Until(t.Context(), 30*time.Second, 100*time.Millisecond, "the expected certificate", func() error {
+		// Only the served certificate is compared; trust is not what this test is about.
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the server never served the expected certificate: %v", last)
+		defer conn.Close()
+		got := conn.ConnectionState().PeerCertificates
+		if len(got) == 0 || !bytes.Equal(got[0].Raw, want) {
+			return errors.New("still serving another certificate")
+		}
+		return nil
+	})
+	require.NoError(t, err, "the server never served the expected certificate")
 }

@@ -33,6 +33,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cisgate/cisgate/internal/poll"
 )
 
 // BaseDir holds every cluster's directory and the machine-wide lock.
@@ -640,22 +642,9 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// WaitFor polls check every 200ms until it returns nil, ctx ends or timeout passes (a barrier on
-// what a user would see, never a fixed sleep).
+// WaitFor polls check every 200ms until it returns nil, ctx ends or timeout passes (poll.Until).
 func WaitFor(ctx context.Context, timeout time.Duration, what string, check func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		if last = check(); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return poll.Until(ctx, timeout, 200*time.Millisecond, what, check)
 }
 
 // RemoveAbandoned takes the machine's cluster lock (failing at once if a cluster runs) and

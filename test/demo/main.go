@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -31,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/cluster"
@@ -93,7 +93,7 @@ func run() error {
 		fmt.Printf("  pod %s %s on %s (%s)\n", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.PodIP)
 	}
 
-	warnings := &warningLog{}
+	warnings := &warnlog.Log{}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.WarningHandler = warnings
 	scheme := runtime.NewScheme()
@@ -116,7 +116,7 @@ func run() error {
 			continue
 		}
 		err := cl.Create(ctx, obj)
-		warned := warnings.take()
+		warned := warnings.Take()
 		name := o.Kind + " " + objectName(o.Namespace, o.Name)
 		switch {
 		case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "cisgate denied"):
@@ -293,25 +293,6 @@ func deniedFindings(msg string) []string {
 		parts[i] = "[" + parts[i]
 	}
 	return parts
-}
-
-type warningLog struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warningLog) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, text)
-}
-
-func (w *warningLog) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.msgs
-	w.msgs = nil
-	return out
 }
 
 func heading(s string) { fmt.Printf("\n== %s\n", s) }

@@ -2,18 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -21,7 +12,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/cisgate/cisgate/internal/fakecluster"
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/webhook"
 )
@@ -104,14 +96,13 @@ func uniqueKindReview(i int) []byte {
 
 // state is the cluster the harness's webhook sees: team-a has a NetworkPolicy and the
 // ServiceAccount "app" without a token.
-type state struct{}
-
-func (state) NetworkPolicyCount(string) (int, error) { return 1, nil }
-func (state) ServiceAccount(ns, name string) (*corev1.ServiceAccount, bool, error) {
-	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, AutomountServiceAccountToken: ptr.To(false)}, true, nil
+var state = &fakecluster.State{
+	NetworkPolicies: map[string]int{"team-a": 1},
+	ServiceAccounts: map[string]*corev1.ServiceAccount{fakecluster.Key("team-a", "app"): {
+		ObjectMeta:                   metav1.ObjectMeta{Name: "app", Namespace: "team-a"},
+		AutomountServiceAccountToken: ptr.To(false),
+	}},
 }
-func (state) IngressClasses() ([]networkingv1.IngressClass, error) { return nil, nil }
-func (state) NamespaceMode(string) (string, error)                 { return "", nil }
 
 // counter counts the decisions the handler hands to reporting.
 type counter struct{ n atomic.Int64 }
@@ -124,7 +115,7 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := selfSigned(dir); err != nil {
+	if _, err := testcerts.WriteServing(dir); err != nil {
 		return err
 	}
 	pol, err := policy.ParseConfig([]byte("mode: audit\n"))
@@ -134,7 +125,7 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 	rec := &counter{}
 	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
 	srv.Register(webhook.Path, &webhook.Handler{
-		Policy: func() *policy.Policy { return pol }, State: state{}, Recorder: rec,
+		Policy: func() *policy.Policy { return pol }, State: state, Recorder: rec,
 		Bodies: webhook.NewBodyBudget(webhook.DefaultBodyBudget),
 	})
 	// The ceiling: controller-runtime's admission.Webhook admitting everything, on the same server.
@@ -155,29 +146,4 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 	err = <-done
 	fmt.Println("recorded", rec.n.Load())
 	return err
-}
-
-func selfSigned(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cisgate-load"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 }

@@ -60,7 +60,7 @@ func (o *AuditOptions) Validate() []error {
 
 func newAuditCommand(streams IOStreams) *cobra.Command {
 	o := NewAuditOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "audit [--kubeconfig PATH]",
 		Short: "Audit the objects of a live cluster against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Audit lists every object of a checked kind page by page and judges it as the background
@@ -73,16 +73,7 @@ version by slug, as check does. Exit codes: 0 nothing blocks, 1 a FAIL in enforc
 input or usage.
 
 Checked kinds: ` + checkedKindsHelp() + `.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(ctx context.Context) error { return o.Run(ctx, streams) })
 }
 
 // Run audits the cluster once and writes the report.
@@ -91,16 +82,11 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	format, _ := output.ParseFormat(o.Output, auditFormats...)
-	cfg, err := loadRESTConfig(o.Kubeconfig)
+	_, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return usageError(fmt.Errorf("--kubeconfig: %w", err))
-	}
-	return o.audit(ctx, clientset, pol, format, streams)
+	return o.audit(ctx, clientset, pol, output.Format(o.Output), streams)
 }
 
 // policy builds the policy to audit with, as check builds it (loadPolicy): the config's, or every
@@ -113,7 +99,7 @@ func (o *AuditOptions) audit(ctx context.Context, client kubernetes.Interface, p
 	if err != nil {
 		return err
 	}
-	if err := output.Write(streams.Out, format, run.Report); err != nil {
+	if err := output.Write(streams.Out, run.Report, format); err != nil {
 		return err
 	}
 	if run.Report.Blocking() > 0 {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -54,7 +55,7 @@ func (o *CheckOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 		}
 	}
-	if _, err := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF); err != nil {
+	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -91,7 +92,7 @@ func loadPolicy(configFile, benchmark string) (*policy.Policy, error) {
 
 func newCheckCommand(streams IOStreams) *cobra.Command {
 	o := NewCheckOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "check -f PATH [-f PATH...]",
 		Short: "Check manifests against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Check reads manifests (files, directories, or - for stdin; multi-document YAML, JSON, List
@@ -101,19 +102,12 @@ controller serves it (5.4.5). Exit codes: 0 nothing blocks, 1 a FAIL in enforce 
 or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.
 
 Checked kinds: ` + checkedKindsHelp() + `.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			if o.List {
-				return o.RunList(streams)
-			}
-			return o.Run(streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(context.Context) error {
+		if o.List {
+			return o.RunList(streams)
+		}
+		return o.Run(streams)
+	})
 }
 
 // Run checks the manifests and writes the report.
@@ -122,7 +116,6 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	format, _ := output.ParseFormat(o.Output, output.FormatTable, output.FormatJSON, output.FormatJUnit, output.FormatSARIF)
 	loaded := manifest.Load(o.Files, streams.In)
 	if o.Namespace != "" {
 		var errs []error
@@ -130,7 +123,7 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 		loaded.Errors = append(loaded.Errors, errs...)
 	}
 	report := CheckManifests(pol, loaded.Objects)
-	if err := output.Write(streams.Out, format, report); err != nil {
+	if err := output.Write(streams.Out, report, output.Format(o.Output)); err != nil {
 		return err
 	}
 	if len(loaded.Errors) > 0 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,21 +16,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/policy"
 )
 
 // corpus is the manifest corpus, from this package's directory.
 const corpus = "../../../test/testdata/manifests"
-
-// updateGolden is the -update flag that rewrites golden files. Another test file of this
-// package may have registered it already; share it rather than panic on a second definition.
-var updateGolden = func() func() bool {
-	if f := flag.Lookup("update"); f != nil {
-		return func() bool { return f.Value.String() == "true" }
-	}
-	b := flag.Bool("update", false, "rewrite golden files")
-	return func() bool { return *b }
-}()
 
 type runResult struct {
 	code   int
@@ -423,14 +413,7 @@ func TestCheckGolden(t *testing.T) {
 			res := run(t, nil, "check", "-f", "test/testdata/manifests/compliant", "-f", "test/testdata/manifests/noncompliant", "-o", tc.format)
 			assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 			assert.Empty(t, res.stderr)
-			path := filepath.Join(testdata, tc.file)
-			if updateGolden() {
-				require.NoError(t, os.WriteFile(path, []byte(res.stdout), 0o644))
-				return
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./cmd/cisgate/app/ -run TestCheckGolden -update to create it")
-			assert.Equal(t, string(want), res.stdout, "output differs from %s; rerun with -update if the change is intended", path)
+			golden.Assert(t, filepath.Join(testdata, tc.file), []byte(res.stdout))
 		})
 	}
 }
@@ -445,14 +428,7 @@ func TestCheckList(t *testing.T) {
 		t.Run(tc.benchmark, func(t *testing.T) {
 			res := run(t, nil, "check", "--list", "--benchmark", tc.benchmark)
 			require.Equal(t, app.ExitOK, res.code, res.stderr)
-			path := filepath.Join("testdata", tc.file)
-			if updateGolden() {
-				require.NoError(t, os.WriteFile(path, []byte(res.stdout), 0o644))
-				return
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./cmd/cisgate/app/ -run TestCheckList -update to create it")
-			assert.Equal(t, string(want), res.stdout)
+			golden.Assert(t, filepath.Join("testdata", tc.file), []byte(res.stdout))
 		})
 	}
 	res := run(t, nil, "check", "--list", "--benchmark", "eks-9.9.9")

@@ -119,7 +119,7 @@ func requireDir(path string) error {
 
 func newNodeScanCommand(streams IOStreams) *cobra.Command {
 	o := NewNodeScanOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "nodescan --host-root DIR --node-name NAME",
 		Short: "Check a worker node's kubelet against CIS Amazon EKS Benchmark section 3",
 		Long: `nodescan reads a node through --host-root: it finds the kubelet in proc/*/cmdline (else the
@@ -128,16 +128,7 @@ configuration (flag > --config-dir drop-ins > --config file > the kubelet's defa
 and decides every section 3 check of the benchmark. Every result names the source of its value.
 Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage, 3 not scanned (the kubelet or its configuration
 could not be read: the report says which path, and the Job's mounts are the usual cause).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(ctx context.Context) error { return o.Run(ctx, streams) })
 }
 
 // Run scans the host, writes the results and, with --report, records them in the cluster.
@@ -170,11 +161,7 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 
 // newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
-	cfg, err := loadRESTConfig(o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("--report: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	_, client, err := connect(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cisgate/cisgate/nodescan"
@@ -54,9 +56,7 @@ func TestNodeScanCommand(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
 				assert.Equal(t, policy.EKS180, r.Benchmark)
 				assert.Equal(t, "ip-10-0-1-1", r.Node)
-				require.Len(t, r.Results, 13)
-				assert.Equal(t, "3.1.1", r.Results[0].ID)
-				assert.Equal(t, "3.2.9", r.Results[12].ID)
+				assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(r.Results), "every section 3 item, in catalogue order")
 				for _, res := range r.Results {
 					assert.Equal(t, policy.StatusPass, res.Status, res.Slug)
 				}
@@ -75,7 +75,8 @@ func TestNodeScanCommand(t *testing.T) {
 			name: "no kubelet is not scanned", fixture: "no-kubelet", args: []string{"--node-name", "n1", "--output", "junit"},
 			wantCode: ExitNotScanned,
 			check: func(t *testing.T, stdout string) {
-				assert.Contains(t, stdout, `tests="14" failures="1" skipped="13"`)
+				checks := len(nodeIDs(t, policy.EKS180))
+				assert.Contains(t, stdout, fmt.Sprintf(`tests="%d" failures="1" skipped="%d"`, checks+1, checks), "every check skipped, and the node not scanned")
 				assert.Contains(t, stdout, `name="node scanned"`)
 			},
 		},
@@ -85,10 +86,8 @@ func TestNodeScanCommand(t *testing.T) {
 			check: func(t *testing.T, stdout string) {
 				var r nodescan.Report
 				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
-				require.Len(t, r.Results, 15)
-				assert.Equal(t, policy.Slug("protect-kernel-defaults"), r.Results[9].Slug)
-				assert.Equal(t, "3.2.6", r.Results[9].ID)
-				assert.Equal(t, "3.2.11", r.Results[14].ID)
+				assert.Equal(t, nodeIDs(t, policy.EKS120), resultIDs(r.Results))
+				assert.Equal(t, "3.2.6", resultOf(t, r.Results, "protect-kernel-defaults").ID, "the benchmark's own numbering")
 			},
 		},
 		{
@@ -143,6 +142,56 @@ func TestNodeScanUsageErrors(t *testing.T) {
 	}
 }
 
+// nodeIDs are the IDs of the benchmark's section 3 items, in catalogue order: what a scan reports.
+func nodeIDs(t *testing.T, b policy.Benchmark) []string {
+	t.Helper()
+	cat, err := policy.CatalogueFor(b)
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range cat.Entries() {
+		if e.Section == policy.SectionNode {
+			ids = append(ids, e.ID)
+		}
+	}
+	require.NotEmpty(t, ids)
+	return ids
+}
+
+func resultIDs(results []nodescan.Result) []string {
+	ids := make([]string, len(results))
+	for i, r := range results {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func resultOf(t *testing.T, results []nodescan.Result, slug policy.Slug) nodescan.Result {
+	t.Helper()
+	for _, r := range results {
+		if r.Slug == slug {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s", slug)
+	return nodescan.Result{}
+}
+
+// scanAndReport runs nodescan --report on the host root as node, reporting to namespace of the
+// fake cluster, and returns the exit code and what the command printed.
+func scanAndReport(t *testing.T, client kubernetes.Interface, root, node, namespace string) (code int, out string) {
+	t.Helper()
+	reporter, err := newNodeScanReporter(client, namespace)
+	require.NoError(t, err)
+	o := NewNodeScanOptions()
+	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
+	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
+	var buf bytes.Buffer
+	err = o.Run(t.Context(), IOStreams{Out: &buf})
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	return exit.Code, buf.String()
+}
+
 // fakeReporter records what --report would publish.
 type fakeReporter struct{ got []nodescan.NodeReport }
 
@@ -171,7 +220,7 @@ func TestNodeScanReport(t *testing.T) {
 	assert.Equal(t, 1, payload.SchemaVersion)
 	assert.Equal(t, "ip-10-0-1-1", payload.Node)
 	assert.Equal(t, at, payload.Time)
-	assert.Len(t, payload.Results, 13)
+	assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(payload.Results))
 }
 
 func TestClusterNodeScanReporter(t *testing.T) {
@@ -181,17 +230,8 @@ func TestClusterNodeScanReporter(t *testing.T) {
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, UID: "uid-1"}},
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-1-2"}},
 	)
-	reporter, err := newNodeScanReporter(client, namespace)
-	require.NoError(t, err)
-	o := NewNodeScanOptions()
-	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
-	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
-
-	var out bytes.Buffer
-	err = o.Run(t.Context(), IOStreams{Out: &out})
-	var exit *ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, ExitFindings, exit.Code)
+	code, _ := scanAndReport(t, client, root, node, namespace)
+	assert.Equal(t, ExitFindings, code)
 
 	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)
@@ -201,7 +241,7 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	assert.Equal(t, node, payload.Node)
 	assert.Equal(t, policy.EKS180, payload.Benchmark)
 	assert.Equal(t, 8, payload.Counts[policy.StatusFail])
-	assert.Len(t, payload.Results, 13, "two nodes share the budget: everything fits")
+	assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(payload.Results), "two nodes share the budget: everything fits")
 
 	events, err := client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{})
 	require.NoError(t, err)
@@ -225,19 +265,10 @@ func TestClusterNodeScanReporterNotScanned(t *testing.T) {
 		[]byte("/usr/bin/kubelet\x00--config\x00/opt/kubelet/config.yaml\x00"), 0o644))
 	const node, namespace = "ip-10-0-1-1", "cisgate-system"
 	client := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, UID: "uid-1"}})
-	reporter, err := newNodeScanReporter(client, namespace)
-	require.NoError(t, err)
-	o := NewNodeScanOptions()
-	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
-	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
-
-	var out bytes.Buffer
-	err = o.Run(t.Context(), IOStreams{Out: &out})
-	var exit *ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, ExitNotScanned, exit.Code)
-	assert.Equal(t, nodescan.ExitNotScanned, exit.Code)
-	assert.Contains(t, out.String(), "not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: no such file or directory")
+	code, out := scanAndReport(t, client, root, node, namespace)
+	assert.Equal(t, ExitNotScanned, code)
+	assert.Equal(t, nodescan.ExitNotScanned, code)
+	assert.Contains(t, out, "not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: no such file or directory")
 
 	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)

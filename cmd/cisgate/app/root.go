@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -97,6 +99,26 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	return ExitUsage
 }
 
+// options is what every subcommand's options struct has.
+type options interface {
+	AddFlags(fs *pflag.FlagSet)
+	Validate() []error
+}
+
+// withOptions binds o to cmd's flags and runs run once o validates: every problem with the flags
+// is a usage error (exit 2), reported before anything runs. The command takes no arguments.
+func withOptions(cmd *cobra.Command, o options, run func(ctx context.Context) error) *cobra.Command {
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := validationError(o.Validate()); err != nil {
+			return err
+		}
+		return run(cmd.Context())
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
 // validationError joins an options struct's Validate errors into one usage error.
 func validationError(errs []error) error {
 	if len(errs) == 0 {
@@ -126,4 +148,18 @@ func loadRESTConfig(kubeconfig string) (*rest.Config, error) {
 		cfg.QPS = -1
 	}
 	return cfg, nil
+}
+
+// connect is the one way a subcommand reaches the cluster: kubeconfig's config, by
+// loadRESTConfig's rule, and its clientset.
+func connect(kubeconfig string) (*rest.Config, *kubernetes.Clientset, error) {
+	cfg, err := loadRESTConfig(kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	clientset, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, clientset, nil
 }

@@ -170,7 +170,7 @@ func (o *ServeOptions) Validate() []error {
 
 func newServeCommand(streams IOStreams) *cobra.Command {
 	o := NewServeOptions()
-	cmd := &cobra.Command{
+	return withOptions(&cobra.Command{
 		Use:   "serve",
 		Short: "Serve the validating admission webhook and run the background controllers",
 		Long: `Serve the validating admission webhook on every replica, and the background audit and node
@@ -180,16 +180,7 @@ serving and the replica stands for election again.
 On SIGTERM readiness fails at once, the webhook keeps serving for --shutdown-delay while the
 Endpoints drop the replica, then stops accepting, lets requests in flight finish
 (--drain-timeout) and writes its last counts to the report.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validationError(o.Validate()); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), streams)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(ctx context.Context) error { return o.Run(ctx, streams) })
 }
 
 var (
@@ -215,13 +206,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := loadRESTConfig(o.Kubeconfig)
+	cfg, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
-	}
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
 	}
 	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/test/cluster"
 )
 
@@ -181,7 +181,7 @@ func Install(t testing.TB, c *cluster.Cluster, args ...string) *Release {
 // mode: its cisgate.io/mode label has a value cisgate ignores (a WARN finding); a dry run
 // stores nothing.
 func WaitWebhookAnswers(ctx context.Context, c *cluster.Cluster) error {
-	warned := &warningRecorder{}
+	warned := &warnlog.Log{}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.WarningHandler = warned
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -193,29 +193,11 @@ func WaitWebhookAnswers(ctx context.Context, c *cluster.Cluster) error {
 		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return err
 		}
-		if !warned.seen("cisgate.io/mode") {
+		if !slices.ContainsFunc(warned.Take(), func(w string) bool { return strings.Contains(w, "cisgate.io/mode") }) {
 			return errors.New("admitted without cisgate's warning: the API server did not reach the webhook")
 		}
 		return nil
 	})
-}
-
-// warningRecorder records whether a Warning header contained a text.
-type warningRecorder struct {
-	mu    sync.Mutex
-	texts []string
-}
-
-func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.texts = append(w.texts, text)
-}
-
-func (w *warningRecorder) seen(part string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.ContainsFunc(w.texts, func(t string) bool { return strings.Contains(t, part) })
 }
 
 // Upgrade runs helm upgrade with TestValues and args (other values reset to the chart's).

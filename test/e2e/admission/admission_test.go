@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
@@ -79,9 +80,9 @@ func requireDenied(t *testing.T, err error, wants ...string) {
 	}
 }
 
-func requireWarned(t *testing.T, w *warnings, wants ...string) {
+func requireWarned(t *testing.T, w *warnlog.Log, wants ...string) {
 	t.Helper()
-	got := strings.Join(w.take(), "\n")
+	got := strings.Join(w.Take(), "\n")
 	for _, want := range wants {
 		assert.Contains(t, got, want)
 	}
@@ -112,10 +113,10 @@ func TestEnforceDeniesWithIDs(t *testing.T) {
 	}), metav1.CreateOptions{})
 	requireDenied(t, err, "[4.2.2] pod must not set hostPID=true; [4.2.4] pod must not set hostNetwork=true")
 
-	w.take()
+	w.Take()
 	_, err = cs.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", nil), metav1.CreateOptions{})
 	require.NoError(t, err, "a compliant Deployment is admitted")
-	assert.Empty(t, w.take(), "and draws no warning")
+	assert.Empty(t, w.Take(), "and draws no warning")
 }
 
 func TestAuditAdmitsWithWarnings(t *testing.T) {
@@ -152,7 +153,7 @@ func TestAuditAdmitsWithWarnings(t *testing.T) {
 		_, err := env.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, clusterAdminBinding("probe", "devs"), metav1.CreateOptions{DryRun: dryRun})
 		return err
 	})
-	w.take()
+	w.Take()
 	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, clusterAdminBinding("devs-admin-audit", "devs"), metav1.CreateOptions{})
 	require.NoError(t, err)
 	requireWarned(t, w, `[4.1.1] must not bind ClusterRole "cluster-admin" to Group "devs"`)
@@ -185,25 +186,25 @@ func TestExemptions(t *testing.T) {
 		cs, w := userClient(t, "")
 		_, err := cs.CoreV1().Pods("exempt-ns").Create(ctx, privilegedPod("exempt-ns", "priv"), metav1.CreateOptions{})
 		require.NoError(t, err)
-		assert.Empty(t, w.take(), "an exempt finding is not warned either")
+		assert.Empty(t, w.Take(), "an exempt finding is not warned either")
 	})
 	t.Run("username", func(t *testing.T) {
 		cs, w := userClient(t, "ci-bot")
 		_, err := cs.CoreV1().Pods(ns).Create(ctx, privilegedPod(ns, "by-ci-bot"), metav1.CreateOptions{})
 		require.NoError(t, err)
-		assert.Empty(t, w.take())
+		assert.Empty(t, w.Take())
 	})
 	t.Run("group", func(t *testing.T) {
 		cs, w := userClient(t, "alice", "platform:break-glass")
 		_, err := cs.CoreV1().Pods(ns).Create(ctx, privilegedPod(ns, "break-glass"), metav1.CreateOptions{})
 		require.NoError(t, err)
-		assert.Empty(t, w.take())
+		assert.Empty(t, w.Take())
 	})
 	t.Run("rule", func(t *testing.T) {
 		cs, w := userClient(t, "")
 		_, err := cs.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "net-agent-eu", hostNetwork), metav1.CreateOptions{})
 		require.NoError(t, err, "the rule exempts 4.2.4 for Deployments named net-agent-*")
-		assert.Empty(t, w.take())
+		assert.Empty(t, w.Take())
 		_, err = cs.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "other-agent", hostNetwork), metav1.CreateOptions{})
 		requireDenied(t, err, "[4.2.4]")
 	})

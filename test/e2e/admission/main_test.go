@@ -6,8 +6,6 @@ package admission
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
 )
@@ -75,8 +74,8 @@ func serve(t testing.TB) {
 		}
 		configPath = filepath.Join(dir, "config.yaml")
 		writeConfig(t, baseConfig)
-		probe := freeAddr(t)
-		metricsAddr = freeAddr(t)
+		probe := framework.FreeAddr(t)
+		metricsAddr = framework.FreeAddr(t)
 		args := []string{"serve",
 			"--config", configPath, "--cert-dir", env.Webhook.CertDir, "--port", strconv.Itoa(env.Webhook.Port),
 			"--kubeconfig", env.KubeConfig, "--namespace", cisgateNamespace, "--replica", replica,
@@ -101,17 +100,7 @@ func serve(t testing.TB) {
 			cancel()
 			<-exited
 		})
-		framework.WaitFor(t, 60*time.Second, "cisgate serve to become ready", func() error {
-			resp, err := http.Get("http://" + probe + "/readyz")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("readyz: %s", resp.Status)
-			}
-			return nil
-		})
+		framework.WaitFor(t, 60*time.Second, "cisgate serve to become ready", func() error { return framework.Ready(probe) })
 		// Namespaces are checked kinds and the suite's webhook fails closed: they can be created
 		// only once serve answers. Its report writer and leader loops retry until then.
 		ensureNamespace(t, cisgateNamespace, nil)
@@ -126,16 +115,6 @@ func writeConfig(t testing.TB, content string) {
 	}
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	t.Helper()
 	_, err := env.Clientset.CoreV1().Namespaces().Create(context.Background(),
@@ -145,31 +124,11 @@ func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	}
 }
 
-// warnings records the admission warnings the API server passes back, as kubectl prints them.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, text)
-}
-
-func (w *warnings) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.msgs
-	w.msgs = nil
-	return out
-}
-
 // userClient is a clientset that records warnings and acts as the given user (empty: admin).
-func userClient(t *testing.T, user string, groups ...string) (kubernetes.Interface, *warnings) {
+func userClient(t *testing.T, user string, groups ...string) (kubernetes.Interface, *warnlog.Log) {
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
-	w := &warnings{}
+	w := &warnlog.Log{}
 	cfg.WarningHandler = w
 	if user != "" {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:masters", "system:authenticated")}

@@ -29,21 +29,24 @@ func TestMetrics(t *testing.T) {
 		`cisgate_report_dropped_total{sink="events"}`,
 		`cisgate_report_write_errors_total{sink="configmap"}`,
 	}
-	framework.WaitFor(t, 10*time.Second, "the admission metrics", func() error {
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		if err != nil {
-			return err
+	framework.WaitFor(t, 10*time.Second, "the admission metrics", func() error { return metricsPresent(want...) })
+}
+
+// metricsPresent is nil once /metrics shows every series.
+func metricsPresent(series ...string) error {
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	for _, s := range series {
+		if !strings.Contains(string(body), s) {
+			return fmt.Errorf("no %s in /metrics", s)
 		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		for _, w := range want {
-			if !strings.Contains(string(body), w) {
-				return fmt.Errorf("no %s in /metrics", w)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -64,7 +64,7 @@ func ensureNamespace(t testing.TB, e *framework.Env, name string) {
 // startEventSink runs an Event sink, as serve does, until the test ends.
 func startEventSink(t *testing.T, e *framework.Env) *report.EventSink {
 	t.Helper()
-	sink, err := report.NewEventSink(e.Clientset, "cisgate")
+	sink, err := report.NewEventSink(e.Clientset, report.ReportingController)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(log.IntoContext(context.Background(), log.Log))
 	done := make(chan struct{})

@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -132,7 +132,7 @@ func TestNetworkPolicyFor432(t *testing.T) {
 	require.NoError(t, err)
 	dep := find(t, objs, "Deployment", releaseName)
 	depObj := policy.Object{Kind: "Deployment", Namespace: releaseNamespace, Name: releaseName, Namespaced: true, Raw: convertDeployment(t, dep)}
-	for _, j := range p.Judge(depObj, policy.OperationCreate, fakeLookup{networkPolicies: len(nps)}, "") {
+	for _, j := range p.Judge(depObj, policy.OperationCreate, installed(len(nps), depObj), "") {
 		assert.NotEqual(t, "namespace-network-policy", string(j.Slug), "%+v", j)
 		if j.Status == policy.StatusFail {
 			assert.NotEmpty(t, j.ExemptReason, "%+v", j)
@@ -165,14 +165,15 @@ func convertDeployment(t *testing.T, u *unstructured.Unstructured) *appsv1.Deplo
 	return convert[appsv1.Deployment](t, u)
 }
 
-// fakeLookup is the cluster state after the chart is installed: its NetworkPolicy, and its
-// ServiceAccounts as rendered.
-type fakeLookup struct{ networkPolicies int }
-
-func (f fakeLookup) NetworkPolicyCount(string) (int, error) { return f.networkPolicies, nil }
-
-func (fakeLookup) IngressClasses() ([]networkingv1.IngressClass, error) { return nil, nil }
-
-func (fakeLookup) ServiceAccount(_, name string) (*corev1.ServiceAccount, bool, error) {
-	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, AutomountServiceAccountToken: ptr.To(false)}, true, nil
+// installed is the cluster state after the chart is installed: its NetworkPolicies, and the
+// Deployment's ServiceAccount as rendered, without a token.
+func installed(networkPolicies int, dep policy.Object) *fakecluster.State {
+	sa := dep.Raw.(*appsv1.Deployment).Spec.Template.Spec.ServiceAccountName
+	return &fakecluster.State{
+		NetworkPolicies: map[string]int{dep.Namespace: networkPolicies},
+		ServiceAccounts: map[string]*corev1.ServiceAccount{fakecluster.Key(dep.Namespace, sa): {
+			ObjectMeta:                   metav1.ObjectMeta{Namespace: dep.Namespace, Name: sa},
+			AutomountServiceAccountToken: ptr.To(false),
+		}},
+	}
 }

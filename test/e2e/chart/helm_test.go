@@ -14,7 +14,6 @@ package chart
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -29,8 +28,6 @@ import (
 
 	"github.com/cisgate/cisgate/test/e2e/framework"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.yaml from helm template")
 
 // The release the tests render, unless a test says otherwise.
 const (

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cisgate/cisgate/internal/golden"
 )
 
 // The value sets the golden files and most tests render.
@@ -37,14 +39,7 @@ func TestGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			got := maskCerts(template(t, defaultRelease(v.args...)))
-			file := filepath.Join("testdata", v.name+".golden.yaml")
-			if *update {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(file, []byte(got), 0o644))
-			}
-			want, err := os.ReadFile(file)
-			require.NoError(t, err, "run with -update to write it")
-			assert.Equal(t, string(want), got, "helm template differs from %s (run with -update if the change is intended)", file)
+			golden.Assert(t, filepath.Join("testdata", v.name+".golden.yaml"), []byte(got))
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,35 +25,16 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/test/cluster"
 	"github.com/cisgate/cisgate/test/cluster/clustertest"
 	"github.com/cisgate/cisgate/webhook"
 )
 
-// warnings collects the API server's Warning headers, as kubectl prints them.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, text)
-}
-
-func (w *warnings) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.msgs
-	w.msgs = nil
-	return out
-}
-
 // userClient is a client-go client as a user has one, recording warnings.
-func userClient(t *testing.T) (kubernetes.Interface, *warnings) {
+func userClient(t *testing.T) (kubernetes.Interface, *warnlog.Log) {
 	t.Helper()
-	w := &warnings{}
+	w := &warnlog.Log{}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.WarningHandler = w
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -227,7 +207,7 @@ func TestInstallAuditThenEnforce(t *testing.T) {
 		_, err := user.CoreV1().Pods("shop").Create(ctx, privilegedPod("shop", fmt.Sprintf("audit-%d", i)), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		require.NoError(t, err, "audit mode admits")
 	}
-	ws := warned.take()
+	ws := warned.Take()
 	require.NotEmpty(t, ws)
 	assert.True(t, slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "4.2.1") }), "a warning names 4.2.1: %q", ws)
 
@@ -247,10 +227,10 @@ func TestInstallAuditThenEnforce(t *testing.T) {
 	assert.Contains(t, denial.Error(), "privileged")
 
 	// An audit-labelled namespace keeps admitting with warnings under global enforce.
-	warned.take()
+	warned.Take()
 	_, err = user.AppsV1().Deployments("legacy").Create(ctx, legacyDeployment("legacy"), metav1.CreateOptions{})
 	require.NoError(t, err, "cisgate.io/mode=audit admits")
-	ws = warned.take()
+	ws = warned.Take()
 	assert.True(t, slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "4.2.4") }), "hostNetwork warned with 4.2.4: %q", ws)
 
 	// Events: a CISDenied on the denied Pod's namespace and a CISViolation on the Deployment.

@@ -3,15 +3,9 @@ package faults
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/test/e2e/fixtures"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
@@ -42,8 +37,10 @@ import (
 func TestAPIServerClientCertificate(t *testing.T) {
 	framework.Require(t, env)
 	dir := t.TempDir()
-	ca, caKey := newTestCA(t)
-	certPEM, keyPEM := newClientCert(t, ca, caKey)
+	ca, err := testcerts.NewCA()
+	require.NoError(t, err)
+	certPEM, keyPEM, err := ca.ClientCert("kube-apiserver-webhook-client")
+	require.NoError(t, err)
 	kubeconfig := filepath.Join(dir, "webhook-client.kubeconfig")
 	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
 kind: Config
@@ -64,7 +61,7 @@ plugins:
       kubeConfigFile: `+kubeconfig+`
 `), 0o600))
 	caFile := filepath.Join(dir, "client-ca.crt")
-	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o600))
+	require.NoError(t, os.WriteFile(caFile, ca.PEM(), 0o600))
 
 	path := webhook.Path
 	cfg := webhook.Configuration("cisgate", []string{"kube-system", namespace}, admissionregistrationv1.Fail,
@@ -77,7 +74,7 @@ plugins:
 		"--cert-dir", e.Webhook.CertDir, "--port", strconv.Itoa(e.Webhook.Port))
 
 	ctx := context.Background()
-	_, err := e.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{})
+	_, err = e.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	spec := fixtures.HardenedPodSpec()
 	spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
@@ -96,35 +93,3 @@ plugins:
 }
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
-
-func newTestCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "webhook-client-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return cert, key
-}
-
-func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "kube-apiserver-webhook-client"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}

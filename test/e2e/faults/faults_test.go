@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
+	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
@@ -118,14 +120,6 @@ func proxiedKubeconfig(t *testing.T, p *proxy) string {
 	return path
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // replica is one `cisgate serve` run in-process, as the chart runs it.
 type replica struct {
 	name, webhook, probe, metrics string
@@ -144,10 +138,11 @@ func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra
 	dir := t.TempDir()
 	certDir := filepath.Join(dir, "certs")
 	require.NoError(t, os.Mkdir(certDir, 0o700))
-	selfSigned(t, certDir)
+	_, err = testcerts.WriteServing(certDir)
+	require.NoError(t, err)
 	config := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(config, []byte("mode: enforce\n"), 0o644))
-	r := &replica{name: name, webhook: freeAddr(t), probe: freeAddr(t), metrics: freeAddr(t), exited: make(chan int, 1), logs: filepath.Join(dir, "serve.log")}
+	r := &replica{name: name, webhook: framework.FreeAddr(t), probe: framework.FreeAddr(t), metrics: framework.FreeAddr(t), exited: make(chan int, 1), logs: filepath.Join(dir, "serve.log")}
 	_, port, _ := net.SplitHostPort(r.webhook)
 	args := append([]string{"serve", "--config", config, "--cert-dir", certDir, "--port", port,
 		"--kubeconfig", kubeconfig, "--namespace", namespace, "--replica", name,
@@ -175,15 +170,7 @@ func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra
 			return fmt.Errorf("exited with %d; logs in %s", code, r.logs)
 		default:
 		}
-		resp, err := http.Get("http://" + r.probe + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
+		return framework.Ready(r.probe)
 	})
 	return r
 }
@@ -350,15 +337,10 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	r.cancel()
 	// Readiness fails first, while requests are still answered.
 	framework.WaitFor(t, 10*time.Second, "readiness to fail", func() error {
-		resp, err := http.Get("http://" + r.probe + "/readyz")
-		if err != nil {
-			return nil // the probe server is gone: past readiness already
+		if framework.Ready(r.probe) == nil {
+			return errors.New("still ready")
 		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return fmt.Errorf("still ready")
-		}
-		return nil
+		return nil // not ready, or the probe server is gone: past readiness already
 	})
 	answeredAtNotReady := l.denied.Load()
 	failedAtNotReady := l.failed.Load()

@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +42,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cisgate/cisgate/internal/poll"
 )
 
 // AssetsEnv names the directory holding the kube-apiserver and etcd binaries.
@@ -329,19 +333,38 @@ func (e *Env) Namespace(t testing.TB, prefix string) string {
 	return ns.Name
 }
 
-// WaitFor polls check until it returns nil, and fails the test with check's last error when the
-// timeout passes first. The API server and cisgate's informers are eventually consistent.
+// FreeAddr is a loopback address whose port was free a moment ago, for a server the test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Ready is nil once the health-probe server at addr (host:port) answers /readyz with 200, as
+// the kubelet's readiness probe asks of `cisgate serve`.
+func Ready(addr string) error {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
+}
+
+// WaitFor polls check every 50ms until it returns nil (poll.Until), and fails the test with
+// check's last error when the timeout passes first. The API server and cisgate's informers are
+// eventually consistent.
 func WaitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Not t.Context(): cleanups wait too, and it is cancelled before they run.
+	if err := poll.Until(context.Background(), timeout, 50*time.Millisecond, what, check); err != nil {
+		t.Fatal(err)
 	}
 }

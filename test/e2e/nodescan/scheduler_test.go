@@ -23,8 +23,8 @@ import (
 
 const scanImage = "registry.example/cisgate:e2e"
 
-// runScheduler runs the scheduler in a leader-elected manager, as `cisgate serve` does, until the
-// returned stop is called (or the test ends).
+// runScheduler runs the scheduler in a leader-elected manager (it needs the lease, as in `cisgate
+// serve`) until the returned stop is called (or the test ends).
 func runScheduler(t *testing.T, namespace string, opts controller.NodeScanOptions) (stop func()) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
@@ -36,7 +36,9 @@ func runScheduler(t *testing.T, namespace string, opts controller.NodeScanOption
 		LeaderElectionReleaseOnCancel: true,
 	})
 	require.NoError(t, err)
-	require.NoError(t, controller.SetupNodeScanScheduler(mgr, namespace, opts, func() policy.Benchmark { return policy.EKS180 }))
+	s, err := controller.NewNodeScanScheduler(env.Clientset, namespace, opts, func() policy.Benchmark { return policy.EKS180 })
+	require.NoError(t, err)
+	require.NoError(t, mgr.Add(s))
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan error, 1)
 	go func() { exited <- mgr.Start(ctx) }()
