@@ -30,12 +30,18 @@ func section(t *testing.T, title string) string {
 	return text
 }
 
-// listedFiles are the repository paths a section names in backticks (a <slug> placeholder stands
-// for the example's slug).
-func listedFiles(t *testing.T, text, slug string) []string {
+// Go file paths a section names: anywhere in backticks, or as the head of a bullet (the files an
+// example touches). A <slug> placeholder stands for the example's slug.
+var (
+	filesInBackticks = regexp.MustCompile("`([a-z_./<>-]+\\.go)`")
+	filesInBullets   = regexp.MustCompile("(?m)^- `([a-z_./<>-]+\\.go)`")
+)
+
+// namedFiles are the repository paths a section names in the way re matches.
+func namedFiles(t *testing.T, re *regexp.Regexp, text, slug string) []string {
 	t.Helper()
 	var out []string
-	for _, m := range regexp.MustCompile("`([a-z_./<>-]+\\.go)`").FindAllStringSubmatch(text, -1) {
+	for _, m := range re.FindAllStringSubmatch(text, -1) {
 		out = append(out, strings.ReplaceAll(m[1], "<slug>", strings.ReplaceAll(slug, "-", "_")))
 	}
 	require.NotEmpty(t, out)
@@ -70,7 +76,7 @@ func sourcesMentioning(t *testing.T, re *regexp.Regexp) []string {
 // example is listed, so a change that spreads a check or a setting over more files must say so.
 func assertListed(t *testing.T, title, slug string, carries *regexp.Regexp) {
 	t.Helper()
-	listed := listedFiles(t, section(t, title), slug)
+	listed := namedFiles(t, filesInBackticks, section(t, title), slug)
 	for _, f := range listed {
 		_, err := os.Stat(filepath.Join("..", f))
 		assert.NoError(t, err, "%s lists %s", title, f)
@@ -95,7 +101,7 @@ func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
 	assertListed(t, "Adding a kubelet setting", "event-qps", carries)
 
 	text := section(t, "Adding a kubelet setting")
-	touched := touchedFiles(t, text, "event-qps")
+	touched := namedFiles(t, filesInBullets, text, "event-qps")
 	contents := map[string]string{}
 	for _, f := range touched {
 		data, err := os.ReadFile(filepath.Join("..", f))
@@ -110,17 +116,6 @@ func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
 			return strings.Contains(trimLines(contents[f]), trimLines(m[1]))
 		}), "the example's code is in none of the touched files:\n%s", m[1])
 	}
-}
-
-// touchedFiles are the files a section's bullet list names, the files the example touches.
-func touchedFiles(t *testing.T, text, slug string) []string {
-	t.Helper()
-	var out []string
-	for _, m := range regexp.MustCompile("(?m)^- `([a-z_./<>-]+\\.go)`").FindAllStringSubmatch(text, -1) {
-		out = append(out, strings.ReplaceAll(m[1], "<slug>", strings.ReplaceAll(slug, "-", "_")))
-	}
-	require.NotEmpty(t, out)
-	return out
 }
 
 // trimLines drops each line's indentation and the blank lines, so that a snippet matches the
