@@ -37,6 +37,23 @@ var lookupFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Cluster-state lookups that could not be answered at admission; the finding that needed one is WARN and says why.",
 }, []string{"lookup"})
 
+// The lookup label's values: one per cached kind, and the live confirmation of 4.3.2.
+const (
+	lookupNamespaces          = "namespaces"
+	lookupNetworkPolicies     = "networkpolicies"
+	lookupNetworkPoliciesLive = "networkpolicies-live"
+	lookupServiceAccounts     = "serviceaccounts"
+	lookupIngressClasses      = "ingressclasses"
+)
+
+// countFailure counts a lookup's error (a NotFound is an answer, not a failure) and returns it.
+func countFailure(lookup string, err error) error {
+	if err != nil {
+		lookupFailures.WithLabelValues(lookup).Inc()
+	}
+	return err
+}
+
 func init() { metrics.Registry.MustRegister(lookupFailures) }
 
 // LiveConfig is cfg with the live confirmation's own rate limits.
@@ -104,7 +121,7 @@ func (s *CachedState) NamespaceMode(namespace string) (string, error) {
 	defer cancel()
 	ns := namespaceMeta()
 	if err := s.Reader.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
-		return "", client.IgnoreNotFound(err)
+		return "", countFailure(lookupNamespaces, client.IgnoreNotFound(err))
 	}
 	return ns.Labels[policy.NamespaceModeLabel], nil
 }
@@ -124,15 +141,14 @@ func (s *CachedState) NetworkPolicyCount(namespace string) (int, error) {
 	n, err := countNetworkPolicies(ctx, s.Reader, namespace)
 	cancel()
 	if err != nil || n > 0 || s.Live == nil {
-		return n, err
+		return n, countFailure(lookupNetworkPolicies, err)
 	}
 	live, cancelLive := context.WithTimeout(context.Background(), LiveTimeout)
 	defer cancelLive()
 	n, err = s.confirm.do(live, namespace, func(ctx context.Context) (int, error) {
 		return countNetworkPolicies(ctx, s.Live, namespace, client.Limit(1))
 	})
-	if err != nil {
-		lookupFailures.WithLabelValues("networkpolicies-live").Inc()
+	if countFailure(lookupNetworkPoliciesLive, err) != nil {
 		return 0, fmt.Errorf("the API server did not confirm it within %s: %w", LiveTimeout, err)
 	}
 	return n, nil
@@ -147,7 +163,7 @@ func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAcc
 	case apierrors.IsNotFound(err):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, err
+		return nil, false, countFailure(lookupServiceAccounts, err)
 	}
 	return sa, true, nil
 }
@@ -159,7 +175,7 @@ func (s *CachedState) IngressClasses() ([]networkingv1.IngressClass, error) {
 	defer cancel()
 	list := &networkingv1.IngressClassList{}
 	if err := s.Reader.List(ctx, list); err != nil {
-		return nil, err
+		return nil, countFailure(lookupIngressClasses, err)
 	}
 	return list.Items, nil
 }

@@ -124,10 +124,46 @@ func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
 			return errors.New("connection refused")
 		},
 	}).Build()
-	before := counterValue(t, lookupFailures.WithLabelValues("networkpolicies-live"))
+	before := counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive))
 	_, err := (&CachedState{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
 	require.EqualError(t, err, "the API server did not confirm it within 3s: connection refused")
-	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues("networkpolicies-live")))
+	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive)))
+}
+
+// Every lookup the cache cannot answer (an unsynced cache past its timeout, a forbidden list) is
+// counted under its kind; a NotFound is an answer and is not.
+func TestCacheLookupFailuresAreCounted(t *testing.T) {
+	broken := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
+			return errors.New("timed out waiting for cache to be synced")
+		},
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("timed out waiting for cache to be synced")
+		},
+	}).Build()
+	state := &CachedState{Reader: broken}
+	for _, c := range []struct {
+		lookup string
+		call   func() error
+	}{
+		{lookupNamespaces, func() error { _, err := state.NamespaceMode("team-a"); return err }},
+		{lookupNetworkPolicies, func() error { _, err := state.NetworkPolicyCount("team-a"); return err }},
+		{lookupServiceAccounts, func() error { _, _, err := state.ServiceAccount("team-a", "app"); return err }},
+		{lookupIngressClasses, func() error { _, err := state.IngressClasses(); return err }},
+	} {
+		before := counterValue(t, lookupFailures.WithLabelValues(c.lookup))
+		require.Error(t, c.call(), c.lookup)
+		assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(c.lookup)), c.lookup)
+	}
+
+	empty := &CachedState{Reader: fake.NewClientBuilder().WithScheme(scheme.Scheme).Build()}
+	before := counterValue(t, lookupFailures.WithLabelValues(lookupServiceAccounts))
+	_, found, err := empty.ServiceAccount("team-a", "app")
+	require.NoError(t, err)
+	assert.False(t, found)
+	_, err = empty.NamespaceMode("team-a")
+	require.NoError(t, err)
+	assert.Equal(t, before, counterValue(t, lookupFailures.WithLabelValues(lookupServiceAccounts)), "a NotFound is no failure")
 }
 
 func TestCachedStateIngressClasses(t *testing.T) {
