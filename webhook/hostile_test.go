@@ -260,6 +260,76 @@ func TestClientCertificates(t *testing.T) {
 	assert.Contains(t, string(got), "cisgate denied")
 }
 
+// TestClientCARotation: a rotated client CA (the Secret behind --client-ca-file updated, the
+// kubelet swapping the volume's files) is served without a restart: new connections are verified
+// against the new CA. Before, the file was read once, and a rotation locked the API server out
+// until the pods restarted.
+func TestClientCARotation(t *testing.T) {
+	dir := t.TempDir()
+	oldCA, err := testcerts.NewCA()
+	require.NoError(t, err)
+	newCA, err := testcerts.NewCA()
+	require.NoError(t, err)
+	caFile := filepath.Join(dir, "client-ca.crt")
+	writeAtomically(t, caFile, oldCA.PEM())
+	addr, pool := hostileServer(t, DefaultBodyBudget, ServerOptions{ClientCAFile: caFile, ClientCAPollInterval: 10 * time.Millisecond})
+	body := reviewBody(t, podGVK, admissionv1.Create)
+	// One connection per request (HTTP/1.1, no keep-alive): each is a new handshake.
+	post := func(ca *testcerts.CA) error {
+		client := httpsClient(pool, false, 1)
+		tr := client.Transport.(*http.Transport)
+		tr.DisableKeepAlives = true
+		tr.TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, ca)}
+		resp, err := client.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	require.NoError(t, post(oldCA))
+	require.Error(t, post(newCA))
+
+	writeAtomically(t, caFile, newCA.PEM())
+	require.Eventually(t, func() bool { return post(newCA) == nil }, 10*time.Second, 10*time.Millisecond, "the new CA's client is served")
+	require.Error(t, post(oldCA), "the old CA's client is refused once the file no longer lists it")
+}
+
+// A file that no longer reads or holds no certificate keeps the last good pool: a broken rotation
+// must not lock the API server out.
+func TestClientCAReloadKeepsTheLastGoodPool(t *testing.T) {
+	ca, err := testcerts.NewCA()
+	require.NoError(t, err)
+	caFile := filepath.Join(t.TempDir(), "client-ca.crt")
+	writeAtomically(t, caFile, ca.PEM())
+	cas, err := loadClientCAs(caFile)
+	require.NoError(t, err)
+	good := cas.pool.Load()
+
+	changed, err := cas.reload()
+	require.NoError(t, err)
+	assert.False(t, changed, "the same content is no change")
+
+	writeAtomically(t, caFile, []byte("not a certificate"))
+	_, err = cas.reload()
+	require.EqualError(t, err, "client CA "+caFile+": no PEM certificate in it")
+	assert.Same(t, good, cas.pool.Load())
+
+	require.NoError(t, os.Remove(caFile))
+	_, err = cas.reload()
+	require.ErrorIs(t, err, os.ErrNotExist)
+	assert.Same(t, good, cas.pool.Load())
+}
+
+// writeAtomically replaces path's content in one rename, as the kubelet swaps a Secret volume's
+// files, so that no reader sees half a file.
+func writeAtomically(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	require.NoError(t, os.WriteFile(tmp, data, 0o600))
+	require.NoError(t, os.Rename(tmp, path))
+}
+
 // clientCert is a client certificate that ca signed, as the API server presents one.
 func clientCert(t *testing.T, ca *testcerts.CA) tls.Certificate {
 	t.Helper()

@@ -4,14 +4,11 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -46,8 +43,10 @@ type ServerOptions struct {
 	// CertDir holds tls.crt and tls.key; a rotation is served without a restart.
 	CertDir string
 	// ClientCAFile, when set, makes every client present a certificate signed by one of its CAs
-	// (the API server does when its AdmissionConfiguration names a client certificate).
-	ClientCAFile string
+	// (the API server does when its AdmissionConfiguration names a client certificate). It is
+	// read again every ClientCAPollInterval (default DefaultClientCAPollInterval).
+	ClientCAFile         string
+	ClientCAPollInterval time.Duration
 	// ShutdownDelay is how long the server keeps serving after its context ends, with readiness
 	// failing, so that the Endpoints drop this replica before it stops accepting connections.
 	ShutdownDelay time.Duration
@@ -109,15 +108,12 @@ func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
 	}()
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cw.GetCertificate}
 	if s.opts.ClientCAFile != "" {
-		data, err := os.ReadFile(s.opts.ClientCAFile)
+		cas, err := loadClientCAs(s.opts.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("client CA: %w", err)
+			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("client CA %s: no PEM certificate in it", s.opts.ClientCAFile)
-		}
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		go cas.watch(ctx, cmp.Or(s.opts.ClientCAPollInterval, DefaultClientCAPollInterval))
+		cas.requireClientCerts(cfg)
 	}
 	return cfg, nil
 }
