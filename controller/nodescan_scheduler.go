@@ -295,8 +295,9 @@ func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
 		}
 		s.queue.Add(scan.Node)
 		if scan.NotScanned != nil {
-			// A node the last scan could not read is scanned again by each new leader (a new
-			// leader is what a helm upgrade that fixes the mounts brings), once.
+			// A node the last scan could not read counts as never scanned: a new leader (what a
+			// helm upgrade brings) scans it again unless its Job, still within its TTL, ran with
+			// the Pod spec of now (sync reads the Jobs).
 			continue
 		}
 		if scan.Time.After(s.lastScan[scan.Node]) {
