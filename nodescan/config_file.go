@@ -21,35 +21,55 @@ const featureGatesKey = "featureGates"
 // kubeletConfigFile is what section 3 reads from one KubeletConfiguration file or drop-in.
 type kubeletConfigFile struct {
 	// values holds the value of each table setting the file sets; read one with its entry's
-	// fileValue. A key the file leaves out (or sets to null) is not there, so absent is told
-	// from zero, on which the kubelet's defaulting depends.
-	values       map[anySetting]any
-	featureGates map[string]bool
+	// fileValue. A key the file leaves out is not there, so absent is told from zero, on which
+	// the kubelet's defaulting depends.
+	values map[anySetting]any
+	// nulled are the table settings whose key (or an object above it) the file sets to null.
+	// In a drop-in that removes the key from what the layers before it set: the kubelet merges a
+	// drop-in as a JSON merge patch (RFC 7386), then applies its defaults to what is left
+	// (cmd/kubelet/app/server.go, mergeKubeletConfigurations).
+	nulled map[anySetting]bool
+	// featureGates are the gates the file sets; a nil value is a gate set to null.
+	featureGates map[string]*bool
+	// featureGatesNulled is a featureGates key set to null, which removes every gate set before.
+	featureGatesNulled bool
 }
 
 // configDocument is a KubeletConfiguration's top-level object, its values still JSON.
 type configDocument map[string]json.RawMessage
 
-// lookup returns the JSON value at a key of the settings table (names joined by dots); ok is
-// false when the document does not set it (absent or null). Names match case-sensitively, as in
-// the kubelet's decoder (k8s.io/apimachinery's JSON serializer).
-func (doc configDocument) lookup(key string) (value json.RawMessage, ok bool, err error) {
+// keyPresence is whether a document sets a key.
+type keyPresence int
+
+const (
+	keyAbsent keyPresence = iota
+	// keyNull: the key, or an object above it, is null.
+	keyNull
+	keySet
+)
+
+// lookup returns the JSON value at a key of the settings table (names joined by dots) and whether
+// the document sets it, to a value or to null. Names match case-sensitively, as in the kubelet's
+// decoder (k8s.io/apimachinery's JSON serializer).
+func (doc configDocument) lookup(key string) (value json.RawMessage, presence keyPresence, err error) {
 	object := doc
 	names := strings.Split(key, ".")
 	for i, name := range names {
-		value, ok = object[name]
-		if !ok || string(value) == "null" {
-			return nil, false, nil
-		}
-		if i == len(names)-1 {
-			break
+		value, ok := object[name]
+		switch {
+		case !ok:
+			return nil, keyAbsent, nil
+		case string(value) == "null":
+			return nil, keyNull, nil
+		case i == len(names)-1:
+			return value, keySet, nil
 		}
 		object = nil
 		if json.Unmarshal(value, &object) != nil {
-			return nil, false, fmt.Errorf("%s: not an object", strings.Join(names[:i+1], "."))
+			return nil, keyAbsent, fmt.Errorf("%s: not an object", strings.Join(names[:i+1], "."))
 		}
 	}
-	return value, true, nil
+	return nil, keyAbsent, nil
 }
 
 // parseKubeletConfigFile decodes a KubeletConfiguration in JSON or YAML as the kubelet's decoder
@@ -79,22 +99,26 @@ func parseKubeletConfigFile(data []byte) (*kubeletConfigFile, error) {
 		return nil, fmt.Errorf("unsupported apiVersion/kind %s %s (want %s %s)",
 			typeMeta.APIVersion, typeMeta.Kind, kubeletConfigAPIVersion, kubeletConfigKind)
 	}
-	cfg := &kubeletConfigFile{values: map[anySetting]any{}}
+	cfg := &kubeletConfigFile{values: map[anySetting]any{}, nulled: map[anySetting]bool{}}
 	for _, s := range kubeletSettings {
-		value, ok, err := s.decodeFile(doc)
+		value, presence, err := s.decodeFile(doc)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		switch presence {
+		case keySet:
 			cfg.values[s] = value
+		case keyNull:
+			cfg.nulled[s] = true
 		}
 	}
-	raw, ok, err := doc.lookup(featureGatesKey)
-	if err == nil && ok {
+	raw, presence, err := doc.lookup(featureGatesKey)
+	if err == nil && presence == keySet {
 		err = json.Unmarshal(raw, &cfg.featureGates)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", featureGatesKey, err)
 	}
+	cfg.featureGatesNulled = presence == keyNull
 	return cfg, nil
 }

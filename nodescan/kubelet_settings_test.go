@@ -235,9 +235,9 @@ func TestEverySettingHasATestRow(t *testing.T) {
 func TestSettingWithoutFlag(t *testing.T) {
 	fileOnly := &kubeletSetting[bool]{key: "failSwapOn", valueType: boolType, configFileDefault: true, flagsOnlyDefault: true}
 	assert.Nil(t, fileOnly.bindFlag(pflag.NewFlagSet("kubelet", pflag.ContinueOnError)))
-	value, ok, err := fileOnly.decodeFile(configDocument{"failSwapOn": []byte("false")})
+	value, presence, err := fileOnly.decodeFile(configDocument{"failSwapOn": []byte("false")})
 	require.NoError(t, err)
-	assert.True(t, ok)
+	assert.Equal(t, keySet, presence)
 	assert.Equal(t, false, value)
 }
 

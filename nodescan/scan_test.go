@@ -190,6 +190,45 @@ func TestZeroFileValueNote(t *testing.T) {
 	assert.Contains(t, res.Detail, "file "+configPath+" key streamingConnectionIdleTimeout is zero")
 }
 
+// TestDropInNullRemovesTheValue: the kubelet merges a drop-in as a JSON merge patch (RFC 7386)
+// over the layers before it and then applies its defaults (cmd/kubelet/app/server.go,
+// mergeKubeletConfigurations), so null in a drop-in removes the value set before: the setting is
+// the kubelet's default again, not the earlier file's value. A scan that kept the earlier value
+// would pass protectKernelDefaults: true that the kubelet does not run with.
+func TestDropInNullRemovesTheValue(t *testing.T) {
+	tests := []struct {
+		name, config, dropIn string
+		slug                 policy.Slug
+		wantActual           string
+		wantStatus           policy.Status
+	}{
+		{"the key", `, "protectKernelDefaults": true`, `, "protectKernelDefaults": null`, "protect-kernel-defaults", "false", policy.StatusFail},
+		{"an object above it", `, "authentication": {"anonymous": {"enabled": false}, "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}}`,
+			`, "authentication": null`, "client-ca", "", policy.StatusFail},
+		{"a feature gate", `, "featureGates": {"RotateKubeletServerCertificate": false}`, `, "featureGates": {"RotateKubeletServerCertificate": null}`,
+			"rotate-server-cert", "true", policy.StatusPass},
+		{"every feature gate", `, "featureGates": {"RotateKubeletServerCertificate": false}`, `, "featureGates": null`,
+			"rotate-server-cert", "true", policy.StatusPass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// eks-1.2.0 still has protect-kernel-defaults in section 3.
+			r, err := Scan(hostFiles(t, map[string]string{
+				"proc/10/cmdline":      kubeletCmdline("--config", configPath, "--config-dir", dropInDir),
+				configPath:             configHead + tt.config + "}",
+				dropInDir + "/50.conf": configHead + tt.dropIn + "}",
+			}), policy.EKS120, "node-1")
+			require.NoError(t, err)
+			res := result(t, r, tt.slug)
+			assert.Equal(t, tt.wantActual, res.Actual)
+			assert.Equal(t, "default", res.Source)
+			assert.Equal(t, tt.wantStatus, res.Status, res.Detail)
+			assert.Contains(t, res.Detail, "drop-in "+dropInDir+"/50.conf key ")
+			assert.Contains(t, res.Detail, "is null, which removes the value set before it")
+		})
+	}
+}
+
 func TestFeatureGates(t *testing.T) {
 	t.Run("flag parsing", func(t *testing.T) {
 		flags, err := ParseKubeletFlags([]string{"--feature-gates=A=true,B=false", "--feature-gates", " C = true ,A=false"})

@@ -43,8 +43,9 @@ type anySetting interface {
 	// parsed, stores the flag's value in setFlags when the command line sets it; it is nil when
 	// the setting has no flag.
 	bindFlag(fs *pflag.FlagSet) (record func(setFlags map[anySetting]any))
-	// decodeFile reads the setting from a config file; ok is false when the file does not set it.
-	decodeFile(doc configDocument) (value any, ok bool, err error)
+	// decodeFile reads the setting from a config file and says whether the file sets it, to a
+	// value or to null.
+	decodeFile(doc configDocument) (value any, presence keyPresence, err error)
 	// resolve returns the setting's effective Setting[T].
 	resolve(mode ConfigMode, flags KubeletFlags, layers []configLayer) any
 }
@@ -71,19 +72,19 @@ func (s *kubeletSetting[T]) bindFlag(fs *pflag.FlagSet) func(map[anySetting]any)
 	}
 }
 
-func (s *kubeletSetting[T]) decodeFile(doc configDocument) (any, bool, error) {
+func (s *kubeletSetting[T]) decodeFile(doc configDocument) (any, keyPresence, error) {
 	if s.key == "" {
-		return nil, false, nil
+		return nil, keyAbsent, nil
 	}
-	raw, ok, err := doc.lookup(s.key)
-	if err != nil || !ok {
-		return nil, false, err
+	raw, presence, err := doc.lookup(s.key)
+	if err != nil || presence != keySet {
+		return nil, presence, err
 	}
 	value, err := s.valueType.decodeJSON(raw)
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", s.key, err)
+		return nil, keyAbsent, fmt.Errorf("%s: %w", s.key, err)
 	}
-	return value, true, nil
+	return value, keySet, nil
 }
 
 func (s *kubeletSetting[T]) resolve(mode ConfigMode, flags KubeletFlags, layers []configLayer) any {
@@ -95,6 +96,14 @@ func (s *kubeletSetting[T]) resolve(mode ConfigMode, flags KubeletFlags, layers 
 	for _, l := range layers {
 		if v, ok := s.fileValue(l.file); ok {
 			r = Setting[T]{Value: v, Source: Source{Kind: l.kind, Path: l.path, Key: s.key}}
+		}
+		if l.file.nulled[s] && (r.Source.Kind != SourceDefault || r.Value != s.configFileDefault) {
+			// The merge patch removes the key; the kubelet's defaulting then gives the
+			// config-file default, whatever the mode the layers before started from (without
+			// --config they start from flagsOnlyDefault).
+			removedBy := Source{Kind: l.kind, Path: l.path, Key: s.key}
+			r = Setting[T]{Value: s.configFileDefault, Source: Source{Kind: SourceDefault},
+				Note: removedBy.String() + " is null, which removes the value set before it; the kubelet applies its default"}
 		}
 	}
 	var zero T

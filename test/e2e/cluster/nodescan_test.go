@@ -121,6 +121,12 @@ func TestNodeScanMatchesTheKubelet(t *testing.T) {
 			},
 			Flags: []string{"--read-only-port=0", "--event-qps=20", "--streaming-connection-idle-timeout=1h0m0s", "--make-iptables-util-chains=true"},
 		}, sources: map[string]string{"read-only-port": "flag", "streaming-idle-timeout": "flag", "event-qps": "flag", "iptables-util-chains": "flag"}},
+		// null in a later drop-in removes what an earlier one set (a JSON merge patch): the
+		// kubelet runs with its default again.
+		{name: "a drop-in's null", setup: cluster.KubeletSetup{DropIns: map[string]map[string]any{
+			"40-overrides.conf": {"readOnlyPort": 10255, "eventRecordQPS": 10, "makeIPTablesUtilChains": false},
+			"50-overrides.conf": {"readOnlyPort": nil, "eventRecordQPS": nil, "makeIPTablesUtilChains": nil},
+		}}, sources: map[string]string{"read-only-port": "default", "event-qps": "default", "iptables-util-chains": "default"}},
 	}
 	var template *batchv1.Job
 	for i, s := range setups {
@@ -161,6 +167,9 @@ func TestNodeScanMatchesTheKubelet(t *testing.T) {
 					assert.Equal(t, "drop-in "+dropIn+" key "+strings.Join(set.field, "."), res.Source, set.slug)
 				case "flag":
 					assert.Equal(t, "flag --"+set.flag, res.Source, set.slug)
+				case "default":
+					assert.Equal(t, "default", res.Source, set.slug)
+					assert.Contains(t, res.Detail, "is null, which removes the value set before it", set.slug)
 				default:
 					assert.Equal(t, "file "+c.KubeletConfigPath()+" key "+strings.Join(set.field, "."), res.Source, set.slug)
 				}
