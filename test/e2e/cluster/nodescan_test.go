@@ -352,4 +352,26 @@ func TestNodeScanOutsideTheMountsIsNotScanned(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, decided, 7, "the settings were decided by value: %+v", rep.Results)
+
+	// helm uninstall leaves no scan Job or Pod behind (issue 13): Helm never knew them, but they
+	// are owned by the scan ServiceAccount it deletes, and the garbage collector follows. The
+	// report ConfigMap stays, on purpose (docs/install.md).
+	require.NoError(t, r.Uninstall(ctx))
+	selector := metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=nodescan"}
+	require.NoError(t, clustertest.WaitFor(ctx, 2*time.Minute, "the scan Jobs and Pods to go with the release", func() error {
+		jobs, err := c.Clientset.BatchV1().Jobs(r.Namespace).List(ctx, selector)
+		if err != nil {
+			return err
+		}
+		pods, err := c.Clientset.CoreV1().Pods(r.Namespace).List(ctx, selector)
+		if err != nil {
+			return err
+		}
+		if n := len(jobs.Items) + len(pods.Items); n > 0 {
+			return fmt.Errorf("%d Jobs and %d Pods left", len(jobs.Items), len(pods.Items))
+		}
+		return nil
+	}))
+	_, err := reportData(ctx, r)
+	assert.NoError(t, err, "the report ConfigMap outlives the release")
 }
