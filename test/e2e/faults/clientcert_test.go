@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,8 +61,12 @@ plugins:
       kind: WebhookAdmissionConfiguration
       kubeConfigFile: `+kubeconfig+`
 `), 0o600))
+	// The file first holds only a CA that did not sign the API server's certificate, as before a
+	// rotation reaches the pods; it is rotated below under the running replica.
+	previousCA, err := testcerts.NewCA()
+	require.NoError(t, err)
 	caFile := filepath.Join(dir, "client-ca.crt")
-	require.NoError(t, os.WriteFile(caFile, ca.PEM(), 0o600))
+	require.NoError(t, os.WriteFile(caFile, previousCA.PEM(), 0o600))
 
 	path := webhook.Path
 	cfg := webhook.Configuration("cisgate", []string{"kube-system", namespace}, admissionregistrationv1.Fail,
@@ -81,6 +86,20 @@ plugins:
 	spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web"}, Spec: spec}
 	_, err = e.Clientset.CoreV1().Pods("team-a").Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.ErrorContains(t, err, "failed calling webhook", "a certificate of a CA the file does not hold is refused")
+
+	// The rotation: the file now holds the old and the new CA, as a Secret does while the API
+	// server's certificate changes. The running replica reads it again (every 10 s) and serves the
+	// API server without a restart.
+	require.NoError(t, os.WriteFile(caFile+".new", append(previousCA.PEM(), ca.PEM()...), 0o600))
+	require.NoError(t, os.Rename(caFile+".new", caFile)) // one swap, as the kubelet updates a Secret volume
+	framework.WaitFor(t, time.Minute, "the rotated client CA to be served", func() error {
+		_, err = e.Clientset.CoreV1().Pods("team-a").Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), "failed calling webhook") {
+			return err
+		}
+		return nil
+	})
 	require.Error(t, err)
 	assert.True(t, apierrors.IsForbidden(err), "the API server's call was answered: %v", err)
 	assert.Contains(t, err.Error(), "cisgate denied Pod")
