@@ -87,7 +87,9 @@ func assertListed(t *testing.T, title, slug string, carries *regexp.Regexp) {
 }
 
 func TestAddingACheckListsItsFiles(t *testing.T) {
-	assertListed(t, "Adding a check", "net-raw", regexp.MustCompile(`"net-raw"`))
+	carries := regexp.MustCompile(`"net-raw"`)
+	assertListed(t, "Adding a check", "net-raw", carries)
+	assertExampleCode(t, "Adding a check", "net-raw", carries)
 }
 
 func TestAddingAKindListsItsFiles(t *testing.T) {
@@ -96,12 +98,12 @@ func TestAddingAKindListsItsFiles(t *testing.T) {
 	assertListed(t, "Adding a kind", "CronJob", regexp.MustCompile(`"cronjobs"|"CronJob":|batchv1\.CronJob\b|CronJobs\(`))
 }
 
-func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
-	carries := regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`)
-	assertListed(t, "Adding a kubelet setting", "event-qps", carries)
-
-	text := section(t, "Adding a kubelet setting")
-	touched := namedFiles(t, filesInBullets, text, "event-qps")
+// assertExampleCode: every file a section's bullets name as touched carries the example, and each
+// Go block the section shows is in one of them, so the worked example stays the code's.
+func assertExampleCode(t *testing.T, title, slug string, carries *regexp.Regexp) {
+	t.Helper()
+	text := section(t, title)
+	touched := namedFiles(t, filesInBullets, text, slug)
 	contents := map[string]string{}
 	for _, f := range touched {
 		data, err := os.ReadFile(filepath.Join("..", f))
@@ -116,6 +118,13 @@ func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
 			return strings.Contains(trimLines(contents[f]), trimLines(m[1]))
 		}), "the example's code is in none of the touched files:\n%s", m[1])
 	}
+}
+
+func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {
+	carries := regexp.MustCompile(`"event-qps"|eventRecordQPS|EventRecordQPS|EventQPS|flagEventQPS`)
+	assertListed(t, "Adding a kubelet setting", "event-qps", carries)
+
+	assertExampleCode(t, "Adding a kubelet setting", "event-qps", carries)
 }
 
 // trimLines drops each line's indentation and the blank lines, so that a snippet matches the
