@@ -194,12 +194,6 @@ func resolveConfig(flags KubeletFlags, layers []configLayer) Config {
 	return c
 }
 
-// defaultGate is a gate's default once a null at removedBy removed the value set before it.
-func defaultGate(name string, removedBy Source) Setting[bool] {
-	return Setting[bool]{Value: defaultFeatureGates[name], Source: Source{Kind: SourceDefault},
-		Note: removedBy.String() + " is null, which removes the value set before it; the kubelet applies its default"}
-}
-
 // resolveFeatureGates merges gates per name: defaults, then each layer's featureGates (the
 // drop-ins' JSON merge patch merges the map by key), then --feature-gates, which the kubelet
 // also merges by key over the file's gates.
@@ -213,14 +207,14 @@ func resolveFeatureGates(layers []configLayer, flagGates FeatureGates, flagOrigi
 			// featureGates: null removes every gate the layers before set.
 			for name, v := range gates {
 				if v.Source.Kind != SourceDefault {
-					gates[name] = defaultGate(name, Source{Kind: l.kind, Path: l.path, Key: featureGatesKey})
+					gates[name] = removedByNull(defaultFeatureGates[name], Source{Kind: l.kind, Path: l.path, Key: featureGatesKey})
 				}
 			}
 		}
 		for name, v := range l.file.featureGates {
 			if v == nil {
 				if gates[name].Source.Kind != SourceDefault {
-					gates[name] = defaultGate(name, Source{Kind: l.kind, Path: l.path, Key: featureGatesKey + "." + name})
+					gates[name] = removedByNull(defaultFeatureGates[name], Source{Kind: l.kind, Path: l.path, Key: featureGatesKey + "." + name})
 				}
 				continue
 			}

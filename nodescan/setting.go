@@ -101,9 +101,7 @@ func (s *kubeletSetting[T]) resolve(mode ConfigMode, flags KubeletFlags, layers 
 			// The merge patch removes the key; the kubelet's defaulting then gives the
 			// config-file default, whatever the mode the layers before started from (without
 			// --config they start from flagsOnlyDefault).
-			removedBy := Source{Kind: l.kind, Path: l.path, Key: s.key}
-			r = Setting[T]{Value: s.configFileDefault, Source: Source{Kind: SourceDefault},
-				Note: removedBy.String() + " is null, which removes the value set before it; the kubelet applies its default"}
+			r = removedByNull(s.configFileDefault, Source{Kind: l.kind, Path: l.path, Key: s.key})
 		}
 	}
 	var zero T
@@ -115,6 +113,13 @@ func (s *kubeletSetting[T]) resolve(mode ConfigMode, flags KubeletFlags, layers 
 		r = Setting[T]{Value: f.Value, Source: Source{Kind: SourceFlag, Key: s.flag, Via: flags.Origin}}
 	}
 	return r
+}
+
+// removedByNull is a setting whose value a null at removedBy removed (a drop-in's JSON merge
+// patch): the kubelet's default, value, applies.
+func removedByNull[T comparable](value T, removedBy Source) Setting[T] {
+	return Setting[T]{Value: value, Source: Source{Kind: SourceDefault},
+		Note: removedBy.String() + " is null, which removes the value set before it; the kubelet applies its default"}
 }
 
 // flagIn is the setting's flag on a parsed command line.
