@@ -36,6 +36,21 @@ func settingOutcome[T any](s Setting[T], compliant bool, expected, actual, detai
 	return Outcome{Status: status, Expected: expected, Actual: actual, Source: s.Source.String(), Detail: detail}
 }
 
+// boolSettingOutcome decides a check that a boolean setting is want: PASS when it is, with the
+// detail that describes its effective value (whenTrue or whenFalse).
+func boolSettingOutcome(ev *Evidence, setting *kubeletSetting[bool], want bool, whenTrue, whenFalse string) Outcome {
+	expected := formatBool(want)
+	if o, ok := configUnavailable(ev, expected); ok {
+		return o
+	}
+	s := setting.effective(ev.Config)
+	detail := whenFalse
+	if s.Value {
+		detail = whenTrue
+	}
+	return settingOutcome(s, s.Value == want, expected, formatBool(s.Value), detail+s.unsetSuffix(ev.Config.Mode))
+}
+
 // unsetSuffix ends the detail of a value nothing set: which mode's default applies.
 func (s Setting[T]) unsetSuffix(mode ConfigMode) string {
 	if s.Source.Kind != SourceDefault || s.Note != "" {
