@@ -75,7 +75,8 @@ var (
 	from150     = []Benchmark{EKS150, EKS170, EKS180}
 )
 
-// items is the catalogue of CHECKS.md: every slug with its ID in each benchmark version.
+// items is the catalogue: every slug with its ID in each benchmark version (docs/checks.md is
+// generated from it).
 var items = []item{
 	// Section 3: worker node kubelet.
 	{"kubeconfig-perms", "Ensure that the kubeconfig file permissions are set to 644 or more restrictive", SectionNode, ids("3.1.1", allVersions...)},

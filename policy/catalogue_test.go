@@ -15,7 +15,7 @@ import (
 	"github.com/cisgate/cisgate/policy"
 )
 
-// versionTable is CHECKS.md's "IDs across benchmark versions" and section tables, written out per
+// versionTable is each benchmark version's IDs, from its section tables, written out per
 // version (oldest first: 1.0.1, 1.1.0, 1.2.0, 1.5.0, 1.7.0, 1.8.0); "" means the version does not
 // carry the item.
 var versionTable = map[policy.Slug][6]string{

@@ -33,7 +33,7 @@ func TestRBACWildcards(t *testing.T) {
 			}},
 		{name: "non-resource URLs with * verbs", rules: []rbacv1.PolicyRule{{NonResourceURLs: ss("/metrics"), Verbs: ss("*")}},
 			want: []want{fails("rules[0].verbs", "rules[0].verbs"+explicit)}},
-		// CHECKS.md decides on apiGroups, resources and verbs only.
+		// The check decides on apiGroups, resources and verbs only (its spec, check_rbac_wildcards.go).
 		{name: "non-resource URL wildcard", rules: []rbacv1.PolicyRule{{NonResourceURLs: ss("/healthz/*"), Verbs: ss("get")}}},
 	})
 }
