@@ -1,30 +1,28 @@
-// Package manifest reads Kubernetes manifests as `kubectl apply -f` reads them
-// (k8s.io/apimachinery/pkg/util/yaml's YAMLOrJSONDecoder): files, directories (recursively),
-// stdin; multi-document YAML, a stream of JSON objects read to its end, and List objects. It
-// turns each object into a policy.Object, custom resources included (as their metadata, which is
-// what the webhook decodes them to); a broken document is reported with its file and index and
-// does not stop the others. A "---" line followed by anything but a comment is refused, as
-// kubectl refuses it ("invalid Yaml document separator"), rather than read as part of a document.
+// Package manifest reads Kubernetes manifests with kubectl's own reader: k8s.io/cli-runtime's
+// resource builder, configured as `kubectl apply -f` configures it (k8s.io/kubectl
+// pkg/cmd/apply, ApplyOptions.GetObjects), locally: no cluster, no discovery. What kubectl would
+// send to the API server is what cisgate judges; what kubectl refuses, cisgate refuses, with
+// kubectl's error. It then turns each object into a policy.Object.
 package manifest
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/yaml"
+	"k8s.io/kubectl/pkg/validation"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -35,252 +33,166 @@ const StdinPath = "-"
 // Object is one object found in a manifest.
 type Object struct {
 	policy.Object
-	// File is the path as given (or "-" for stdin).
+	// File is the file it was read from, as kubectl names it (the path given, a file found under
+	// a directory given, or "-" for stdin).
 	File string
-	// Document is the 1-based index of the YAML document in the file.
-	Document int
-	// Line is the 1-based line where the document starts.
-	Line int
 }
 
-// DocumentError is a document that could not be read; the others still are.
-type DocumentError struct {
-	File     string
-	Document int
-	Line     int
-	Err      error
-}
-
-func (e *DocumentError) Error() string {
-	return fmt.Sprintf("%s: document %d (line %d): %v", e.File, e.Document, e.Line, e.Err)
-}
-
-func (e *DocumentError) Unwrap() error { return e.Err }
-
-// Result is what Load found: the objects, and an error per broken file or document.
+// Result is what Load found: the objects, and every error kubectl would report.
 type Result struct {
 	Objects []Object
 	Errors  []error
 }
 
-// Load reads every path; "-" reads stdin. Directories are walked for .yaml, .yml and .json files.
+// Load reads every path as `kubectl apply -R -f PATH` reads it; "-" reads stdin. Each file is
+// read on its own, so an error names its file and the other files are still read; within a
+// file, kubectl decides what an error stops (a document that is not YAML or names no kind ends
+// the file, an object it cannot decode is skipped).
 func Load(paths []string, stdin io.Reader) Result {
 	var res Result
-	for _, p := range paths {
-		if p == StdinPath {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				res.Errors = append(res.Errors, fmt.Errorf("stdin: %w", err))
-				continue
-			}
-			res.parse(StdinPath, data)
-			continue
-		}
-		files, err := expand(p)
+	res.Errors = each(paths, stdin, func(file string, u *unstructured.Unstructured) error {
+		o, err := typed(u)
 		if err != nil {
-			res.Errors = append(res.Errors, err)
-			continue
+			return fmt.Errorf("%s: %w", file, err)
 		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				res.Errors = append(res.Errors, err)
-				continue
-			}
-			res.parse(f, data)
-		}
-	}
+		res.Objects = append(res.Objects, Object{Object: o, File: file})
+		return nil
+	})
 	return res
 }
 
-// expand lists the manifest files under a path in lexical order.
-func expand(p string) ([]string, error) {
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, err
+// each calls fn with every object kubectl reads from paths, in order, and returns every error
+// kubectl reports, and those of fn.
+func each(paths []string, stdin io.Reader, fn func(file string, u *unstructured.Unstructured) error) []error {
+	var errs []error
+	for _, p := range paths {
+		if p == StdinPath {
+			errs = append(errs, read(StdinPath, newBuilder().Stream(utf16Aware(stdin), StdinPath), fn)...)
+			continue
+		}
+		files, err := filesUnder(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, f := range files {
+			b := newBuilder().FilenameParam(false, &resource.FilenameOptions{Filenames: []string{f}, Recursive: true})
+			errs = append(errs, read(f, b, fn)...)
+		}
 	}
-	if !info.IsDir() {
+	return errs
+}
+
+// newBuilder is the builder of `kubectl apply -f` (ApplyOptions.GetObjects): unstructured
+// objects, the validator of --validate=strict, every error collected rather than stopping at
+// the first, Lists flattened into their items (a List among a List's items is refused). Local: kubectl's mapping of kinds to resources
+// needs the cluster's discovery, and only sets namespaces (which `check --namespace` does,
+// knowing each kind's scope from policy).
+func newBuilder() *resource.Builder {
+	return resource.NewLocalBuilder().
+		Unstructured().
+		Schema(strictValidation).
+		ContinueOnError().
+		Flatten()
+}
+
+// strictValidation is kubectl's validator for --validate=strict (the default) against an API
+// server that validates fields itself, as every supported one does (k8s.io/kubectl
+// pkg/cmd/util/factory_client_access.go, Validator): each document must name its apiVersion and
+// kind, or kubectl stops reading the file there; the fields are left to the server.
+var strictValidation = validation.NewParamVerifyingSchema(validation.NullSchema{}, serverValidatesFields{}, metav1.FieldValidationStrict)
+
+// serverValidatesFields is the answer of an API server that supports the fieldValidation
+// parameter (every one since Kubernetes 1.27).
+type serverValidatesFields struct{}
+
+func (serverValidatesFields) HasSupport(schema.GroupVersionKind) error { return nil }
+
+// utf16Aware decodes a stream as kubectl decodes a file or its stdin (cli-runtime
+// FileVisitor.Visit): UTF-16 when it starts with a UTF-16 byte-order mark, else UTF-8 without
+// its byte-order mark.
+func utf16Aware(r io.Reader) io.Reader {
+	if r == nil {
+		r = strings.NewReader("")
+	}
+	return transform.NewReader(r, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
+}
+
+// filesUnder lists the files kubectl reads for a path: the path itself when it is a file (any
+// extension), a directory's .json, .yaml and .yml files recursively in lexical order (cli-runtime
+// ExpandPathsToFileVisitors). A path that does not exist, a glob or a URL is left to kubectl's
+// FilenameParam, which resolves or refuses it.
+func filesUnder(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil || !info.IsDir() {
 		return []string{p}, nil
 	}
+	visitors, err := resource.ExpandPathsToFileVisitors(nil, p, true, resource.FileExtensions, nil)
+	if err != nil {
+		return nil, fmt.Errorf("error reading %q: %w", p, err)
+	}
 	var files []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+	for _, v := range visitors {
+		if fv, ok := v.(*resource.FileVisitor); ok {
+			files = append(files, fv.Path)
+		}
+	}
+	if len(files) == 0 {
+		// kubectl's own words (cli-runtime Builder.Path).
+		return nil, fmt.Errorf("error reading [%s]: recognized file extensions are %v", p, resource.FileExtensions)
+	}
+	return files, nil
+}
+
+// read visits what the builder reads from one file.
+func read(file string, b *resource.Builder, fn func(file string, u *unstructured.Unstructured) error) []error {
+	err := b.Do().Visit(func(info *resource.Info, err error) error {
 		if err != nil {
 			return err
 		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() {
-				files = append(files, path)
-			}
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("%s: unexpected %T", file, info.Object)
 		}
-		return nil
+		source := file
+		if info.Source != "" {
+			source = info.Source // the file a glob matched
+		}
+		return fn(source, u)
 	})
-	if err == nil && len(files) == 0 {
-		err = fmt.Errorf("%s: no .yaml, .yml or .json files", p)
+	var errs []error
+	for _, e := range flatten(err) {
+		msg := e.Error()
+		switch {
+		case strings.HasPrefix(msg, "error parsing "+file+":"), strings.HasPrefix(msg, fmt.Sprintf("error validating %q:", file)):
+			// cli-runtime's StreamVisitor ends the file at a document that is not YAML or JSON,
+			// or that names no apiVersion or kind: kubectl applies none of the documents after it.
+			// kubectl's hint to pass --validate=false names a flag cisgate does not have.
+			msg = strings.TrimSuffix(msg, "; if you choose to ignore these errors, turn validation off with --validate=false")
+			e = fmt.Errorf("%s (kubectl reads no further in %s: the documents after this one are not checked)", msg, file)
+		case !strings.Contains(msg, file):
+			// Some of kubectl's errors (a List among a List's items) do not say where.
+			e = fmt.Errorf("%s: %w", file, e)
+		}
+		errs = append(errs, e)
 	}
-	return files, err
+	return errs
 }
 
-func (r *Result) parse(file string, data []byte) {
-	var docs []document
-	var streamErr *DocumentError
-	if looksLikeJSON(data) {
-		docs, streamErr = splitJSON(data)
-	} else {
-		docs, streamErr = splitDocuments(data)
+// flatten lists the errors of kubectl's aggregates, one per problem.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
 	}
-	for _, doc := range docs {
-		objs, err := decode(doc.body)
-		if err != nil {
-			r.Errors = append(r.Errors, &DocumentError{File: file, Document: doc.index, Line: doc.line, Err: err})
-			continue
+	var agg utilerrors.Aggregate
+	if errors.As(err, &agg) {
+		var out []error
+		for _, e := range agg.Errors() {
+			out = append(out, flatten(e)...)
 		}
-		for _, o := range objs {
-			r.Objects = append(r.Objects, Object{Object: o, File: file, Document: doc.index, Line: doc.line})
-		}
+		return out
 	}
-	if streamErr != nil {
-		streamErr.File = file
-		r.Errors = append(r.Errors, streamErr)
-	}
-}
-
-// looksLikeJSON is the sniffing of YAMLOrJSONDecoder: a stream whose first non-space byte is "{"
-// is JSON, and is read as a sequence of JSON values.
-func looksLikeJSON(data []byte) bool {
-	t := bytes.TrimLeft(data, " \t\r\n")
-	return len(t) > 0 && t[0] == '{'
-}
-
-// splitJSON cuts a stream of JSON objects into documents, to its end: kubectl applies every
-// object of `{...}{...}` or `{...}\n{...}`, so every one is checked. A value that does not parse
-// ends the stream with an error, as it ends kubectl's.
-func splitJSON(data []byte) ([]document, *DocumentError) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var docs []document
-	for index := 1; ; index++ {
-		start := dec.InputOffset()
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		// The document starts at its first non-space byte.
-		offset := int(start) + len(data[start:]) - len(bytes.TrimLeft(data[start:], " \t\r\n"))
-		line := 1 + bytes.Count(data[:offset], []byte("\n"))
-		if err != nil {
-			return docs, &DocumentError{Document: index, Line: line, Err: err}
-		}
-		docs = append(docs, document{index: index, line: line, body: raw})
-	}
-}
-
-type document struct {
-	index int
-	line  int
-	body  []byte
-}
-
-// splitDocuments cuts a stream at "---" separator lines, keeping where each document starts.
-// Documents that hold only comments or whitespace are dropped but still counted. A line that
-// starts with "---" and goes on with anything but a comment ends the stream with an error, as
-// apimachinery's YAMLReader (kubectl) refuses it: the documents before it are kept.
-func splitDocuments(data []byte) ([]document, *DocumentError) {
-	var docs []document
-	var cur bytes.Buffer
-	index, start, line := 1, 1, 0
-	separated := false // a separator was seen: what follows each one is a document
-	flush := func() {
-		if hasContent(cur.Bytes()) {
-			docs = append(docs, document{index: index, line: start, body: bytes.Clone(cur.Bytes())})
-		}
-		cur.Reset()
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.HasPrefix(text, "---") && !isSeparator(text) {
-			flush()
-			return docs, &DocumentError{Document: index + 1, Line: line,
-				Err: fmt.Errorf("invalid YAML document separator %q: a \"---\" line may carry only a comment (kubectl refuses it too)", text)}
-		}
-		if isSeparator(text) {
-			// Comments before the first separator are no document (as in YAML), but a bare
-			// document before it is, and so is every (even empty) one between separators.
-			if separated || hasContent(cur.Bytes()) {
-				flush()
-				index++
-			}
-			cur.Reset()
-			separated = true
-			start = line + 1
-			continue
-		}
-		cur.WriteString(text)
-		cur.WriteByte('\n')
-	}
-	flush()
-	return docs, nil
-}
-
-func isSeparator(line string) bool {
-	if !strings.HasPrefix(line, "---") {
-		return false
-	}
-	rest := strings.TrimSpace(line[3:])
-	return rest == "" || strings.HasPrefix(rest, "#")
-}
-
-func hasContent(doc []byte) bool {
-	for _, l := range bytes.Split(doc, []byte("\n")) {
-		t := bytes.TrimSpace(l)
-		if len(t) > 0 && t[0] != '#' {
-			return true
-		}
-	}
-	return false
-}
-
-var errNoKind = errors.New("not a Kubernetes object: apiVersion and kind are required")
-
-// decode turns one document into objects: a List yields its items.
-func decode(doc []byte) ([]policy.Object, error) {
-	js, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		return nil, err
-	}
-	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		return nil, nil
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(js); err != nil {
-		if runtime.IsMissingKind(err) || runtime.IsMissingVersion(err) {
-			return nil, errNoKind
-		}
-		return nil, err
-	}
-	if !u.IsList() {
-		o, err := typed(u)
-		if err != nil {
-			return nil, err
-		}
-		return []policy.Object{o}, nil
-	}
-	list, err := u.ToList()
-	if err != nil {
-		return nil, err
-	}
-	objs := make([]policy.Object, 0, len(list.Items))
-	for i := range list.Items {
-		o, err := typed(&list.Items[i])
-		if err != nil {
-			return nil, fmt.Errorf("items[%d]: %w", i, err)
-		}
-		objs = append(objs, o)
-	}
-	return objs, nil
+	return []error{err}
 }
 
 // typed converts an object of a built-in kind to its Go type, which the checks read, and any
@@ -288,9 +200,6 @@ func decode(doc []byte) ([]policy.Object, error) {
 // apply to every object (4.5.2) judge it the same way in both.
 func typed(u *unstructured.Unstructured) (policy.Object, error) {
 	gvk := u.GroupVersionKind()
-	if gvk.Kind == "" || gvk.Version == "" {
-		return policy.Object{}, errNoKind
-	}
 	if err := checkServed(gvk); err != nil {
 		return policy.Object{}, fmt.Errorf("%s %q: %w", gvk.Kind, u.GetName(), err)
 	}

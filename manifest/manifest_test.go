@@ -2,7 +2,6 @@ package manifest_test
 
 import (
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 
@@ -17,14 +16,13 @@ import (
 // obj is what a test asserts of a loaded object.
 type obj struct {
 	Kind, Namespace, Name, File string
-	Document, Line              int
 	HasPod                      bool
 }
 
 func objs(res manifest.Result) []obj {
 	out := []obj{}
 	for _, o := range res.Objects {
-		out = append(out, obj{o.Kind, o.Namespace, o.Name, o.File, o.Document, o.Line, o.Pod != nil})
+		out = append(out, obj{o.Kind, o.Namespace, o.Name, o.File, o.Pod != nil})
 	}
 	return out
 }
@@ -37,6 +35,8 @@ func errs(res manifest.Result) []string {
 	return out
 }
 
+// TestLoad covers what Load adds to kubectl's reading (kubectl_test.go holds the reading itself
+// to kubectl's): paths, the conversion to the checks' objects, and errors that name their file.
 func TestLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -48,102 +48,115 @@ func TestLoad(t *testing.T) {
 			name:  "multi-document YAML with comments and empty documents",
 			paths: []string{"testdata/multi.yaml"},
 			want: []obj{
-				{"Namespace", "", "shop", "testdata/multi.yaml", 1, 3, false},
-				{"ServiceAccount", "shop", "web", "testdata/multi.yaml", 4, 12, false},
-				{"Deployment", "shop", "web", "testdata/multi.yaml", 5, 19, true},
+				{"Namespace", "", "shop", "testdata/multi.yaml", false},
+				{"ServiceAccount", "shop", "web", "testdata/multi.yaml", false},
+				{"Deployment", "shop", "web", "testdata/multi.yaml", true},
 			},
 		},
 		{
 			name:  "JSON",
 			paths: []string{"testdata/deployment.json"},
-			want:  []obj{{"Deployment", "shop", "api", "testdata/deployment.json", 1, 1, true}},
+			want:  []obj{{"Deployment", "shop", "api", "testdata/deployment.json", true}},
 		},
 		{
 			name:  "List with an unknown kind among its items",
 			paths: []string{"testdata/list.yaml"},
 			want: []obj{
-				{"ConfigMap", "shop", "settings", "testdata/list.yaml", 1, 1, false},
-				{"Role", "shop", "reader", "testdata/list.yaml", 1, 1, false},
+				{"ConfigMap", "shop", "settings", "testdata/list.yaml", false},
+				{"Role", "shop", "reader", "testdata/list.yaml", false},
 				// A custom resource is read as its metadata, as the webhook reads it (#9 item 7).
-				{"ServiceMonitor", "shop", "web", "testdata/list.yaml", 1, 1, false},
+				{"ServiceMonitor", "shop", "web", "testdata/list.yaml", false},
 			},
-		},
-		{
-			name:  "List with a broken item fails its document only",
-			paths: []string{"testdata/list-broken-item.yaml"},
-			want: []obj{
-				{"ConfigMap", "shop", "before", "testdata/list-broken-item.yaml", 1, 1, false},
-				{"ConfigMap", "shop", "after", "testdata/list-broken-item.yaml", 3, 13, false},
-			},
-			errs: []string{"testdata/list-broken-item.yaml: document 2 (line 5): items[1]: not a Kubernetes object: apiVersion and kind are required"},
 		},
 		{
 			name:  "helm template output",
 			paths: []string{"testdata/helm-template.yaml"},
 			want: []obj{
-				{"ServiceAccount", "", "release-shop", "testdata/helm-template.yaml", 1, 2, false},
-				{"Service", "", "release-shop", "testdata/helm-template.yaml", 2, 11, false},
-				// Document 3 holds only "# Source:" comments: counted, not loaded.
-				{"Deployment", "", "release-shop", "testdata/helm-template.yaml", 4, 24, true},
-				{"Pod", "", "release-shop-test-connection", "testdata/helm-template.yaml", 5, 45, true},
+				{"ServiceAccount", "", "release-shop", "testdata/helm-template.yaml", false},
+				{"Service", "", "release-shop", "testdata/helm-template.yaml", false},
+				{"Deployment", "", "release-shop", "testdata/helm-template.yaml", true},
+				{"Pod", "", "release-shop-test-connection", "testdata/helm-template.yaml", true},
 			},
 		},
 		{
 			name:  "custom resources and CRDs are read as their metadata",
 			paths: []string{"testdata/crds.yaml"},
 			want: []obj{
-				{"Certificate", "shop", "web-tls", "testdata/crds.yaml", 1, 1, false},
-				{"CustomResourceDefinition", "", "widgets.example.com", "testdata/crds.yaml", 2, 6, false},
-				{"Widget", "shop", "w", "testdata/crds.yaml", 3, 10, false},
-				{"Secret", "shop", "creds", "testdata/crds.yaml", 4, 14, false},
+				{"Certificate", "shop", "web-tls", "testdata/crds.yaml", false},
+				{"CustomResourceDefinition", "", "widgets.example.com", "testdata/crds.yaml", false},
+				{"Widget", "shop", "w", "testdata/crds.yaml", false},
+				{"Secret", "shop", "creds", "testdata/crds.yaml", false},
 			},
 		},
 		{
-			name:  "a broken document does not stop the others",
-			paths: []string{"testdata/broken.yaml"},
+			name:  "an object kubectl reads but its Go type refuses is an error naming it; the others are read",
+			paths: []string{"testdata/bad-field.yaml"},
 			want: []obj{
-				{"ConfigMap", "shop", "good-1", "testdata/broken.yaml", 1, 1, false},
-				{"ConfigMap", "shop", "good-2", "testdata/broken.yaml", 3, 11, false},
-				{"ConfigMap", "shop", "good-3", "testdata/broken.yaml", 6, 24, false},
+				{"ConfigMap", "shop", "good-1", "testdata/bad-field.yaml", false},
+				{"ConfigMap", "shop", "good-2", "testdata/bad-field.yaml", false},
 			},
-			errs: []string{
-				"testdata/broken.yaml: document 2 (line 5): yaml: line 5: mapping values are not allowed in this context",
-				"testdata/broken.yaml: document 4 (line 15): not a Kubernetes object: apiVersion and kind are required",
-				`testdata/broken.yaml: document 5 (line 18): Deployment "bad-field": unrecognized type: int32`,
+			errs: []string{`testdata/bad-field.yaml: Deployment "bad-field": unrecognized type: int32`},
+		},
+		{
+			name:  "a document that is no YAML ends its file, as in kubectl, and the error says so",
+			paths: []string{"testdata/forms/broken-yaml-among-good.yaml", "testdata/tree/a.yaml"},
+			want: []obj{
+				{"ConfigMap", "shop", "first", "testdata/forms/broken-yaml-among-good.yaml", false},
+				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
 			},
+			errs: []string{"error parsing testdata/forms/broken-yaml-among-good.yaml: error converting YAML to JSON: yaml: line 5: mapping values are not allowed in this context" +
+				" (kubectl reads no further in testdata/forms/broken-yaml-among-good.yaml: the documents after this one are not checked)"},
+		},
+		{
+			name:  "a document without kind ends its file, without kubectl's hint to a flag cisgate lacks",
+			paths: []string{"testdata/forms/no-kind-among-good.yaml"},
+			want:  []obj{{"ConfigMap", "shop", "first", "testdata/forms/no-kind-among-good.yaml", false}},
+			errs: []string{`error validating "testdata/forms/no-kind-among-good.yaml": error validating data: kind not set` +
+				" (kubectl reads no further in testdata/forms/no-kind-among-good.yaml: the documents after this one are not checked)"},
+		},
+		{
+			name:  "a List in a List is refused and named by its file; the next document is read",
+			paths: []string{"testdata/forms/list-in-list-then-doc.yaml"},
+			want:  []obj{{"Pod", "shop", "after", "testdata/forms/list-in-list-then-doc.yaml", true}},
+			errs:  []string{"testdata/forms/list-in-list-then-doc.yaml: *unstructured.Unstructured is not a list: no Items field in this object"},
 		},
 		{
 			name:  "directories recursively, in lexical order, manifests only",
 			paths: []string{"testdata/tree"},
 			want: []obj{
-				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", 1, 1, false},
-				{"ConfigMap", "shop", "b", "testdata/tree/sub/b.yml", 1, 1, false},
-				{"ConfigMap", "shop", "c", "testdata/tree/sub/deeper/c.json", 1, 1, false},
+				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
+				{"ConfigMap", "shop", "b", "testdata/tree/sub/b.yml", false},
+				{"ConfigMap", "shop", "c", "testdata/tree/sub/deeper/c.json", false},
 			},
 		},
 		{
 			name:  "a file named explicitly is read whatever its extension",
 			paths: []string{"testdata/tree/sub/notes.txt"},
-			want:  []obj{{"ConfigMap", "", "ignored-txt", "testdata/tree/sub/notes.txt", 1, 1, false}},
+			want:  []obj{{"ConfigMap", "", "ignored-txt", "testdata/tree/sub/notes.txt", false}},
 		},
 		{
 			name:  "several paths in order",
 			paths: []string{"testdata/deployment.json", "testdata/tree/a.yaml"},
 			want: []obj{
-				{"Deployment", "shop", "api", "testdata/deployment.json", 1, 1, true},
-				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", 1, 1, false},
+				{"Deployment", "shop", "api", "testdata/deployment.json", true},
+				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
 			},
+		},
+		{
+			name:  "a glob, as kubectl expands it",
+			paths: []string{"testdata/tree/sub/*.yml"},
+			want:  []obj{{"ConfigMap", "shop", "b", "testdata/tree/sub/b.yml", false}},
 		},
 		{
 			name:  "a directory without manifests",
 			paths: []string{"testdata/empty-dir"},
-			errs:  []string{"testdata/empty-dir: no .yaml, .yml or .json files"},
+			errs:  []string{"error reading [testdata/empty-dir]: recognized file extensions are [.json .yaml .yml]"},
 		},
 		{
 			name:  "a missing path does not stop the others",
 			paths: []string{"testdata/nope.yaml", "testdata/tree/a.yaml"},
-			want:  []obj{{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", 1, 1, false}},
-			errs:  []string{"stat testdata/nope.yaml: no such file or directory"},
+			want:  []obj{{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false}},
+			errs:  []string{`the path "testdata/nope.yaml" does not exist`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,21 +173,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestDocumentError(t *testing.T) {
-	res := manifest.Load([]string{"testdata/broken.yaml"}, nil)
-	require.Len(t, res.Errors, 3)
-	var de *manifest.DocumentError
-	require.True(t, errors.As(res.Errors[1], &de))
-	assert.Equal(t, "testdata/broken.yaml", de.File)
-	assert.Equal(t, 4, de.Document)
-	assert.Equal(t, 15, de.Line)
-	assert.EqualError(t, errors.Unwrap(de), "not a Kubernetes object: apiVersion and kind are required")
-
-	missing := manifest.Load([]string{"testdata/nope.yaml"}, nil)
-	require.Len(t, missing.Errors, 1)
-	assert.ErrorIs(t, missing.Errors[0], fs.ErrNotExist)
-}
-
 func TestLoadStdin(t *testing.T) {
 	in := strings.NewReader(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -187,11 +185,23 @@ kind: Pod
 `)
 	res := manifest.Load([]string{manifest.StdinPath, "testdata/tree/a.yaml"}, in)
 	assert.Equal(t, []obj{
-		{"ClusterRole", "", "everything", "-", 1, 1, false},
-		{"Pod", "shop", "p", "-", 2, 6, true},
-		{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", 1, 1, false},
+		{"ClusterRole", "", "everything", "-", false},
+		{"Pod", "shop", "p", "-", true},
+		{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
 	}, objs(res))
-	assert.Equal(t, []string{"-: document 3 (line 8): not a Kubernetes object: apiVersion and kind are required"}, errs(res))
+	assert.Equal(t, []string{`error validating "-": error validating data: apiVersion not set (kubectl reads no further in -: the documents after this one are not checked)`}, errs(res))
+
+	// UTF-16 on stdin is decoded as kubectl decodes its stdin.
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide, namespace: shop}\n" {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	res = manifest.Load([]string{manifest.StdinPath}, strings.NewReader(string(utf16)))
+	assert.Equal(t, []obj{{"ConfigMap", "shop", "wide", "-", false}}, objs(res))
+	assert.Empty(t, res.Errors)
+
+	// No stdin at all reads as an empty one.
+	assert.Equal(t, manifest.Result{}, manifest.Load([]string{manifest.StdinPath}, nil))
 }
 
 func TestLoadTypedObjects(t *testing.T) {
@@ -211,35 +221,6 @@ func TestLoadTypedObjects(t *testing.T) {
 	assert.True(t, res.Objects[5].Namespaced)
 	assert.True(t, res.Objects[4].Namespaced, "a ServiceAccount is namespaced")
 	assert.False(t, res.Objects[3].Namespaced, "a Namespace is cluster-scoped")
-}
-
-func TestLoadSeparatorEdgeCases(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		input string
-		want  []obj
-	}{
-		{"bare document before the first separator", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
-			[]obj{{"ConfigMap", "", "a", "-", 1, 1, false}, {"ConfigMap", "", "b", "-", 2, 5, false}}},
-		{"leading separator", "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
-			[]obj{{"ConfigMap", "", "a", "-", 1, 2, false}}},
-		{"empty documents between separators are counted", "---\n---\n\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n",
-			[]obj{{"ConfigMap", "", "a", "-", 3, 5, false}}},
-		{"separator with a trailing comment", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n--- # Source: x\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
-			[]obj{{"ConfigMap", "", "a", "-", 1, 1, false}, {"ConfigMap", "", "b", "-", 2, 5, false}}},
-		{"a block scalar holding dashes is not a separator", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  banner: |\n    ----\n    hello\n",
-			[]obj{{"ConfigMap", "", "a", "-", 1, 1, false}}},
-		{"no trailing newline", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}",
-			[]obj{{"ConfigMap", "", "a", "-", 1, 1, false}}},
-		{"nothing", "", []obj{}},
-		{"null document", "null\n", []obj{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := manifest.Load([]string{"-"}, strings.NewReader(tc.input))
-			assert.Empty(t, res.Errors)
-			assert.Equal(t, tc.want, objs(res))
-		})
-	}
 }
 
 func TestLoadRefusesAPIVersionsNoLongerServed(t *testing.T) {
@@ -266,68 +247,23 @@ metadata: {name: current, namespace: shop}
 `)
 	res := manifest.Load([]string{manifest.StdinPath}, in)
 	assert.Equal(t, []string{
-		`-: document 1 (line 1): Deployment "old": apiVersion apps/v1beta2 is no longer served by Kubernetes; use apps/v1`,
-		`-: document 2 (line 6): Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
-		`-: document 3 (line 10): CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
+		`-: Deployment "old": apiVersion apps/v1beta2 is no longer served by Kubernetes; use apps/v1`,
+		`-: Ingress "old-ingress": apiVersion extensions/v1beta1 is no longer served by Kubernetes; use networking.k8s.io/v1`,
+		`-: CronJob "old-cron": apiVersion batch/v1beta1 is no longer served by Kubernetes; use batch/v1`,
 	}, errs(res), "a checked kind in a version the API server refuses is an error, not a silent pass")
-	assert.Equal(t, []obj{{"Deployment", "shop", "custom", "-", 4, 14, false}, {"Deployment", "shop", "current", "-", 5, 18, true}}, objs(res),
+	assert.Equal(t, []obj{{"Deployment", "shop", "custom", "-", false}, {"Deployment", "shop", "current", "-", true}}, objs(res),
 		"the custom resource named Deployment is read as metadata (no pod spec); the current Deployment is checked")
 }
 
-// #9 item 8: input as kubectl reads it (k8s.io/apimachinery/pkg/util/yaml, NewYAMLOrJSONDecoder
-// and YAMLReader).
-func TestLoadAsKubectlReadsIt(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		in   string
-		want []obj
-		errs []string
-	}{
-		{
-			// A stream of JSON objects is read to its end, one document per object.
-			name: "JSON stream, one object per line",
-			in: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}
-{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}
-`,
-			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 2, false}},
-		},
-		{
-			name: "JSON stream without separators",
-			in:   `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"shop"}}{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"shop"}}`,
-			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 1, false}},
-		},
-		{
-			name: "a broken JSON value ends the stream with an error",
-			in:   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\"}}\n{\"apiVersion\": \n",
-			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
-			errs: []string{"-: document 2 (line 2): unexpected EOF"},
-		},
-		{
-			// YAMLReader: "invalid Yaml document separator" for a "---" line with content.
-			name: "a flow document on the separator line is an error, not a vanished document",
-			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}\n",
-			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}},
-			errs: []string{`-: document 2 (line 4): invalid YAML document separator "--- {apiVersion: v1, kind: Pod, metadata: {name: hidden}}": a "---" line may carry only a comment (kubectl refuses it too)`},
-		},
-		{
-			name: "a separator with a comment is a separator",
-			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n--- # next\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\n",
-			want: []obj{{"ConfigMap", "shop", "a", "-", 1, 1, false}, {"ConfigMap", "shop", "b", "-", 2, 5, false}},
-		},
-		{
-			// The API server ignores metadata.namespace on a cluster-scoped kind.
-			name: "a cluster-scoped kind keeps no namespace",
-			in:   "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: extra, namespace: default}\n",
-			want: []obj{{"ServiceCIDR", "", "extra", "-", 1, 1, false}},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := manifest.Load([]string{manifest.StdinPath}, strings.NewReader(tc.in))
-			if tc.errs == nil {
-				tc.errs = []string{}
-			}
-			assert.Equal(t, tc.want, objs(res))
-			assert.Equal(t, tc.errs, errs(res))
-		})
-	}
+func TestLoadClusterScopedKindKeepsNoNamespace(t *testing.T) {
+	// The API server ignores metadata.namespace on a cluster-scoped kind.
+	res := manifest.Load([]string{manifest.StdinPath}, strings.NewReader("apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: extra, namespace: default}\n"))
+	assert.Equal(t, []obj{{"ServiceCIDR", "", "extra", "-", false}}, objs(res))
+	assert.Empty(t, res.Errors)
+}
+
+func TestLoadErrorsUnwrap(t *testing.T) {
+	res := manifest.Load([]string{"testdata/bad-field.yaml"}, nil)
+	require.Len(t, res.Errors, 1)
+	assert.NotNil(t, errors.Unwrap(res.Errors[0]), "the conversion's error is kept")
 }

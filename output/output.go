@@ -48,8 +48,6 @@ type ObjectRef struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
 	File      string `json:"file,omitempty"`
-	// Line is where the object's document starts in File (SARIF regions); not in the JSON.
-	Line int `json:"-"`
 }
 
 func (o ObjectRef) String() string {

@@ -16,10 +16,10 @@ import (
 )
 
 var (
-	deployment = output.ObjectRef{Kind: "Deployment", Namespace: "shop", Name: "web", File: "manifests/web.yaml", Line: 12}
-	role       = output.ObjectRef{Kind: "ClusterRole", Name: "everything", File: "manifests/rbac.yaml", Line: 1}
-	defaultSA  = output.ObjectRef{Kind: "ServiceAccount", Namespace: "shop", Name: "default", File: "manifests/web.yaml", Line: 1}
-	configMap  = output.ObjectRef{Kind: "ConfigMap", Namespace: "shop", Name: "settings", File: "manifests/web.yaml", Line: 6}
+	deployment = output.ObjectRef{Kind: "Deployment", Namespace: "shop", Name: "web", File: "manifests/web.yaml"}
+	role       = output.ObjectRef{Kind: "ClusterRole", Name: "everything", File: "manifests/rbac.yaml"}
+	defaultSA  = output.ObjectRef{Kind: "ServiceAccount", Namespace: "shop", Name: "default", File: "manifests/web.yaml"}
+	configMap  = output.ObjectRef{Kind: "ConfigMap", Namespace: "shop", Name: "settings", File: "manifests/web.yaml"}
 	liveNS     = output.ObjectRef{Kind: "Namespace", Name: "legacy"} // a live object, as `audit` reports it
 )
 

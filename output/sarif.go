@@ -54,15 +54,10 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
 }
 
 type sarifArtifact struct {
 	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
 }
 
 func writeSARIF(w io.Writer, r *Report) error {
@@ -81,11 +76,7 @@ func writeSARIF(w io.Writer, r *Report) error {
 		}
 		res := sarifResult{RuleID: f.ID, RuleIndex: idx, Level: sarifLevel(f), Message: sarifMessage{Text: f.Object.String() + ": " + f.Detail + " (" + f.Path + ")"}}
 		if f.Object.File != "" {
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Object.File}}}
-			if f.Object.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Object.Line}
-			}
-			res.Locations = []sarifLocation{loc}
+			res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Object.File}}}}
 		}
 		run.Results = append(run.Results, res)
 	}

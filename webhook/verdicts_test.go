@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/policy"
@@ -157,8 +156,9 @@ func loadVerdictCases(t *testing.T) []verdictCase {
 		}
 		file := filepath.Join(verdictCorpus, name)
 		header := file
-		if ext == ".json" {
-			// JSON has no comments: the header is in a sidecar.
+		if _, err := os.Stat(file + ".expect"); err == nil || ext == ".json" {
+			// JSON has no comments, and a UTF-16 file's comments are no ASCII: the header is in
+			// a sidecar.
 			header = file + ".expect"
 		}
 		data, err := os.ReadFile(header)
@@ -419,40 +419,22 @@ func sortedStrings(findings []got) []string {
 	return out
 }
 
-// readLikeKubectl reads a manifest as kubectl does (k8s.io/apimachinery's YAML-or-JSON stream
-// decoder; a List yields its items), independently of cisgate's manifest package.
+// readLikeKubectl reads a manifest with kubectl's reader, the resource builder as `kubectl apply
+// -f` configures it (k8s.io/kubectl pkg/cmd/apply, ApplyOptions.GetObjects), built here rather
+// than taken from cisgate's manifest package.
 func readLikeKubectl(file string) ([]*unstructured.Unstructured, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	infos, err := resource.NewLocalBuilder().
+		Unstructured().
+		ContinueOnError().
+		FilenameParam(false, &resource.FilenameOptions{Filenames: []string{file}}).
+		Flatten().
+		Do().
+		Infos()
 	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		if m == nil {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if !u.IsList() {
-			out = append(out, u)
-			continue
-		}
-		list, err := u.ToList()
-		if err != nil {
-			return nil, err
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
+	for _, i := range infos {
+		out = append(out, i.Object.(*unstructured.Unstructured))
 	}
+	return out, err
 }
 
 // namespaceModes are the cisgate.io/mode labels of the case's Namespaces: what the webhook's

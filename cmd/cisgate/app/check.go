@@ -148,8 +148,8 @@ func inNamespace(objects []manifest.Object, ns string) ([]manifest.Object, []err
 		case o.Namespace == "":
 			o.Namespace = ns
 		case o.Namespace != ns:
-			errs = append(errs, fmt.Errorf("%s: document %d (line %d): the namespace from the provided object %q does not match the namespace %q (kubectl apply -n refuses it too)",
-				obj.File, obj.Document, obj.Line, o.Namespace, ns))
+			errs = append(errs, fmt.Errorf("%s: %s %q: the namespace from the provided object %q does not match the namespace %q (kubectl apply -n refuses it too)",
+				obj.File, o.Kind, o.Name, o.Namespace, ns))
 			continue
 		}
 		kept = append(kept, obj)
@@ -180,7 +180,7 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 		if ing, ok := o.Raw.(*networkingv1.Ingress); ok {
 			o.IngressClass, _ = policy.ServingIngressClass(ing, classes)
 		}
-		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File, Line: o.Line}
+		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File}
 		report.Checked = append(report.Checked, ref)
 		for _, j := range pol.Judge(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace]) {
 			report.Findings = append(report.Findings, output.NewFinding(j, ref))

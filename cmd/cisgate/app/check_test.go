@@ -172,21 +172,25 @@ func TestCheckCorpusDirectories(t *testing.T) {
 		"4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5", "4.4.1", "4.5.2", "5.4.5"}, r.ids("FAIL"))
 }
 
+// TestCheckBrokenDocument: kubectl stops reading a file at a document that is no YAML
+// (cli-runtime StreamVisitor.Visit) and applies the documents before it; check judges those,
+// says where it stopped and exits 2.
 func TestCheckBrokenDocument(t *testing.T) {
 	file := filepath.Join(corpus, "invalid", "broken-document.yaml")
 	res := run(t, nil, "check", "-f", file, "-o", "json")
 	assert.Equal(t, app.ExitUsage, res.code)
-	assert.Equal(t, "error: "+file+": document 2 (line 20): yaml: line 5: mapping values are not allowed in this context\n", res.stderr)
-	// The other documents are still checked and reported.
+	assert.Equal(t, "error: error parsing "+file+": error converting YAML to JSON: yaml: line 5: mapping values are not allowed in this context"+
+		" (kubectl reads no further in "+file+": the documents after this one are not checked)\n", res.stderr)
+	// The documents before it are checked and reported; kubectl would not apply those after it.
 	r := parseJSON(t, res.stdout)
-	assert.Equal(t, []string{"4.2.1", "4.2.5", "4.5.2"}, r.ids("FAIL"))
+	assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
 	var names []string
 	for _, f := range r.Findings {
 		names = append(names, f.Object.Name)
 	}
 	assert.Contains(t, names, "privileged")
-	assert.Contains(t, names, "feature-flags")
 	assert.NotContains(t, names, "broken")
+	assert.NotContains(t, names, "feature-flags")
 }
 
 func TestCheckStdin(t *testing.T) {
@@ -378,7 +382,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-2.0.0"}, `--benchmark: unknown benchmark "eks-2.0.0"`},
 		{"unknown flag", []string{"check", "-f", pod, "--strict"}, "unknown flag: --strict"},
 		{"positional argument", []string{"check", "-f", pod, "extra.yaml"}, `unknown command "extra.yaml"`},
-		{"missing file", []string{"check", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml: no such file or directory"},
+		{"missing file", []string{"check", "-f", "does-not-exist.yaml"}, `the path "does-not-exist.yaml" does not exist`},
 		{"missing config", []string{"check", "-f", pod, "--config", "no-config.yaml"}, "no-config.yaml: no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
