@@ -189,6 +189,11 @@ func parseVerdictHeader(data []byte) (verdictCase, error) {
 		value = strings.TrimSpace(value)
 		switch key {
 		case "source":
+			for _, outside := range []string{"CHECKS.md", "DESIGN.md", "../shared"} {
+				if strings.Contains(value, outside) {
+					return c, fmt.Errorf("source %q cites %s, which is outside the repository: cite the check's spec, docs/, the benchmark or the Kubernetes source", value, outside)
+				}
+			}
 			c.sources = append(c.sources, value)
 		case "note":
 		case "exit", "webhook-exit":
