@@ -2,6 +2,8 @@ package manifest_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -266,4 +268,15 @@ func TestLoadErrorsUnwrap(t *testing.T) {
 	res := manifest.Load([]string{"testdata/bad-field.yaml"}, nil)
 	require.Len(t, res.Errors, 1)
 	assert.NotNil(t, errors.Unwrap(res.Errors[0]), "the conversion's error is kept")
+}
+
+func TestLoadURL(t *testing.T) {
+	// kubectl apply -f URL fetches the manifest (cli-runtime URLVisitor); so does check.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: remote, namespace: shop}\n"))
+	}))
+	defer srv.Close()
+	res := manifest.Load([]string{srv.URL + "/cm.yaml"}, nil)
+	assert.Empty(t, res.Errors)
+	assert.Equal(t, []obj{{"ConfigMap", "shop", "remote", srv.URL + "/cm.yaml", false}}, objs(res))
 }

@@ -37,7 +37,7 @@ func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(outpu
 // AddFlags binds the options to flags.
 func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.List, "list", o.List, "list every item of the benchmark: its ID, slug, what decides it and how")
-	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file or directory (recursive) to check; - reads stdin; repeatable")
+	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file, directory (recursive), glob or URL to check, as kubectl apply -R -f reads it; - reads stdin; repeatable")
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s); the config's check IDs are carried to it by slug", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
@@ -95,8 +95,9 @@ func newCheckCommand(streams IOStreams) *cobra.Command {
 	return withOptions(&cobra.Command{
 		Use:   "check -f PATH [-f PATH...]",
 		Short: "Check manifests against the CIS Amazon EKS Benchmark section 4 policies",
-		Long: `Check reads manifests (files, directories, or - for stdin; multi-document YAML, JSON, List
-objects, helm template output) and evaluates every object of a checked kind, and every namespaced
+		Long: `Check reads manifests as kubectl apply -R -f reads them, with kubectl's own reader (files,
+directories, globs, URLs, or - for stdin; multi-document YAML, JSON, List objects, helm template
+output, UTF-16), and evaluates every object of a checked kind, and every namespaced
 object of any kind for 4.5.2. An Ingress's IngressClass in the same manifests says which
 controller serves it (5.4.5). Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad input
 or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.
