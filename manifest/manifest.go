@@ -85,9 +85,9 @@ func each(paths []string, stdin io.Reader, fn func(file string, u *unstructured.
 
 // newBuilder is the builder of `kubectl apply -f` (ApplyOptions.GetObjects): unstructured
 // objects, the validator of --validate=strict, every error collected rather than stopping at
-// the first, Lists flattened into their items (a List among a List's items is refused). Local: kubectl's mapping of kinds to resources
-// needs the cluster's discovery, and only sets namespaces (which `check --namespace` does,
-// knowing each kind's scope from policy).
+// the first, Lists flattened into their items (a List among a List's items is refused).
+// Local: kubectl's mapping of kinds to resources needs the cluster's discovery, and only sets
+// namespaces (which `check --namespace` does, knowing each kind's scope from policy).
 func newBuilder() *resource.Builder {
 	return resource.NewLocalBuilder().
 		Unstructured().
@@ -164,12 +164,13 @@ func read(file string, b *resource.Builder, fn func(file string, u *unstructured
 	for _, e := range flatten(err) {
 		msg := e.Error()
 		switch {
-		case strings.HasPrefix(msg, "error parsing "+file+":"), strings.HasPrefix(msg, fmt.Sprintf("error validating %q:", file)):
+		case strings.HasPrefix(msg, "error parsing "), strings.HasPrefix(msg, `error validating "`):
 			// cli-runtime's StreamVisitor ends the file at a document that is not YAML or JSON,
-			// or that names no apiVersion or kind: kubectl applies none of the documents after it.
-			// kubectl's hint to pass --validate=false names a flag cisgate does not have.
+			// or that names no apiVersion or kind (its error names the file): kubectl applies
+			// none of the documents after it. Its hint to pass --validate=false names a flag
+			// cisgate does not have.
 			msg = strings.TrimSuffix(msg, "; if you choose to ignore these errors, turn validation off with --validate=false")
-			e = fmt.Errorf("%s (kubectl reads no further in %s: the documents after this one are not checked)", msg, file)
+			e = fmt.Errorf("%s (kubectl reads no further in that file: the documents after this one are not checked)", msg)
 		case !strings.Contains(msg, file):
 			// Some of kubectl's errors (a List among a List's items) do not say where.
 			e = fmt.Errorf("%s: %w", file, e)
