@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/kubectl/pkg/cmd/apply"
+	cmddelete "k8s.io/kubectl/pkg/cmd/delete"
 	"k8s.io/kubectl/pkg/validation"
 )
 
@@ -21,25 +23,22 @@ import (
 // does with it and which source decides it.
 const forms = "testdata/forms"
 
-// kubectlApply reads a file, or stdin for "-", as `kubectl apply -f FILE` reads it: the builder
-// of k8s.io/kubectl pkg/cmd/apply (ApplyOptions.GetObjects), with the validator kubectl builds for
-// --validate=strict (pkg/cmd/util factoryImpl.Validator) against an API server that supports
-// field validation. The builder is local: kubectl's is not, but the cluster's mapping only adds
-// the kind's resource and scope, which no form here depends on.
+// kubectlApply reads a file, or stdin for "-", as `kubectl apply -f FILE` reads it: kubectl's
+// own ApplyOptions.GetObjects (k8s.io/kubectl pkg/cmd/apply/apply.go:466-490), which chains the
+// resource builder, with the validator kubectl builds for --validate=strict (pkg/cmd/util
+// factoryImpl.Validator) against an API server that supports field validation. The builder is
+// local: kubectl's asks the cluster's discovery for each kind's resource and scope, which no form
+// here depends on.
 func kubectlApply(file string) ([]*unstructured.Unstructured, error) {
 	validator := validation.NewParamVerifyingSchema(
 		validation.ConjunctiveSchema{validation.NewSchemaValidation(nil), validation.NoDoubleKeySchema{}},
 		fieldValidationSupported{}, metav1.FieldValidationStrict)
-	infos, err := resource.NewLocalBuilder().
-		Unstructured().
-		Schema(validator).
-		ContinueOnError().
-		NamespaceParam("").DefaultNamespace().
-		FilenameParam(false, &resource.FilenameOptions{Filenames: []string{file}}).
-		LabelSelectorParam("").
-		Flatten().
-		Do().
-		Infos()
+	o := &apply.ApplyOptions{
+		Builder:       resource.NewLocalBuilder(),
+		Validator:     validator,
+		DeleteOptions: &cmddelete.DeleteOptions{FilenameOptions: resource.FilenameOptions{Filenames: []string{file}}},
+	}
+	infos, err := o.GetObjects()
 	var out []*unstructured.Unstructured
 	for _, i := range infos {
 		out = append(out, i.Object.(*unstructured.Unstructured))
