@@ -146,6 +146,7 @@ func filesUnder(p string) ([]string, error) {
 
 // read visits what the builder reads from one file.
 func read(file string, b *resource.Builder, fn func(file string, u *unstructured.Unstructured) error) []error {
+	last := "" // the last object read, which locates a document kubectl stops at
 	err := b.Do().Visit(func(info *resource.Info, err error) error {
 		if err != nil {
 			return err
@@ -158,6 +159,7 @@ func read(file string, b *resource.Builder, fn func(file string, u *unstructured
 		if info.Source != "" {
 			source = info.Source // the file a glob matched
 		}
+		last = fmt.Sprintf("%s %q", u.GetKind(), u.GetName())
 		return fn(source, u)
 	})
 	var errs []error
@@ -170,7 +172,11 @@ func read(file string, b *resource.Builder, fn func(file string, u *unstructured
 			// none of the documents after it. Its hint to pass --validate=false names a flag
 			// cisgate does not have.
 			msg = strings.TrimSuffix(msg, "; if you choose to ignore these errors, turn validation off with --validate=false")
-			e = fmt.Errorf("%s (kubectl reads no further in that file: the documents after this one are not checked)", msg)
+			where := "before any object"
+			if last != "" {
+				where = "after " + last
+			}
+			e = fmt.Errorf("%s (%s; kubectl reads no further in that file: the documents after it are not checked)", msg, where)
 		case !strings.Contains(msg, file):
 			// Some of kubectl's errors (a List among a List's items) do not say where.
 			e = fmt.Errorf("%s: %w", file, e)

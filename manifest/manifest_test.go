@@ -107,14 +107,20 @@ func TestLoad(t *testing.T) {
 				{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
 			},
 			errs: []string{"error parsing testdata/forms/broken-yaml-among-good.yaml: error converting YAML to JSON: yaml: line 5: mapping values are not allowed in this context" +
-				" (kubectl reads no further in that file: the documents after this one are not checked)"},
+				` (after ConfigMap "first"; kubectl reads no further in that file: the documents after it are not checked)`},
 		},
 		{
 			name:  "a document without kind ends its file, without kubectl's hint to a flag cisgate lacks",
 			paths: []string{"testdata/forms/no-kind-among-good.yaml"},
 			want:  []obj{{"ConfigMap", "shop", "first", "testdata/forms/no-kind-among-good.yaml", false}},
 			errs: []string{`error validating "testdata/forms/no-kind-among-good.yaml": error validating data: kind not set` +
-				" (kubectl reads no further in that file: the documents after this one are not checked)"},
+				` (after ConfigMap "first"; kubectl reads no further in that file: the documents after it are not checked)`},
+		},
+		{
+			name:  "a file kubectl stops at before any object",
+			paths: []string{"testdata/forms/kind-not-string.yaml"},
+			errs: []string{`error validating "testdata/forms/kind-not-string.yaml": error validating data: kind isn't string type` +
+				" (before any object; kubectl reads no further in that file: the documents after it are not checked)"},
 		},
 		{
 			name:  "a List in a List is refused and named by its file; the next document is read",
@@ -191,7 +197,7 @@ kind: Pod
 		{"Pod", "shop", "p", "-", true},
 		{"ConfigMap", "shop", "a", "testdata/tree/a.yaml", false},
 	}, objs(res))
-	assert.Equal(t, []string{`error validating "-": error validating data: apiVersion not set (kubectl reads no further in that file: the documents after this one are not checked)`}, errs(res))
+	assert.Equal(t, []string{`error validating "-": error validating data: apiVersion not set (after Pod "p"; kubectl reads no further in that file: the documents after it are not checked)`}, errs(res))
 
 	// UTF-16 on stdin is decoded as kubectl decodes its stdin.
 	utf16 := []byte{0xff, 0xfe}

@@ -180,7 +180,7 @@ func TestCheckBrokenDocument(t *testing.T) {
 	res := run(t, nil, "check", "-f", file, "-o", "json")
 	assert.Equal(t, app.ExitUsage, res.code)
 	assert.Equal(t, "error: error parsing "+file+": error converting YAML to JSON: yaml: line 5: mapping values are not allowed in this context"+
-		" (kubectl reads no further in that file: the documents after this one are not checked)\n", res.stderr)
+		` (after Pod "privileged"; kubectl reads no further in that file: the documents after it are not checked)`+"\n", res.stderr)
 	// The documents before it are checked and reported; kubectl would not apply those after it.
 	r := parseJSON(t, res.stdout)
 	assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
