@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -111,11 +113,23 @@ func (o Object) rules() ([]rbacv1.PolicyRule, bool) {
 	return nil, false
 }
 
-// binding returns the roleRef and subjects of a RoleBinding or ClusterRoleBinding.
+// binding returns the roleRef and subjects of a RoleBinding or ClusterRoleBinding, as the
+// authorizer reads them: a RoleBinding's ServiceAccount subject without a namespace is the
+// account of that name in the binding's namespace (appliesToUser, k8s.io/kubernetes
+// pkg/registry/rbac/validation/rule.go:289-295).
 func (o Object) binding() (rbacv1.RoleRef, []rbacv1.Subject, bool) {
 	switch b := o.Raw.(type) {
 	case *rbacv1.RoleBinding:
-		return b.RoleRef, b.Subjects, true
+		subjects, cloned := b.Subjects, false
+		for i, s := range b.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" && o.Namespace != "" {
+				if !cloned {
+					subjects, cloned = slices.Clone(b.Subjects), true // never change the object itself
+				}
+				subjects[i].Namespace = o.Namespace
+			}
+		}
+		return b.RoleRef, subjects, true
 	case *rbacv1.ClusterRoleBinding:
 		return b.RoleRef, b.Subjects, true
 	}

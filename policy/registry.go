@@ -87,6 +87,9 @@ type Check struct {
 	Targets []Target
 	// Evaluate returns the findings on one object; none means it passes.
 	Evaluate func(*Input) []Finding
+
+	// verbs are the RBAC verbs a rule check judges (ruleCheck); each must be a row of rbacVerbs.
+	verbs []string
 }
 
 // AppliesTo reports whether the check decides on the object: one of its targets matches.
@@ -127,6 +130,11 @@ func NewRegistry(checks []*Check) (*Registry, error) {
 		if _, dup := r.checks[c.Slug]; dup {
 			errs = append(errs, fmt.Errorf("check %q: registered twice", c.Slug))
 			continue
+		}
+		for _, v := range c.verbs {
+			if _, ok := verbRow(v); !ok {
+				errs = append(errs, fmt.Errorf("check %q: verb %q is not in the table of RBAC verbs (rbacVerbs)", c.Slug, v))
+			}
 		}
 		if len(c.Targets) == 0 || c.Evaluate == nil || c.Decides == "" {
 			errs = append(errs, fmt.Errorf("check %q: needs Decides, Targets and Evaluate", c.Slug))
