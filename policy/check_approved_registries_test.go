@@ -48,6 +48,18 @@ func TestApprovedRegistries(t *testing.T) {
 				spec: corev1.PodSpec{Containers: []corev1.Container{image("app", "123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app:1")}},
 				want: []want{fails("containers[0].image", `container "app" image "123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app:1" ("123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app")`+approved)},
 			},
+			{
+				// Image volumes are pulled like container images (KEP-4639): held to the same list.
+				name: "image volume from another registry",
+				spec: corev1.PodSpec{Containers: []corev1.Container{image("app", ecr+"app:1")}, Volumes: []corev1.Volume{
+					{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
+					{Name: "model", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "quay.io/evil/model:v1"}}},
+				}},
+				want: []want{fails("volumes[1].image.reference", `image volume "model" reference "quay.io/evil/model:v1" ("quay.io/evil/model")`+approved)},
+			},
+			{name: "image volume from an approved registry", spec: corev1.PodSpec{Containers: []corev1.Container{image("app", ecr+"app:1")}, Volumes: []corev1.Volume{
+				{Name: "model", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: ecr + "models/llm@" + digest}}},
+			}}},
 			{name: "tag and digest together", spec: corev1.PodSpec{Containers: []corev1.Container{image("app", ecr+"app:1.2@"+digest)}}},
 			{
 				// The kubelet cannot pull what distribution/reference cannot parse: fail, never pass.

@@ -88,6 +88,8 @@ type Check struct {
 	// Evaluate returns the findings on one object; none means it passes.
 	Evaluate func(*Input) []Finding
 
+	// container is set on checks built by containerCheck: whether they skip Windows pods.
+	container *linuxOnly
 	// verbs are the RBAC verbs a rule check judges (ruleCheck); each must be a row of rbacVerbs.
 	verbs []string
 }
