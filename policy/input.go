@@ -53,7 +53,8 @@ func DefaultSettings() Settings {
 
 // Object is one object as the checks see it. Build it with NewObject.
 type Object struct {
-	// Kind is the object's kind, e.g. "Deployment".
+	// Group is the API group of the object's kind ("" for core); Kind its kind, e.g. "Deployment".
+	Group     string
 	Kind      string
 	Namespace string
 	Name      string
@@ -86,7 +87,7 @@ func NewObject(kind string, raw runtime.Object) Object {
 // NewObjectOf describes raw, an object of the given group and kind, for the checks.
 func NewObjectOf(gk schema.GroupKind, raw runtime.Object) Object {
 	scope := ScopeOf(gk)
-	o := Object{Kind: gk.Kind, Raw: raw, Scope: scope, Namespaced: scope != ScopeCluster}
+	o := Object{Group: gk.Group, Kind: gk.Kind, Raw: raw, Scope: scope, Namespaced: scope != ScopeCluster}
 	if acc, err := meta.Accessor(raw); err == nil {
 		o.Namespace, o.Name, o.Annotations, o.Labels = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations(), acc.GetLabels()
 	}
