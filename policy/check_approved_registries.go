@@ -44,7 +44,8 @@ func approvedImageVolumes(in *Input) []Finding {
 	for i, v := range in.Pod.Spec.Volumes {
 		if v.Image != nil {
 			path := indexed(in.Pod.Field("volumes"), i) + ".image.reference"
-			out = append(out, unapprovedImage(in, path, "image volume "+quote(v.Name)+" reference", v.Image.Reference)...)
+			// The message names the path: a volume has no container to describe it by.
+			out = append(out, unapprovedImage(in, path, "image volume "+quote(v.Name)+": "+path, v.Image.Reference)...)
 		}
 	}
 	return out
