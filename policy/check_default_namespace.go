@@ -25,7 +25,7 @@ func init() {
 
 func evaluateDefaultNamespace(in *Input) []Finding {
 	switch {
-	case in.Operation == OperationDelete || controlPlaneOwned(in.Group, in.Kind, in.Name):
+	case in.Operation == OperationDelete || controlPlaneOwned(in.GroupKind(), in.Name):
 		return nil
 	case in.Namespace == "" && in.Operation == OperationNone:
 		scope := ""
@@ -45,8 +45,8 @@ func evaluateDefaultNamespace(in *Input) []Finding {
 // (k8s.io/kubernetes pkg/controlplane/controller/kubernetesservice), the ServiceAccount "default"
 // (pkg/controller/serviceaccount), the ConfigMap "kube-root-ca.crt" (pkg/controller/certificates/
 // rootcacertpublisher) and Events of either group.
-func controlPlaneOwned(group, kind, name string) bool {
-	switch (schema.GroupKind{Group: group, Kind: kind}) {
+func controlPlaneOwned(gk schema.GroupKind, name string) bool {
+	switch gk {
 	case schema.GroupKind{Kind: "Service"}, schema.GroupKind{Kind: "Endpoints"}, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}:
 		return name == "kubernetes"
 	case schema.GroupKind{Kind: "ServiceAccount"}:

@@ -95,6 +95,15 @@ func NewObjectOf(gk schema.GroupKind, raw runtime.Object) Object {
 	return o
 }
 
+// GroupKind is the object's API group and kind. An Object built without NewObjectOf may leave
+// Group empty: its kind is then the built-in (or checked) kind of that name.
+func (o Object) GroupKind() schema.GroupKind {
+	if o.Group != "" {
+		return schema.GroupKind{Group: o.Group, Kind: o.Kind}
+	}
+	return groupKindOf(o.Kind, o.Raw)
+}
+
 // Input is what one evaluation sees.
 type Input struct {
 	Object

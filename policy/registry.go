@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Target is a class of objects a check applies to.
@@ -61,18 +63,20 @@ func (t Target) matches(o Object) bool {
 	case TargetBinding:
 		_, _, ok := o.binding()
 		return ok
+	// By group and kind: a custom kind may share a built-in kind's name (Knative's Service,
+	// Calico's NetworkPolicy).
 	case TargetServiceAccount:
-		return o.Kind == "ServiceAccount"
+		return o.GroupKind() == schema.GroupKind{Kind: "ServiceAccount"}
 	case TargetService:
-		return o.Kind == "Service"
+		return o.GroupKind() == schema.GroupKind{Kind: "Service"}
 	case TargetIngress:
-		return o.Kind == "Ingress"
+		return o.GroupKind() == schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
 	case TargetNetworkPolicy:
-		return o.Kind == "NetworkPolicy"
+		return o.GroupKind() == schema.GroupKind{Group: "networking.k8s.io", Kind: "NetworkPolicy"}
 	case TargetNamespaced:
 		return o.Namespaced
 	case TargetNamespace:
-		return o.Kind == "Namespace"
+		return o.GroupKind() == schema.GroupKind{Kind: "Namespace"}
 	}
 	return false
 }
