@@ -11,9 +11,11 @@ import (
 type resourceRef struct {
 	group    string
 	resource string
-	// clusterScoped resources are granted by ClusterRoles only: a Role's rules apply inside its
-	// namespace, so a Role listing "nodes/proxy" grants nothing (Kubernetes RBAC documentation,
-	// "Role and ClusterRole": a Role grants access to resources within a single namespace).
+	// clusterScoped: the authorization request for the verb on it carries no namespace, so only
+	// ClusterRoles grant it: a Role listing "nodes/proxy" grants nothing (Kubernetes RBAC
+	// documentation, "Role and ClusterRole": a Role grants access within a single namespace).
+	// Mostly the resource's own scope, but not always: binding a ClusterRole is asked in the
+	// RoleBinding's namespace (rbacVerbs, bind).
 	clusterScoped bool
 }
 
@@ -27,13 +29,8 @@ func grantedVerbs(rule rbacv1.PolicyRule, ref resourceRef, rows []rbacVerb) []st
 	}
 	var out []string
 	for _, row := range rows {
-		if !row.grantsOn(rule, ref) {
-			continue
-		}
-		for _, v := range row.ruleVerbs(rule) {
-			if !slices.Contains(out, v) {
-				out = append(out, v)
-			}
+		if row.grantsOn(rule, ref) {
+			out = appendNew(out, row.ruleVerbs(rule)...)
 		}
 	}
 	return out

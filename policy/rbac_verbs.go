@@ -55,16 +55,16 @@ const (
 // Constrained impersonation (KEP-5284): impersonate:<mode> authorizes whom, impersonate-on:<mode>:<verb>
 // what the impersonated request may do; the modes are allImpersonationModes (mode.go:60).
 var rbacVerbs = []rbacVerb{
-	{verb: "get", source: "k8s.io/apiserver pkg/endpoints/request/requestinfo.go:214 (the name is the path's second part)"},
-	{verb: "list", source: "requestinfo.go:221-248 (a GET without a name; a metadata.name field selector names the object)"},
-	{verb: "watch", source: "requestinfo.go:221-248 (as list, with watch=true)"},
+	{verb: "get", source: "k8s.io/apiserver pkg/endpoints/request/requestinfo.go:215 (the name is the path's second part)"},
+	{verb: "list", source: "requestinfo.go:221-250 (a GET without a name; a metadata.name field selector names the object)"},
+	{verb: "watch", source: "requestinfo.go:221-250 (as list, with watch=true)"},
 	{verb: "create", names: unnamedOnCollection,
 		source: "requestinfo.go:209-218 (a POST to the collection has no name; one to a subresource names its parent); RBAC documentation: create cannot be limited by resourceNames"},
-	{verb: "update", source: "requestinfo.go:214 (PUT names the object)"},
-	{verb: "patch", source: "requestinfo.go:214 (PATCH names the object)"},
-	{verb: "delete", source: "requestinfo.go:214 (DELETE names the object)"},
+	{verb: "update", source: "requestinfo.go:215 (PUT names the object)"},
+	{verb: "patch", source: "requestinfo.go:215 (PATCH names the object)"},
+	{verb: "delete", source: "requestinfo.go:215 (DELETE names the object)"},
 	{verb: "deletecollection", names: unnamed, source: "requestinfo.go:254-257 (a DELETE without a name is deletecollection)"},
-	{verb: "proxy", source: "requestinfo.go:214 (nodes/NAME/proxy names the node)"},
+	{verb: "proxy", source: "requestinfo.go:215 (nodes/NAME/proxy names the node)"},
 
 	{verb: "bind", escalation: true, on: []resourceRef{
 		// Checked in the binding's namespace, so a Role may grant binding a ClusterRole there.
