@@ -2,6 +2,7 @@ package policy
 
 import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -97,16 +98,26 @@ func groupKindOf(kind string, raw runtime.Object) schema.GroupKind {
 func CustomResourceScopes(objects []Object) map[schema.GroupKind]Scope {
 	scopes := map[schema.GroupKind]Scope{}
 	for _, o := range objects {
-		crd, ok := o.Raw.(*apiextensionsv1.CustomResourceDefinition)
-		if !ok {
+		var group, kind, scope string
+		switch crd := o.Raw.(type) {
+		case *apiextensionsv1.CustomResourceDefinition:
+			group, kind, scope = crd.Spec.Group, crd.Spec.Names.Kind, string(crd.Spec.Scope)
+		case *unstructured.Unstructured:
+			// A reader that keeps kinds outside client-go's scheme unstructured.
+			if o.GroupKind() != (schema.GroupKind{Group: apiextensionsv1.GroupName, Kind: "CustomResourceDefinition"}) {
+				continue
+			}
+			group, _, _ = unstructured.NestedString(crd.Object, "spec", "group")
+			kind, _, _ = unstructured.NestedString(crd.Object, "spec", "names", "kind")
+			scope, _, _ = unstructured.NestedString(crd.Object, "spec", "scope")
+		default:
 			continue
 		}
-		gk := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
-		switch crd.Spec.Scope {
+		switch apiextensionsv1.ResourceScope(scope) {
 		case apiextensionsv1.ClusterScoped:
-			scopes[gk] = ScopeCluster
+			scopes[schema.GroupKind{Group: group, Kind: kind}] = ScopeCluster
 		case apiextensionsv1.NamespaceScoped:
-			scopes[gk] = ScopeNamespaced
+			scopes[schema.GroupKind{Group: group, Kind: kind}] = ScopeNamespaced
 		}
 	}
 	return scopes

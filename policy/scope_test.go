@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 
@@ -73,7 +74,12 @@ func TestCustomResourceScopes(t *testing.T) {
 		m.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind})
 		return policy.NewObjectOf(schema.GroupKind{Group: group, Kind: kind}, m)
 	}
-	scopes := policy.CustomResourceScopes([]policy.Object{crd("Gadget", apiextensionsv1.ClusterScoped), crd("Widget", apiextensionsv1.NamespaceScoped), crd("Service", apiextensionsv1.ClusterScoped)})
+	unstructuredCRD := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": map[string]any{"name": "services.example.com"},
+		"spec": map[string]any{"group": "example.com", "scope": "Cluster", "names": map[string]any{"kind": "Service"}},
+	}}
+	scopes := policy.CustomResourceScopes([]policy.Object{crd("Gadget", apiextensionsv1.ClusterScoped), crd("Widget", apiextensionsv1.NamespaceScoped),
+		policy.NewObject("CustomResourceDefinition", unstructuredCRD)})
 	assert.Equal(t, map[schema.GroupKind]policy.Scope{
 		{Group: "example.com", Kind: "Gadget"}: policy.ScopeCluster, {Group: "example.com", Kind: "Widget"}: policy.ScopeNamespaced, {Group: "example.com", Kind: "Service"}: policy.ScopeCluster,
 	}, scopes)
