@@ -14,10 +14,9 @@ import (
 // is a host with an optional repository path, and it matches on boundaries: the host exactly, the
 // path as a whole number of path components, so "registry.example.com" does not approve
 // "registry.example.com.evil.io/app", nor "ecr.example/team" approve "ecr.example/team-b/app".
-// Image volumes (spec.volumes[].image.reference, KEP-4639) are pulled like container images, by
-// the same runtime from the same registries (Kubernetes API reference, ImageVolumeSource: "an OCI
-// object ... pulled ... the same way as container images"), so their references are held to the
-// same list. An image that cannot be parsed fails. With no registries configured the check is off
+// Image volumes (spec.volumes[].image.reference, KEP-4639) are pulled by the kubelet like
+// container images (k8s.io/api core/v1 ImageVolumeSource.Reference: "Behaves in the same way as
+// pod.spec.containers[*].image"), so their references are held to the same list. An image that cannot be parsed fails. With no registries configured the check is off
 // (Policy.ModeFor says so).
 
 func init() {
