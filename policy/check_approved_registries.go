@@ -14,32 +14,56 @@ import (
 // is a host with an optional repository path, and it matches on boundaries: the host exactly, the
 // path as a whole number of path components, so "registry.example.com" does not approve
 // "registry.example.com.evil.io/app", nor "ecr.example/team" approve "ecr.example/team-b/app".
-// An image that cannot be parsed fails. With no registries configured the check is off
+// Image volumes (spec.volumes[].image.reference, KEP-4639) are pulled by the kubelet like
+// container images (k8s.io/api core/v1 ImageVolumeSource.Reference: "Behaves in the same way as
+// pod.spec.containers[*].image"), so their references are held to the same list. An image that cannot be parsed fails. With no registries configured the check is off
 // (Policy.ModeFor says so).
 
 func init() {
-	register(containerCheck("approved-registries",
-		"every container image, normalised as the runtime reads it (nginx is docker.io/library/nginx), comes from a configured registry host and path",
-		allPods, approvedRegistries))
+	c := containerCheck("approved-registries",
+		"every container image and image volume reference, normalised as the runtime reads it (nginx is docker.io/library/nginx), "+
+			"comes from a configured registry host and path", allPods, approvedRegistries)
+	containers := c.Evaluate
+	c.Evaluate = func(in *Input) []Finding { return append(containers(in), approvedImageVolumes(in)...) }
+	register(c)
 }
 
 func approvedRegistries(in *Input, c Container) []Finding {
-	allowed := in.Settings.registries
 	if len(in.Settings.Registries) == 0 {
 		return nil
 	}
-	img, err := reference.ParseNormalizedNamed(c.Image)
+	return unapprovedImage(in, c.Field("image"), c.Describe()+" image", c.Image)
+}
+
+func approvedImageVolumes(in *Input) []Finding {
+	if len(in.Settings.Registries) == 0 {
+		return nil
+	}
+	var out []Finding
+	for i, v := range in.Pod.Spec.Volumes {
+		if v.Image != nil {
+			path := indexed(in.Pod.Field("volumes"), i) + ".image.reference"
+			// The message names the path: a volume has no container to describe it by.
+			out = append(out, unapprovedImage(in, path, "image volume "+quote(v.Name)+": "+path, v.Image.Reference)...)
+		}
+	}
+	return out
+}
+
+// unapprovedImage fails the image at path, described as what, unless an approved registry holds it.
+func unapprovedImage(in *Input, path, what, image string) []Finding {
+	img, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
-		return []Finding{fail(c.Field("image"), c.Describe()+" image "+quote(c.Image)+
+		return []Finding{fail(path, what+" "+quote(image)+
 			" cannot be read as an image reference ("+err.Error()+"); it must name an image of an approved registry ("+quoteList(in.Settings.Registries)+")")}
 	}
-	domain, path := reference.Domain(img), reference.Path(img)
-	for _, r := range allowed {
-		if r.matches(domain, path) {
+	domain, repo := reference.Domain(img), reference.Path(img)
+	for _, r := range in.Settings.registries {
+		if r.matches(domain, repo) {
 			return nil
 		}
 	}
-	return []Finding{fail(c.Field("image"), c.Describe()+" image "+quote(c.Image)+" ("+quote(img.Name())+
+	return []Finding{fail(path, what+" "+quote(image)+" ("+quote(img.Name())+
 		") must come from an approved registry ("+quoteList(in.Settings.Registries)+")")}
 }
 

@@ -48,6 +48,9 @@ func TestApprovedRegistries(t *testing.T) {
 				spec: corev1.PodSpec{Containers: []corev1.Container{image("app", "123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app:1")}},
 				want: []want{fails("containers[0].image", `container "app" image "123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app:1" ("123456789012.dkr.ecr.us-east-1.amazonaws.com:5000/app")`+approved)},
 			},
+			{name: "image volume from an approved registry", spec: corev1.PodSpec{Containers: []corev1.Container{image("app", ecr+"app:1")}, Volumes: []corev1.Volume{
+				{Name: "model", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: ecr + "models/llm@" + digest}}},
+			}}},
 			{name: "tag and digest together", spec: corev1.PodSpec{Containers: []corev1.Container{image("app", ecr+"app:1.2@"+digest)}}},
 			{
 				// The kubelet cannot pull what distribution/reference cannot parse: fail, never pass.
@@ -106,4 +109,24 @@ func TestApprovedRegistries(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, policy.ModeEnforce, p.ModeFor("approved-registries", ""))
 	})
+}
+
+// TestApprovedRegistriesImageVolume: image volumes are pulled like container images (Kubernetes
+// API reference, ImageVolumeSource), so their references are held to the same registries, and
+// the message names the volume's field path in every kind with a pod spec.
+func TestApprovedRegistriesImageVolume(t *testing.T) {
+	settings := policy.DefaultSettings()
+	settings.Registries = []string{"registry.example.com"}
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example.com/app:1"}}, Volumes: []corev1.Volume{
+		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
+		{Name: "model", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "quay.io/evil/model:v1"}}},
+	}}
+	for _, w := range workloads(testNamespace, spec) {
+		t.Run(w.Kind, func(t *testing.T) {
+			path := w.Prefix + ".volumes[1].image.reference"
+			assert.Equal(t, []got{{ID: "5.1.4", Status: policy.StatusFail, Path: path,
+				Detail: `image volume "model": ` + path + ` "quay.io/evil/model:v1" ("quay.io/evil/model") must come from an approved registry ("registry.example.com")`}},
+				gotOf(evaluate(t, policy.EKS180, settings, w.Kind, w.Obj, policy.OperationCreate, nil, "approved-registries")))
+		})
+	}
 }

@@ -27,6 +27,24 @@ var (
 	deployer = rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "deployer", Namespace: "ci"}
 )
 
+// TestClusterAdminBindingLocalServiceAccount: a RoleBinding's ServiceAccount subject without a
+// namespace is the account in the binding's namespace (appliesToUser, k8s.io/kubernetes
+// pkg/registry/rbac/validation/rule.go:289-295), so it matches an allow-list entry there.
+func TestClusterAdminBindingLocalServiceAccount(t *testing.T) {
+	local := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "deployer"}
+	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ci"}, RoleRef: ref, Subjects: []rbacv1.Subject{local}}
+	allowDeployer := policy.DefaultSettings()
+	allowDeployer.ClusterAdminSubjects = append(allowDeployer.ClusterAdminSubjects, deployer)
+	require.Equal(t, []got{}, gotOf(evaluate(t, policy.EKS180, allowDeployer, "RoleBinding", rb, policy.OperationCreate, nil, "cluster-admin-binding")))
+	require.Empty(t, rb.Subjects[0].Namespace, "the object itself is left as it came")
+
+	other := rb.DeepCopy()
+	other.Namespace = "prod"
+	require.Equal(t, []got{{"4.1.1", policy.StatusFail, "subjects[0]", `must not bind ClusterRole "cluster-admin" to ServiceAccount "prod/deployer" (allowed: rbac.clusterAdminSubjects)`}},
+		gotOf(evaluate(t, policy.EKS180, allowDeployer, "RoleBinding", other, policy.OperationCreate, nil, "cluster-admin-binding")))
+}
+
 func TestClusterAdminBinding(t *testing.T) {
 	allowDeployer := policy.DefaultSettings()
 	allowDeployer.ClusterAdminSubjects = append(allowDeployer.ClusterAdminSubjects, deployer)

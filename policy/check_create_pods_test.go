@@ -21,5 +21,8 @@ func TestCreatePods(t *testing.T) {
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"*" on "pods")`)}},
 		{name: "* resources and group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("configmaps"), ss("get")), rule(ss("*"), ss("*"), ss("create"))},
 			want: []want{fails("rules[1]", `rules[1]`+prefix+`"create" on "pods")`)}},
+		// A create on the collection carries no name (requestinfo.go:209-218): resourceNames
+		// leave it nothing to match (ResourceNameMatches, evaluation_helpers.go:80).
+		{name: "create limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("pods"), Verbs: ss("create", "*"), ResourceNames: ss("web")}}},
 	})
 }

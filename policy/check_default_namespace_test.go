@@ -57,6 +57,12 @@ func TestDefaultNamespace(t *testing.T) {
 		{"another Service", "Service", &corev1.Service{ObjectMeta: meta("default", "web")}, policy.OperationCreate, finding("Service")},
 		{"another ServiceAccount", "ServiceAccount", &corev1.ServiceAccount{ObjectMeta: meta("default", "web")}, policy.OperationCreate, finding("ServiceAccount")},
 		{"a ConfigMap named kubernetes", "ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("default", "kubernetes")}, policy.OperationCreate, finding("ConfigMap")},
+		// ... and API group: a Knative Service or a custom Event is a user's object.
+		{"a Knative Service named kubernetes", "Service", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "serving.knative.dev/v1", Kind: "Service"}, ObjectMeta: meta("default", "kubernetes")}, policy.OperationCreate, finding("Service")},
+		{"a custom Event", "Event", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "audit.example.com/v1", Kind: "Event"}, ObjectMeta: meta("default", "e")}, policy.OperationCreate, finding("Event")},
+		{"a core Event", "Event", &corev1.Event{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Event"}, ObjectMeta: meta("default", "e")}, policy.OperationCreate, []got{}},
+		{"an events.k8s.io Event", "Event", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "events.k8s.io/v1", Kind: "Event"}, ObjectMeta: meta("default", "e")}, policy.OperationCreate, []got{}},
+		{"a custom EndpointSlice named kubernetes", "EndpointSlice", &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "mesh.example.com/v1", Kind: "EndpointSlice"}, ObjectMeta: meta("default", "kubernetes")}, policy.OperationCreate, finding("EndpointSlice")},
 		{"a Secret named kube-root-ca.crt", "Secret", &corev1.Secret{ObjectMeta: meta("default", "kube-root-ca.crt")}, policy.OperationCreate, finding("Secret")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,10 @@ func TestSATokenCreate(t *testing.T) {
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "serviceaccounts/token")`)}},
 		{name: "*/token", rules: []rbacv1.PolicyRule{rule(ss(""), ss("*/token"), ss("create"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "serviceaccounts/token")`)}},
+		// A token request names its ServiceAccount (POST .../serviceaccounts/NAME/token), so
+		// resourceNames limit it to those accounts and still grant it.
+		{name: "create a named account's token", rules: []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("serviceaccounts/token"), Verbs: ss("create"), ResourceNames: ss("app")}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "serviceaccounts/token")`)}},
 		{name: "* verbs", rules: []rbacv1.PolicyRule{rule(ss(""), ss("serviceaccounts/token"), ss("*"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"*" on "serviceaccounts/token")`)}},
 	})

@@ -22,11 +22,18 @@ func TestWebhookConfigAccess(t *testing.T) {
 		{name: "create and delete mutating", rules: []rbacv1.PolicyRule{rule(ss(group), ss("mutatingwebhookconfigurations"), ss("delete", "create"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create", "delete" on "mutatingwebhookconfigurations")`)}},
 		{name: "both kinds report the rule once", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations", "mutatingwebhookconfigurations"), ss("update"))},
-			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations", "mutatingwebhookconfigurations")`)}},
 		// deletecollection removes every configuration at once: a write like delete.
 		{name: "deletecollection", rules: []rbacv1.PolicyRule{rule(ss(group), ss("validatingwebhookconfigurations"), ss("deletecollection"))},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"deletecollection" on "validatingwebhookconfigurations")`)}},
 		{name: "* group and resources", rules: []rbacv1.PolicyRule{rule(ss("*"), ss("*"), ss("update"))},
-			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations")`)}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"update" on "validatingwebhookconfigurations", "mutatingwebhookconfigurations")`)}},
+		// A deletecollection request carries no name (requestinfo.go:254-257), so resourceNames
+		// leave it nothing to match (ResourceNameMatches, evaluation_helpers.go:80).
+		{name: "deletecollection limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(group), Resources: ss("validatingwebhookconfigurations"),
+			Verbs: ss("deletecollection"), ResourceNames: ss("cisgate")}}},
+		{name: "delete limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(group), Resources: ss("validatingwebhookconfigurations"),
+			Verbs: ss("delete", "deletecollection"), ResourceNames: ss("cisgate")}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"delete" on "validatingwebhookconfigurations")`)}},
 	})
 }

@@ -15,9 +15,10 @@ const (
 // profile names the check. It is the container counterpart of ruleCheck.
 func containerCheck(slug Slug, decides string, only linuxOnly, decide func(*Input, Container) []Finding) *Check {
 	return &Check{
-		Slug:    slug,
-		Decides: decides,
-		Targets: []Target{TargetPodSpec},
+		Slug:      slug,
+		Decides:   decides,
+		Targets:   []Target{TargetPodSpec},
+		container: &only,
 		Evaluate: func(in *Input) []Finding {
 			if only == linuxPodOnly && in.Pod.IsWindows() {
 				return nil

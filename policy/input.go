@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -51,7 +53,8 @@ func DefaultSettings() Settings {
 
 // Object is one object as the checks see it. Build it with NewObject.
 type Object struct {
-	// Kind is the object's kind, e.g. "Deployment".
+	// Group is the API group of the object's kind ("" for core); Kind its kind, e.g. "Deployment".
+	Group     string
 	Kind      string
 	Namespace string
 	Name      string
@@ -84,12 +87,21 @@ func NewObject(kind string, raw runtime.Object) Object {
 // NewObjectOf describes raw, an object of the given group and kind, for the checks.
 func NewObjectOf(gk schema.GroupKind, raw runtime.Object) Object {
 	scope := ScopeOf(gk)
-	o := Object{Kind: gk.Kind, Raw: raw, Scope: scope, Namespaced: scope != ScopeCluster}
+	o := Object{Group: gk.Group, Kind: gk.Kind, Raw: raw, Scope: scope, Namespaced: scope != ScopeCluster}
 	if acc, err := meta.Accessor(raw); err == nil {
 		o.Namespace, o.Name, o.Annotations, o.Labels = acc.GetNamespace(), acc.GetName(), acc.GetAnnotations(), acc.GetLabels()
 	}
 	o.Pod, _ = ExtractPodSpec(raw)
 	return o
+}
+
+// GroupKind is the object's API group and kind. An Object built without NewObjectOf may leave
+// Group empty: its kind is then the built-in (or checked) kind of that name.
+func (o Object) GroupKind() schema.GroupKind {
+	if o.Group != "" {
+		return schema.GroupKind{Group: o.Group, Kind: o.Kind}
+	}
+	return groupKindOf(o.Kind, o.Raw)
 }
 
 // Input is what one evaluation sees.
@@ -111,11 +123,23 @@ func (o Object) rules() ([]rbacv1.PolicyRule, bool) {
 	return nil, false
 }
 
-// binding returns the roleRef and subjects of a RoleBinding or ClusterRoleBinding.
+// binding returns the roleRef and subjects of a RoleBinding or ClusterRoleBinding, as the
+// authorizer reads them: a RoleBinding's ServiceAccount subject without a namespace is the
+// account of that name in the binding's namespace (appliesToUser, k8s.io/kubernetes
+// pkg/registry/rbac/validation/rule.go:289-295).
 func (o Object) binding() (rbacv1.RoleRef, []rbacv1.Subject, bool) {
 	switch b := o.Raw.(type) {
 	case *rbacv1.RoleBinding:
-		return b.RoleRef, b.Subjects, true
+		subjects, cloned := b.Subjects, false
+		for i, s := range b.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" && o.Namespace != "" {
+				if !cloned {
+					subjects, cloned = slices.Clone(b.Subjects), true // never change the object itself
+				}
+				subjects[i].Namespace = o.Namespace
+			}
+		}
+		return b.RoleRef, subjects, true
 	case *rbacv1.ClusterRoleBinding:
 		return b.RoleRef, b.Subjects, true
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Target is a class of objects a check applies to.
@@ -61,18 +63,20 @@ func (t Target) matches(o Object) bool {
 	case TargetBinding:
 		_, _, ok := o.binding()
 		return ok
+	// By group and kind: a custom kind may share a built-in kind's name (Knative's Service,
+	// Calico's NetworkPolicy).
 	case TargetServiceAccount:
-		return o.Kind == "ServiceAccount"
+		return o.GroupKind() == schema.GroupKind{Kind: "ServiceAccount"}
 	case TargetService:
-		return o.Kind == "Service"
+		return o.GroupKind() == schema.GroupKind{Kind: "Service"}
 	case TargetIngress:
-		return o.Kind == "Ingress"
+		return o.GroupKind() == schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
 	case TargetNetworkPolicy:
-		return o.Kind == "NetworkPolicy"
+		return o.GroupKind() == schema.GroupKind{Group: "networking.k8s.io", Kind: "NetworkPolicy"}
 	case TargetNamespaced:
 		return o.Namespaced
 	case TargetNamespace:
-		return o.Kind == "Namespace"
+		return o.GroupKind() == schema.GroupKind{Kind: "Namespace"}
 	}
 	return false
 }
@@ -87,6 +91,11 @@ type Check struct {
 	Targets []Target
 	// Evaluate returns the findings on one object; none means it passes.
 	Evaluate func(*Input) []Finding
+
+	// container is set on checks built by containerCheck: whether they skip Windows pods.
+	container *linuxOnly
+	// verbs are the RBAC verbs a rule check judges (ruleCheck); each must be a row of rbacVerbs.
+	verbs []string
 }
 
 // AppliesTo reports whether the check decides on the object: one of its targets matches.
@@ -127,6 +136,11 @@ func NewRegistry(checks []*Check) (*Registry, error) {
 		if _, dup := r.checks[c.Slug]; dup {
 			errs = append(errs, fmt.Errorf("check %q: registered twice", c.Slug))
 			continue
+		}
+		for _, v := range c.verbs {
+			if _, ok := verbRow(v); !ok {
+				errs = append(errs, fmt.Errorf("check %q: verb %q is not in the table of RBAC verbs (rbacVerbs)", c.Slug, v))
+			}
 		}
 		if len(c.Targets) == 0 || c.Evaluate == nil || c.Decides == "" {
 			errs = append(errs, fmt.Errorf("check %q: needs Decides, Targets and Evaluate", c.Slug))

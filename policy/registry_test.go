@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cisgate/cisgate/policy"
 )
@@ -104,4 +105,23 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
+}
+
+// TestTargetsMatchGroupAndKind: a custom kind named like a built-in one (Knative's Service,
+// Calico's NetworkPolicy) is not the built-in kind's target.
+func TestTargetsMatchGroupAndKind(t *testing.T) {
+	custom := func(apiVersion, kind string) policy.Object {
+		return policy.NewObject(kind, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "team-a"}})
+	}
+	reg := policy.DefaultRegistry()
+	for slug, objs := range map[policy.Slug][2]policy.Object{
+		"lb-tls":                   {custom("v1", "Service"), custom("serving.knative.dev/v1", "Service")},
+		"namespace-network-policy": {custom("networking.k8s.io/v1", "NetworkPolicy"), custom("projectcalico.org/v3", "NetworkPolicy")},
+		"default-service-account":  {custom("v1", "ServiceAccount"), custom("iam.example.com/v1", "ServiceAccount")},
+	} {
+		c, ok := reg.Check(slug)
+		require.True(t, ok)
+		assert.True(t, c.AppliesTo(objs[0]), "%s applies to the built-in %s", slug, objs[0].Kind)
+		assert.False(t, c.AppliesTo(objs[1]), "%s does not apply to %s/%s", slug, objs[1].Group, objs[1].Kind)
+	}
 }

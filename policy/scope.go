@@ -1,6 +1,8 @@
 package policy
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -88,4 +90,49 @@ func groupKindOf(kind string, raw runtime.Object) schema.GroupKind {
 		return gk
 	}
 	return schema.GroupKind{Kind: kind}
+}
+
+// CustomResourceScopes are the scopes the CustomResourceDefinitions among objects give their
+// kinds (spec.group, spec.names.kind, spec.scope): what the API server serves once they are
+// applied, so `check` judges a bundle's custom resources as the cluster will hold them.
+func CustomResourceScopes(objects []Object) map[schema.GroupKind]Scope {
+	scopes := map[schema.GroupKind]Scope{}
+	for _, o := range objects {
+		var group, kind, scope string
+		switch crd := o.Raw.(type) {
+		case *apiextensionsv1.CustomResourceDefinition:
+			group, kind, scope = crd.Spec.Group, crd.Spec.Names.Kind, string(crd.Spec.Scope)
+		case *unstructured.Unstructured:
+			// A reader that keeps kinds outside client-go's scheme unstructured.
+			if o.GroupKind() != (schema.GroupKind{Group: apiextensionsv1.GroupName, Kind: "CustomResourceDefinition"}) {
+				continue
+			}
+			group, _, _ = unstructured.NestedString(crd.Object, "spec", "group")
+			kind, _, _ = unstructured.NestedString(crd.Object, "spec", "names", "kind")
+			scope, _, _ = unstructured.NestedString(crd.Object, "spec", "scope")
+		default:
+			continue
+		}
+		switch apiextensionsv1.ResourceScope(scope) {
+		case apiextensionsv1.ClusterScoped:
+			scopes[schema.GroupKind{Group: group, Kind: kind}] = ScopeCluster
+		case apiextensionsv1.NamespaceScoped:
+			scopes[schema.GroupKind{Group: group, Kind: kind}] = ScopeNamespaced
+		}
+	}
+	return scopes
+}
+
+// LearnScope gives an object of a kind cisgate has no table entry for the scope scopes name for
+// it. A cluster-scoped object keeps no namespace: the API server clears what its body says
+// (k8s.io/apiserver pkg/registry/rest EnsureObjectNamespaceMatchesRequestNamespace).
+func (o *Object) LearnScope(scopes map[schema.GroupKind]Scope) {
+	s, ok := scopes[schema.GroupKind{Group: o.Group, Kind: o.Kind}]
+	if o.Scope != ScopeUnknown || !ok {
+		return
+	}
+	o.Scope, o.Namespaced = s, s != ScopeCluster
+	if s == ScopeCluster {
+		o.Namespace = ""
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 
@@ -55,4 +57,49 @@ func TestScopeOf(t *testing.T) {
 	} {
 		assert.Equal(t, want, policy.ScopeOf(gk), gk.String())
 	}
+}
+
+// TestCustomResourceScopes: a definition among the objects gives its kind its spec.scope, and a
+// cluster-scoped object loses the namespace its body names (the API server clears it); kinds
+// cisgate knows keep their own scope.
+func TestCustomResourceScopes(t *testing.T) {
+	crd := func(kind string, scope apiextensionsv1.ResourceScope) policy.Object {
+		return policy.NewObjectOf(schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}, &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(kind) + "s.example.com"},
+			Spec:       apiextensionsv1.CustomResourceDefinitionSpec{Group: "example.com", Scope: scope, Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind}},
+		})
+	}
+	object := func(group, kind string) policy.Object {
+		m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default"}}
+		m.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind})
+		return policy.NewObjectOf(schema.GroupKind{Group: group, Kind: kind}, m)
+	}
+	unstructuredCRD := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": map[string]any{"name": "services.example.com"},
+		"spec": map[string]any{"group": "example.com", "scope": "Cluster", "names": map[string]any{"kind": "Service"}},
+	}}
+	scopes := policy.CustomResourceScopes([]policy.Object{crd("Gadget", apiextensionsv1.ClusterScoped), crd("Widget", apiextensionsv1.NamespaceScoped),
+		policy.NewObject("CustomResourceDefinition", unstructuredCRD)})
+	assert.Equal(t, map[schema.GroupKind]policy.Scope{
+		{Group: "example.com", Kind: "Gadget"}: policy.ScopeCluster, {Group: "example.com", Kind: "Widget"}: policy.ScopeNamespaced, {Group: "example.com", Kind: "Service"}: policy.ScopeCluster,
+	}, scopes)
+
+	gadget := object("example.com", "Gadget")
+	gadget.LearnScope(scopes)
+	assert.Equal(t, policy.ScopeCluster, gadget.Scope)
+	assert.False(t, gadget.Namespaced)
+	assert.Empty(t, gadget.Namespace)
+
+	widget := object("example.com", "Widget")
+	widget.LearnScope(scopes)
+	assert.Equal(t, policy.ScopeNamespaced, widget.Scope)
+	assert.Equal(t, "default", widget.Namespace)
+
+	other := object("other.example.com", "Gadget")
+	other.LearnScope(scopes)
+	assert.Equal(t, policy.ScopeUnknown, other.Scope, "the definition names its group")
+
+	service := object("", "Service")
+	service.LearnScope(scopes)
+	assert.Equal(t, policy.ScopeNamespaced, service.Scope, "a built-in kind keeps its own scope")
 }

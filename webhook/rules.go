@@ -81,10 +81,11 @@ var notTheAPIServer = admissionregistrationv1.MatchCondition{
 
 // notEvents keeps Events out of the default-namespace entry: the control plane writes Events about
 // cluster-scoped objects (Nodes, and cisgate's own about ClusterRoleBindings) into default, and a
-// webhook on them would put every Event write behind cisgate.
+// webhook on them would put every Event write behind cisgate. Only the Events of Kubernetes' two
+// groups (core and events.k8s.io): a custom resource named events is a user's object (4.5.2).
 var notEvents = admissionregistrationv1.MatchCondition{
 	Name:       "not-events",
-	Expression: "request.resource.resource != 'events'",
+	Expression: "request.resource.resource != 'events' || !(request.resource.group in ['', 'events.k8s.io'])",
 }
 
 // onlyModeLabelNamespaces sends a Namespace write to cisgate only when the object or the stored one

@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 
@@ -319,8 +320,9 @@ func runVerdictCase(t caseT, c verdictCase) {
 	state := caseState{classes: ingressClasses(t, objects)}
 	var webhookFindings []got
 	denied := false
+	clusterKinds := clusterScopedCustomKinds(objects)
 	for i, obj := range objects {
-		r, err := webhook.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace))
+		r, err := webhook.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace, clusterKinds))
 		require.NoError(t, err, "decoding %s", objectKey(obj.GetKind(), obj.GetNamespace(), obj.GetName()))
 		r.NamespaceMode = modes[r.Object.Namespace]
 		d := webhook.Decide(pol, r, state)
@@ -488,17 +490,42 @@ func (caseState) ServiceAccount(string, string) (*corev1.ServiceAccount, bool, e
 
 func (s caseState) IngressClasses() ([]networkingv1.IngressClass, error) { return s.classes, nil }
 
+// clusterScopedCustomKinds are the kinds the case's CustomResourceDefinitions declare
+// cluster-scoped (spec.scope: Cluster): the API server serves them without a namespace.
+func clusterScopedCustomKinds(objects []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	kinds := map[schema.GroupKind]bool{}
+	for _, o := range objects {
+		if o.GroupVersionKind() != (schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}) {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		if scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope"); scope == "Cluster" {
+			kinds[schema.GroupKind{Group: group, Kind: kind}] = true
+		}
+	}
+	return kinds
+}
+
 // admissionReview is the AdmissionReview (JSON) an API server would send for the CREATE of obj.
-// defaultNamespace is the client's namespace for objects that name none.
-func admissionReview(t caseT, obj *unstructured.Unstructured, i int, defaultNamespace string) []byte {
+// defaultNamespace is the client's namespace for objects that name none. An object of a
+// cluster-scoped custom kind is requested without a namespace, and the API server clears its
+// body's before admission (k8s.io/apiserver pkg/endpoints/handlers/create.go:175,
+// pkg/registry/rest/meta.go:47 EnsureObjectNamespaceMatchesRequestNamespace).
+func admissionReview(t caseT, obj *unstructured.Unstructured, i int, defaultNamespace string, clusterKinds map[schema.GroupKind]bool) []byte {
 	t.Helper()
-	raw, err := obj.MarshalJSON()
-	require.NoError(t, err)
 	gvk := obj.GroupVersionKind()
 	ns := obj.GetNamespace()
 	if ns == "" {
 		ns = defaultNamespace
 	}
+	if clusterKinds[gvk.GroupKind()] {
+		obj = obj.DeepCopy()
+		obj.SetNamespace("")
+		ns = ""
+	}
+	raw, err := obj.MarshalJSON()
+	require.NoError(t, err)
 	review := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request: &admissionv1.AdmissionRequest{

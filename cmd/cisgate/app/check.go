@@ -118,6 +118,7 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 		return usageError(err)
 	}
 	loaded := manifest.Load(o.Files, streams.In)
+	loaded.Objects = withBundleScopes(loaded.Objects)
 	if o.Namespace != "" {
 		var errs []error
 		loaded.Objects, errs = inNamespace(loaded.Objects, o.Namespace)
