@@ -1,0 +1,87 @@
+package cloudscan
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Reason classifies why an AWS read failed: the label of cisgate_cloudscan_errors_total.
+type Reason string
+
+const (
+	ReasonNoCredentials   Reason = "no-credentials"
+	ReasonAccessDenied    Reason = "access-denied"
+	ReasonThrottled       Reason = "throttled"
+	ReasonClusterNotFound Reason = "cluster-not-found"
+	ReasonUnreachable     Reason = "endpoint-unreachable"
+	ReasonKubernetes      Reason = "kubernetes-api"
+	ReasonOther           Reason = "error"
+)
+
+// Reasons lists every Reason (the metric's label values, initialised at zero).
+func Reasons() []Reason {
+	return []Reason{ReasonNoCredentials, ReasonAccessDenied, ReasonThrottled, ReasonClusterNotFound, ReasonUnreachable, ReasonKubernetes, ReasonOther}
+}
+
+// ReadError is a failed read of the evidence: the IAM action (or Kubernetes read) that failed,
+// why, and the error.
+type ReadError struct {
+	// Action is the IAM action, e.g. "eks:DescribeCluster", or the Kubernetes read, e.g. "list nodes".
+	Action string
+	Reason Reason
+	Err    error
+}
+
+func (e *ReadError) Error() string {
+	switch e.Reason {
+	case ReasonNoCredentials:
+		return "no AWS credentials (the SDK's default chain: environment, IRSA web identity, EKS Pod Identity, instance role): " + e.Err.Error()
+	case ReasonAccessDenied:
+		return "access denied to " + e.Action + ": the IAM policy must allow " + e.Action + " (" + e.Err.Error() + ")"
+	case ReasonThrottled:
+		return e.Action + " throttled after " + strconv.Itoa(maxAttempts) + " attempts: " + e.Err.Error()
+	case ReasonClusterNotFound:
+		return e.Action + ": " + e.Err.Error()
+	case ReasonUnreachable:
+		return e.Action + ": AWS endpoint unreachable: " + e.Err.Error()
+	case ReasonKubernetes:
+		return "cannot " + e.Action + " through the Kubernetes API: " + e.Err.Error()
+	}
+	return e.Action + ": " + e.Err.Error()
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// classify wraps an SDK error of an action in a ReadError.
+func classify(action string, err error) *ReadError {
+	return &ReadError{Action: action, Reason: reasonOf(err), Err: err}
+}
+
+// accessDeniedCodes are the error codes AWS services answer a call the IAM policy does not allow
+// (EKS, ECR and KMS: AccessDeniedException; STS-style query APIs: AccessDenied).
+var accessDeniedCodes = map[string]bool{"AccessDeniedException": true, "AccessDenied": true, "UnauthorizedOperation": true}
+
+func reasonOf(err error) Reason {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		if accessDeniedCodes[code] {
+			return ReasonAccessDenied
+		}
+		if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+			return ReasonThrottled
+		}
+	}
+	var send *smithyhttp.RequestSendError
+	var netErr net.Error
+	if errors.As(err, &send) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return ReasonUnreachable
+	}
+	return ReasonOther
+}
