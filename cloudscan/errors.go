@@ -39,21 +39,30 @@ type ReadError struct {
 }
 
 func (e *ReadError) Error() string {
+	msg := briefly(e.Err)
 	switch e.Reason {
 	case ReasonNoCredentials:
-		return "no AWS credentials (the SDK's default chain: environment, IRSA web identity, EKS Pod Identity, instance role): " + e.Err.Error()
+		return "no AWS credentials (the SDK's default chain: environment, IRSA web identity, EKS Pod Identity, instance role): " + msg
 	case ReasonAccessDenied:
-		return "access denied to " + e.Action + ": the IAM policy must allow " + e.Action + " (" + e.Err.Error() + ")"
+		return "access denied to " + e.Action + ": the IAM policy must allow " + e.Action + " (" + msg + ")"
 	case ReasonThrottled:
-		return e.Action + " throttled after " + strconv.Itoa(maxAttempts) + " attempts: " + e.Err.Error()
-	case ReasonClusterNotFound:
-		return e.Action + ": " + e.Err.Error()
+		return e.Action + " throttled after " + strconv.Itoa(maxAttempts) + " attempts: " + msg
 	case ReasonUnreachable:
-		return e.Action + ": AWS endpoint unreachable: " + e.Err.Error()
+		return e.Action + ": AWS endpoint unreachable: " + msg
 	case ReasonKubernetes:
-		return "cannot " + e.Action + " through the Kubernetes API: " + e.Err.Error()
+		return "cannot " + e.Action + " through the Kubernetes API: " + msg
 	}
-	return e.Action + ": " + e.Err.Error()
+	return e.Action + ": " + msg
+}
+
+// briefly is an AWS API error as its code and message (the SDK's text adds the operation, status
+// and request ID around them); any other error as it is.
+func briefly(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode() + ": " + apiErr.ErrorMessage()
+	}
+	return err.Error()
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }

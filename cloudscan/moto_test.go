@@ -81,7 +81,7 @@ func scan(t *testing.T, cluster string, objs ...runtime.Object) (cloudscan.Repor
 	t.Helper()
 	clients, err := cloudscan.NewClients(context.Background(), "")
 	require.NoError(t, err)
-	target := cloudscan.Target{Cluster: cluster, AWS: clients, Kube: fake.NewClientset(objs...)}
+	target := cloudscan.Target{Cluster: cluster, AWS: clients, Kube: fakeKube(objs...)}
 	ev := cloudscan.Collect(context.Background(), target)
 	cat, err := policy.CatalogueFor(policy.DefaultBenchmark)
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func TestCollectFromMoto(t *testing.T) {
 	key, err := kms.NewFromConfig(cfg).CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("eks secrets")})
 	require.NoError(t, err)
 	createCluster(t, cfg, "prod", eks.CreateClusterInput{
-		Logging: &ekstypes.Logging{ClusterLogging: []ekstypes.LogSetup{{Enabled: aws.Bool(true), Types: ekstypes.LogType("").Values()}}},
+		Logging:          &ekstypes.Logging{ClusterLogging: []ekstypes.LogSetup{{Enabled: aws.Bool(true), Types: ekstypes.LogType("").Values()}}},
 		EncryptionConfig: []ekstypes.EncryptionConfig{{Resources: []string{"secrets"}, Provider: &ekstypes.Provider{KeyArn: key.KeyMetadata.Arn}}},
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{"subnet-1"}, EndpointPrivateAccess: aws.Bool(true),
 			EndpointPublicAccess: aws.Bool(true), PublicAccessCidrs: []string{"203.0.113.5/32"}},
@@ -151,3 +151,5 @@ func TestMissingAddonAndRepository(t *testing.T) {
 	// The batch named a repository the registry lacks, so the registry was listed instead.
 	assert.Equal(t, 2, ev.Calls["ecr:DescribeRepositories"])
 }
+
+func fakeKube(objs ...runtime.Object) *fake.Clientset { return fake.NewClientset(objs...) }
