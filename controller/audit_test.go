@@ -145,15 +145,23 @@ exemptions:
 	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "kube-system", Name: "proxy"})[0].ExemptReason)
 	assert.Equal(t, Counts{Pass: 2, Fail: 1, Exempt: 1}, *run.Counts["privileged"])
 
-	// The manual items of eks-1.8.0, as WARN on the cluster.
-	var manual []string
+	// The items of eks-1.8.0 no object decides, as WARN on the cluster: the manual ones (2.1.2,
+	// 4.4.2, 4.5.1, 5.1.2, 5.1.3, 5.2.1, 5.4.4, 5.5.1) and those decided through the AWS API (2.1.1,
+	// 4.1.7, 4.3.1, 5.1.1, 5.3.1, 5.4.1 to 5.4.3), each with the detail that says which.
+	var manual, cloud []string
 	for _, f := range run.Report.Findings {
 		if f.Object.Kind == ClusterKind {
 			assert.Equal(t, policy.StatusWarn, f.Status)
-			manual = append(manual, f.ID)
+			if strings.HasPrefix(f.Detail, "decided through the AWS API") {
+				cloud = append(cloud, f.ID)
+			} else {
+				assert.True(t, strings.HasPrefix(f.Detail, "manual: "), f.Detail)
+				manual = append(manual, f.ID)
+			}
 		}
 	}
-	assert.Equal(t, []string{"4.1.7", "4.3.1", "4.4.2", "4.5.1"}, manual)
+	assert.Equal(t, []string{"2.1.2", "4.4.2", "4.5.1", "5.1.2", "5.1.3", "5.2.1", "5.4.4", "5.5.1"}, manual)
+	assert.Equal(t, []string{"2.1.1", "4.1.7", "4.3.1", "5.1.1", "5.3.1", "5.4.1", "5.4.2", "5.4.3"}, cloud)
 }
 
 // #9 item 10: the audit follows an Ingress to its IngressClass in the cluster (5.4.5); IngressClasses

@@ -74,7 +74,7 @@ func TestParseConfigErrors(t *testing.T) {
 		want []string // each a whole line of the error
 	}{
 		{"benchmark", "benchmark: eks-9.9.9\n", []string{
-			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`}},
+			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`}},
 		{"mode", "mode: block\n", []string{`mode: Unsupported value: "block": supported values: "enforce", "audit"`}},
 		{"mode off is not global", "mode: \"off\"\n", []string{`mode: Unsupported value: "off": supported values: "enforce", "audit"`}},
 		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`}},
@@ -108,7 +108,7 @@ exemptions:
 registries: [""]
 rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
 `, []string{
-			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`,
+			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`,
 			`mode: Unsupported value: "strict": supported values: "enforce", "audit"`,
 			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`,
 			`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`,

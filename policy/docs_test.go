@@ -40,7 +40,7 @@ the API's semantics, its known limits) is written beside its code: policy/check_
 object checks, nodescan/check_<slug>.go for kubelet checks (dashes as underscores).
 
 Every item has a stable slug; its ID depends on the benchmark version ("-": not in that
-version). Object checks run in ` + "`cisgate check`" + `, the webhook and the background audit;
+version), and so does the benchmark's own Automated or Manual label beside it. Object checks run in ` + "`cisgate check`" + `, the webhook and the background audit;
 node checks in the node scan; manual items are listed as WARN.
 
 `)
@@ -64,7 +64,7 @@ node checks in the node scan; manual items are listed as WARN.
 	sections := []struct {
 		section policy.Section
 		title   string
-	}{{policy.SectionObject, "Object checks"}, {policy.SectionNode, "Node checks (kubelet)"}, {policy.SectionManual, "Manual items"}}
+	}{{policy.SectionObject, "Object checks"}, {policy.SectionNode, "Node checks (kubelet)"}, {policy.SectionCloud, "AWS API items"}, {policy.SectionManual, "Manual items"}}
 	for _, s := range sections {
 		fmt.Fprintf(&b, "## %s\n\n", s.title)
 		for _, e := range order {
@@ -77,7 +77,7 @@ node checks in the node scan; manual items are listed as WARN.
 				cat, _ := policy.CatalogueFor(v)
 				id := "-"
 				if ve, ok := cat.Entry(e.Slug); ok {
-					id = ve.ID
+					id = ve.ID + " (" + string(ve.Assessment) + ")"
 				}
 				ids = append(ids, string(v)+": "+id)
 			}
@@ -92,6 +92,8 @@ node checks in the node scan; manual items are listed as WARN.
 				fmt.Fprintf(&b, "- Decides: %s\n- On: %s\n\n", c.Decides, strings.Join(targets, "; "))
 			case policy.SectionNode:
 				fmt.Fprintf(&b, "- Decides: %s\n\n", nodeDecides[e.Slug])
+			case policy.SectionCloud:
+				b.WriteString("- Decided through the AWS API (the cluster's EKS and ECR configuration), not from Kubernetes objects: reported as WARN.\n\n")
 			default:
 				b.WriteString("- Not decided from Kubernetes objects: reported as WARN.\n\n")
 			}

@@ -207,6 +207,8 @@ func (o *CheckOptions) RunList(streams IOStreams) error {
 		switch e.Section {
 		case policy.SectionNode:
 			by, decides = "nodescan", nodeChecks[e.Slug]
+		case policy.SectionCloud:
+			by, decides = "AWS API", "decided through the AWS API: reported as WARN"
 		case policy.SectionObject:
 			by = "check, webhook, audit"
 			if c, ok := policy.DefaultRegistry().Check(e.Slug); ok {

@@ -375,7 +375,7 @@ func TestCheckUsageErrors(t *testing.T) {
 	}{
 		{"no file", []string{"check"}, "-f/--filename is required (a file, a directory or -)"},
 		{"bad output", []string{"check", "-f", pod, "-o", "yaml"}, `--output must be one of table, json, junit, sarif, got "yaml"`},
-		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-2.0.0"}, `--benchmark: unknown benchmark "eks-2.0.0"`},
+		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-9.9.9"}, `--benchmark: unknown benchmark "eks-9.9.9"`},
 		{"unknown flag", []string{"check", "-f", pod, "--strict"}, "unknown flag: --strict"},
 		{"positional argument", []string{"check", "-f", pod, "extra.yaml"}, `unknown command "extra.yaml"`},
 		{"missing file", []string{"check", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml: no such file or directory"},
