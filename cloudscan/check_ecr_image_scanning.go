@@ -46,6 +46,9 @@ func ecrImageScanning(ev *Evidence) Outcome {
 	total := len(ev.Repositories)
 	scanned := total - len(unscanned) - len(unknown) - len(notFound)
 	actual := strconv.Itoa(scanned) + " of " + strconv.Itoa(total) + " repositories scanned"
+	if len(unknown) == total {
+		actual = unknownValue
+	}
 	var problems []string
 	if len(unscanned) > 0 {
 		problems = append(problems, "these repositories must set imageScanningConfiguration.scanOnPush true or match a registry scanning rule: "+quoteAll(unscanned))

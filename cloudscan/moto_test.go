@@ -83,7 +83,7 @@ func scan(t *testing.T, cluster string, objs ...runtime.Object) (cloudscan.Repor
 	require.NoError(t, err)
 	target := cloudscan.Target{Cluster: cluster, AWS: clients, Kube: fakeKube(objs...)}
 	ev := cloudscan.Collect(context.Background(), target)
-	cat, err := policy.CatalogueFor(policy.DefaultBenchmark)
+	cat, err := policy.CatalogueFor(policy.EKS200)
 	require.NoError(t, err)
 	return cloudscan.Evaluate(ev, cat), ev
 }
@@ -109,7 +109,7 @@ func TestCollectFromMoto(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	_, ev := scan(t, "prod",
+	r, ev := scan(t, "prod",
 		node("ip-10-0-1-1", corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.1.1"}),
 		node("ip-10-0-1-2", corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.1.2"}, corev1.NodeAddress{Type: corev1.NodeExternalIP, Address: "54.0.0.2"}),
 		pod("team", "api-1", ecrImage("team/api"), "nginx:1.27"),
@@ -135,13 +135,75 @@ func TestCollectFromMoto(t *testing.T) {
 	// One DescribeRepositories for the three names; the registry's rules once, for the region.
 	assert.Equal(t, map[string]int{"eks:DescribeCluster": 1, "eks:DescribeAddon": 1, "kms:DescribeKey": 1,
 		"ecr:DescribeRepositories": 1, "ecr:GetRegistryScanningConfiguration": 1}, ev.Calls)
+
+	// The verdicts under eks-2.0.0, which carries every cloud item, by their IDs in its catalogue.
+	assertStatuses(t, r, map[policy.Slug]policy.Status{
+		"control-plane-logging":      policy.StatusPass,
+		"secrets-kms-encryption":     policy.StatusPass,
+		"endpoint-access-restricted": policy.StatusPass, // private, public from one /32
+		"endpoint-private":           policy.StatusFail, // public access is on
+		"private-nodes":              policy.StatusFail, // ip-10-0-1-2 has an ExternalIP
+		"access-manager":             policy.StatusPass,
+		"access-entries":             policy.StatusPass,
+		"cni-network-policy":         policy.StatusPass,
+		"ecr-image-scanning":         policy.StatusFail, // team/web: no scanOnPush, no rule
+	})
+	assert.Equal(t, "1 of 2 Nodes with an ExternalIP", result(t, r, "private-nodes").Actual)
+	assert.Equal(t, "2 of 3 repositories scanned", result(t, r, "ecr-image-scanning").Actual)
+	assert.Equal(t, `these repositories must set imageScanningConfiguration.scanOnPush true or match a registry scanning rule: "`+
+		moto.AccountID+`.dkr.ecr.us-east-1.amazonaws.com/team/web (used by team/web-1)"`, result(t, r, "ecr-image-scanning").Detail)
+	require.NotNil(t, r.AutoMode)
+	assert.False(t, *r.AutoMode)
+	assert.Empty(t, r.Section3)
+}
+
+// assertStatuses checks that the report holds exactly the given items, each under its ID in the
+// report's benchmark and with its status.
+func assertStatuses(t *testing.T, r cloudscan.Report, want map[policy.Slug]policy.Status) {
+	t.Helper()
+	cat, err := policy.CatalogueFor(r.Benchmark)
+	require.NoError(t, err)
+	got := map[policy.Slug]policy.Status{}
+	for _, res := range r.Results {
+		got[res.Slug] = res.Status
+		e, ok := cat.Entry(res.Slug)
+		require.True(t, ok, res.Slug)
+		assert.Equal(t, e.ID, res.ID, res.Slug)
+		assert.Equal(t, e.Title, res.Title, res.Slug)
+	}
+	assert.Equal(t, want, got)
+}
+
+func result(t *testing.T, r cloudscan.Report, slug policy.Slug) cloudscan.Result {
+	t.Helper()
+	for _, res := range r.Results {
+		if res.Slug == slug {
+			return res
+		}
+	}
+	t.Fatalf("no result for %s", slug)
+	return cloudscan.Result{}
+}
+
+func TestAutoMode(t *testing.T) {
+	overlay, cfg := awsEnv(t)
+	createCluster(t, cfg, "auto", eks.CreateClusterInput{})
+	overlay.Set("auto", moto.ClusterExtras{AuthenticationMode: "API", AutoMode: true})
+	r, _ := scan(t, "auto", node("i-0abc"))
+	require.NotNil(t, r.AutoMode)
+	assert.True(t, *r.AutoMode)
+	assert.Equal(t, cloudscan.AutoModeSection3, r.Section3)
+	// Auto Mode has no vpc-cni add-on: its network policy is set in the NodeClass.
+	cni := result(t, r, "cni-network-policy")
+	assert.Equal(t, policy.StatusWarn, cni.Status)
+	assert.Equal(t, "no vpc-cni add-on (Auto Mode)", cni.Actual)
 }
 
 func TestMissingAddonAndRepository(t *testing.T) {
 	_, cfg := awsEnv(t)
 	createCluster(t, cfg, "bare", eks.CreateClusterInput{})
 	createRepository(t, cfg, "there", true)
-	_, ev := scan(t, "bare", pod("a", "p", ecrImage("there"), ecrImage("gone")))
+	r, ev := scan(t, "bare", pod("a", "p", ecrImage("there"), ecrImage("gone")))
 	require.Empty(t, ev.Errors())
 	assert.True(t, ev.AddonMissing)
 	assert.Nil(t, ev.Key, "no encryption config: no key to describe")
@@ -150,6 +212,10 @@ func TestMissingAddonAndRepository(t *testing.T) {
 	assert.True(t, ev.Repositories[1].Found, "there")
 	// The batch named a repository the registry lacks, so the registry was listed instead.
 	assert.Equal(t, 2, ev.Calls["ecr:DescribeRepositories"])
+	cni := result(t, r, "cni-network-policy")
+	assert.Equal(t, policy.StatusFail, cni.Status)
+	assert.Equal(t, "no vpc-cni add-on", cni.Actual)
+	assert.Equal(t, policy.StatusWarn, result(t, r, "ecr-image-scanning").Status, "a repository that is not there decides nothing")
 }
 
 func fakeKube(objs ...runtime.Object) *fake.Clientset { return fake.NewClientset(objs...) }
