@@ -86,6 +86,8 @@ func (ev *Evidence) failed(e *ReadError) *ReadError {
 type Target struct {
 	Cluster string
 	AWS     Clients
+	// AWSErr says why there are no AWS clients (NewClients failed); every AWS item then WARNs.
+	AWSErr error
 	// Kube is the cluster's API; nil with KubeErr saying why (5.1.1 and 5.4.3 then WARN).
 	Kube    kubernetes.Interface
 	KubeErr error
@@ -102,15 +104,22 @@ func Collect(ctx context.Context, t Target) *Evidence {
 		}
 	}()
 	collectKubernetes(ctx, t, ev)
-	if t.AWS.Credentials != nil {
+	var noAWS *ReadError
+	switch {
+	case t.AWSErr != nil:
+		noAWS = &ReadError{Action: "load the AWS configuration", Reason: ReasonOther, Err: t.AWSErr}
+	case t.AWS.Credentials != nil:
 		if _, err := t.AWS.Credentials.Retrieve(ctx); err != nil {
-			noCreds := ev.failed(&ReadError{Action: "retrieve credentials", Reason: ReasonNoCredentials, Err: err})
-			ev.EKSErr, ev.AddonErr = noCreds, noCreds
-			for i := range ev.Repositories {
-				ev.Repositories[i].Err = noCreds
-			}
-			return ev
+			noAWS = &ReadError{Action: "retrieve credentials", Reason: ReasonNoCredentials, Err: err}
 		}
+	}
+	if noAWS != nil {
+		ev.failed(noAWS)
+		ev.EKSErr, ev.AddonErr = noAWS, noAWS
+		for i := range ev.Repositories {
+			ev.Repositories[i].Err = noAWS
+		}
+		return ev
 	}
 	collectEKS(ctx, t, ev)
 	collectECR(ctx, t.AWS, ev)

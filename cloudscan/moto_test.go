@@ -135,6 +135,11 @@ func TestCollectFromMoto(t *testing.T) {
 	// One DescribeRepositories for the three names; the registry's rules once, for the region.
 	assert.Equal(t, map[string]int{"eks:DescribeCluster": 1, "eks:DescribeAddon": 1, "kms:DescribeKey": 1,
 		"ecr:DescribeRepositories": 1, "ecr:GetRegistryScanningConfiguration": 1}, ev.Calls)
+	var called []string
+	for action := range ev.Calls {
+		called = append(called, action)
+	}
+	assert.ElementsMatch(t, cloudscan.IAMActions(), called, "the IAM policy of docs/install.md names every action called")
 
 	// The verdicts under eks-2.0.0, which carries every cloud item, by their IDs in its catalogue.
 	assertStatuses(t, r, map[policy.Slug]policy.Status{
