@@ -406,7 +406,7 @@ func TestParseConfigSubjectsDoNotInheritDefaults(t *testing.T) {
 func TestKeepUnnumberedCheck(t *testing.T) {
 	rootPod := policy.NewObject("Pod", &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsUser: ptr.To(int64(0))})}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsUser: ptr.To(int64(0))})}},
 	})
 	idsOf := func(p *policy.Policy) []string {
 		var out []string
