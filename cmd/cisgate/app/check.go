@@ -191,4 +191,3 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 	report.Sort()
 	return report
 }
-
