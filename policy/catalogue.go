@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 )
 
 // Benchmark names a CIS Amazon EKS Benchmark version as used in config and flags.
@@ -58,6 +60,11 @@ type Entry struct {
 	Section    Section
 	Assessment Assessment
 }
+
+// Numbered reports whether the benchmark carries the item. An object check the benchmark does
+// not number runs only when a config keeps it by slug; its ID is then its slug, never an ID
+// made up in the benchmark's numbering, and it has no assessment.
+func (e Entry) Numbered() bool { return e.ID != string(e.Slug) }
 
 // numbering is how one benchmark version carries an item.
 type numbering struct {
@@ -329,8 +336,70 @@ func (c *Catalogue) Resolve(idOrSlug string) (Entry, bool) {
 	return c.Entry(Slug(idOrSlug))
 }
 
-// Entries lists every item of this benchmark in ID order; filter by section as needed.
+// Entries lists every item of this benchmark in ID order, and the unnumbered checks a config
+// keeps after them; filter by section as needed.
 func (c *Catalogue) Entries() []Entry { return slices.Clone(c.entries) }
+
+// Unnumbered lists the object checks of other versions this benchmark does not number, in slug
+// order, each under its slug as ID and with its latest title: a config can keep any of them by
+// slug. Those already kept are left out.
+func (c *Catalogue) Unnumbered() []Entry {
+	var out []Entry
+	for _, it := range items {
+		if !c.leavesUnnumbered(it.slug) {
+			continue
+		}
+		out = append(out, Entry{ID: string(it.slug), Slug: it.slug, Title: latestTitle(it), Section: SectionObject})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(string(a.Slug), string(b.Slug)) })
+	return out
+}
+
+// leavesUnnumbered reports whether s is an object check this benchmark does not number (see
+// Unnumbered).
+func (c *Catalogue) leavesUnnumbered(s Slug) bool {
+	it, known := knownSlug(s)
+	_, carried := c.bySlug[s]
+	return known && !carried && it.section == SectionObject
+}
+
+// latestTitle is the item's wording in the newest version that carries it.
+func latestTitle(it item) string {
+	vs := Benchmarks()
+	for i := len(vs) - 1; i >= 0; i-- {
+		if n, ok := it.in[vs[i]]; ok && n.title != "" {
+			return n.title
+		} else if ok {
+			break
+		}
+	}
+	return it.title
+}
+
+// keep returns the catalogue with unnumbered object checks added under their slugs (see
+// Unnumbered); it is c itself when there are none. Slugs the benchmark numbers, or no object
+// check has, are errors.
+func (c *Catalogue) keep(slugs []Slug) (*Catalogue, error) {
+	if len(slugs) == 0 {
+		return c, nil
+	}
+	unnumbered := map[Slug]Entry{}
+	for _, e := range c.Unnumbered() {
+		unnumbered[e.Slug] = e
+	}
+	out := &Catalogue{benchmark: c.benchmark, bySlug: maps.Clone(c.bySlug), byID: maps.Clone(c.byID), entries: slices.Clone(c.entries)}
+	for _, s := range slugs {
+		e, ok := unnumbered[s]
+		if !ok {
+			return nil, fmt.Errorf("%q is no object check that benchmark %s leaves unnumbered", s, c.benchmark)
+		}
+		out.bySlug[s] = e
+		out.byID[e.ID] = e
+		out.entries = append(out.entries, e)
+	}
+	slices.SortFunc(out.entries, func(a, b Entry) int { return CompareIDs(a.ID, b.ID) })
+	return out, nil
+}
 
 // knownSlug reports whether any benchmark version carries the slug.
 func knownSlug(s Slug) (item, bool) {

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -397,4 +398,61 @@ func TestParseConfigSubjectsDoNotInheritDefaults(t *testing.T) {
 
 	p = mustParse(t, "rbac: {}\n")
 	assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
+}
+
+// TestKeepUnnumberedCheck: eks-2.0.0 numbers no root-containers check nor a per-namespace
+// NetworkPolicy check (its 4.3.2 is manual); a config keeps either by slug, and it then reports
+// under its slug, not under an ID in the benchmark's numbering.
+func TestKeepUnnumberedCheck(t *testing.T) {
+	rootPod := policy.NewObject("Pod", &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsUser: ptr.To(int64(0))})}},
+	})
+	idsOf := func(p *policy.Policy) []string {
+		var out []string
+		for _, r := range p.Evaluator.Evaluate(rootPod, policy.OperationCreate, &fakecluster.State{NetworkPolicies: map[string]int{}}) {
+			if (r.Slug == "root-containers" || r.Slug == "namespace-network-policy") && !slices.Contains(out, r.ID) {
+				out = append(out, r.ID)
+			}
+		}
+		return out
+	}
+
+	plain := mustParse(t, "benchmark: eks-2.0.0\n")
+	_, carried := plain.Catalogue.Entry("root-containers")
+	assert.False(t, carried)
+	assert.Empty(t, idsOf(plain), "off unless kept")
+	var unnumbered []policy.Slug
+	for _, e := range plain.Catalogue.Unnumbered() {
+		assert.Equal(t, string(e.Slug), e.ID)
+		assert.False(t, e.Numbered())
+		unnumbered = append(unnumbered, e.Slug)
+	}
+	assert.Equal(t, []policy.Slug{"added-capabilities", "capabilities-not-dropped", "namespace-network-policy", "net-raw",
+		"root-containers", "security-context", "system-masters-binding"}, unnumbered)
+
+	kept := mustParse(t, `
+benchmark: eks-2.0.0
+checks: {root-containers: enforce, namespace-network-policy: audit, net-raw: "off"}
+exemptions:
+  rules: [{checks: [security-context, root-containers], namespace: legacy, reason: "runs as root until the rewrite"}]
+`)
+	assert.Equal(t, []string{"namespace-network-policy", "root-containers"}, idsOf(kept))
+	e, ok := kept.Catalogue.Entry("root-containers")
+	require.True(t, ok)
+	assert.Equal(t, policy.Entry{ID: "root-containers", Slug: "root-containers", Title: "Minimize the admission of root containers", Section: policy.SectionObject}, e)
+	assert.Equal(t, policy.ModeEnforce, kept.ModeFor("root-containers", ""))
+	_, netRaw := kept.Catalogue.Entry("net-raw")
+	assert.False(t, netRaw, "off keeps nothing")
+	// The kept checks sort after the benchmark's IDs.
+	entries := kept.Catalogue.Entries()
+	assert.Equal(t, "namespace-network-policy", entries[len(entries)-2].ID)
+	assert.Equal(t, "root-containers", entries[len(entries)-1].ID)
+
+	// An ID of another version keeps nothing: only slugs do.
+	_, err := policy.ParseConfig([]byte("benchmark: eks-2.0.0\nchecks: {\"4.2.6\": enforce}\n"))
+	require.EqualError(t, err, `checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-2.0.0`)
+	// Node and manual items have no mode, whichever version numbers them.
+	_, err = policy.ParseConfig([]byte("benchmark: eks-2.0.0\nchecks: {streaming-idle-timeout: enforce}\n"))
+	require.EqualError(t, err, `checks[streaming-idle-timeout]: Invalid value: "streaming-idle-timeout": no check with this ID or slug in benchmark eks-2.0.0`)
 }

@@ -139,12 +139,12 @@ func TestAuditBenchmarkRebasesConfigIDs(t *testing.T) {
 	assert.NotContains(t, slugs, "default-namespace", "the check the config switched off, whatever its ID")
 	assert.Equal(t, "4.5.2", slugs["security-context"], "eks-1.5.0's 4.5.2 is another check, still on")
 
-	// A check the other version lacks cannot be carried: exit 2, naming the key, before any
-	// cluster is reached.
+	// An item the other version lacks, and that is no object check a config could keep there,
+	// cannot be carried: exit 2, naming the key, before any cluster is reached.
 	var stdout, stderr bytes.Buffer
 	code := Run(t.Context(), []string{"audit", "--benchmark", "eks-1.5.0", "--kubeconfig", filepath.Join(dir, "absent"),
-		"--config", write("newer.yaml", "benchmark: eks-1.8.0\nchecks: {\"4.1.9\": \"off\"}\n")}, IOStreams{Out: &stdout, ErrOut: &stderr})
+		"--config", write("newer.yaml", "benchmark: eks-1.8.0\nexemptions: {rules: [{checks: [\"2.1.2\"], reason: r}]}\n")}, IOStreams{Out: &stdout, ErrOut: &stderr})
 	assert.Equal(t, ExitUsage, code)
-	assert.Contains(t, stderr.String(), `checks[4.1.9]: Invalid value: "4.1.9": check 4.1.9 (create-persistentvolumes) of benchmark eks-1.8.0 is not in benchmark eks-1.5.0`)
+	assert.Contains(t, stderr.String(), `exemptions.rules[0].checks[0]: Invalid value: "2.1.2": check 2.1.2 (audit-log-collection) of benchmark eks-1.8.0 is not in benchmark eks-1.5.0`)
 	assert.Empty(t, stdout.String())
 }
