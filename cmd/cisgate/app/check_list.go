@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -115,6 +116,10 @@ func catalogueList(pol *policy.Policy) CatalogueList {
 	for _, c := range nodescan.Checks() {
 		nodeChecks[c.Slug] = c.Decides
 	}
+	cloudChecks := map[policy.Slug]string{}
+	for _, c := range cloudscan.Checks() {
+		cloudChecks[c.Slug] = c.Decides
+	}
 	list := CatalogueList{Benchmark: pol.Catalogue.Benchmark(), Items: []ListedItem{}}
 	entries := pol.Catalogue.Entries()
 	carried := len(entries)
@@ -131,7 +136,7 @@ func catalogueList(pol *policy.Policy) CatalogueList {
 				it.Decides = c.Decides
 			}
 		case policy.SectionCloud:
-			it.Decides = "decided through the AWS API: reported as WARN"
+			it.Decides = cloudChecks[e.Slug] + " (cisgate cloudscan, serve --cloud-scan)"
 		default:
 			it.Decides = "cannot be decided from Kubernetes objects: reported as WARN"
 		}
