@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/cloudscan"
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
 )
