@@ -150,7 +150,11 @@ func describeRepositories(ctx context.Context, c Clients, ev *Evidence, registry
 		found = out.Repositories
 	}
 	if err != nil {
-		e := ev.failed(classify(actionDescribeRepositories, err))
+		e := classify(actionDescribeRepositories, err)
+		if account := clusterAccount(ev); e.Reason == ReasonAccessDenied && account != "" && account != registryID {
+			e.Hint = "registry " + registryID + " belongs to another account than the cluster's (" + account + "), whose repository policy must allow the scan's role to describe it"
+		}
+		ev.failed(e)
 		for _, j := range idx {
 			ev.Repositories[j].Err = e
 		}
@@ -249,4 +253,17 @@ func filterMatches(filter, name string) bool {
 		rest = rest[i+len(p):]
 	}
 	return strings.HasSuffix(rest, last)
+}
+
+// clusterAccount is the account of the cluster's ARN (arn:aws:eks:<region>:<account>:cluster/<name>),
+// empty when unknown.
+func clusterAccount(ev *Evidence) string {
+	if ev.EKS == nil {
+		return ""
+	}
+	parts := strings.SplitN(aws.ToString(ev.EKS.Arn), ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
 }

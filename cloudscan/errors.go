@@ -36,6 +36,9 @@ type ReadError struct {
 	Action string
 	Reason Reason
 	Err    error
+	// Hint replaces what an access-denied error says to do ("the IAM policy must allow ..."),
+	// e.g. for a registry of another account, whose own policy decides.
+	Hint string
 }
 
 func (e *ReadError) Error() string {
@@ -44,7 +47,11 @@ func (e *ReadError) Error() string {
 	case ReasonNoCredentials:
 		return "no AWS credentials (the SDK's default chain: environment, IRSA web identity, EKS Pod Identity, instance role): " + msg
 	case ReasonAccessDenied:
-		return "access denied to " + e.Action + ": the IAM policy must allow " + e.Action + " (" + msg + ")"
+		hint := e.Hint
+		if hint == "" {
+			hint = "the IAM policy must allow " + e.Action
+		}
+		return "access denied to " + e.Action + ": " + hint + " (" + msg + ")"
 	case ReasonThrottled:
 		return e.Action + " throttled after " + strconv.Itoa(maxAttempts) + " attempts: " + msg
 	case ReasonUnreachable:
