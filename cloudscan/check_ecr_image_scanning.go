@@ -22,8 +22,12 @@ func ecrImageScanning(ev *Evidence) Outcome {
 	if ev.PodsErr != nil {
 		return unread(expected, sourceImages, ev.PodsErr)
 	}
+	exempt := ""
+	if ev.ExemptPods > 0 {
+		exempt = "; " + strconv.Itoa(ev.ExemptPods) + " Pods exempt by the config not counted"
+	}
 	if len(ev.Repositories) == 0 {
-		return Outcome{Status: policy.StatusWarn, Expected: expected, Actual: "no Pod image in ECR", Source: sourceImages,
+		return Outcome{Status: policy.StatusWarn, Expected: expected, Actual: "no Pod image in ECR" + exempt, Source: sourceImages,
 			Detail: "no Pod pulls from a private ECR registry; scanning by a third-party provider is not decided"}
 	}
 	var unscanned, unknown, notFound []string
@@ -49,6 +53,7 @@ func ecrImageScanning(ev *Evidence) Outcome {
 	if len(unknown) == total {
 		actual = unknownValue
 	}
+	actual += exempt
 	var problems []string
 	if len(unscanned) > 0 {
 		problems = append(problems, "these repositories must set imageScanningConfiguration.scanOnPush true or match a registry scanning rule: "+quoteAll(unscanned))

@@ -47,6 +47,8 @@ type Evidence struct {
 	Repositories []Repository
 	// PodsErr says why the Pods' images could not be listed.
 	PodsErr *ReadError
+	// ExemptPods is how many Pods the config exempts from 5.1.1 (Target.Exempt).
+	ExemptPods int
 
 	// Calls are the AWS calls made, by IAM action.
 	Calls map[string]int
@@ -91,6 +93,10 @@ type Target struct {
 	// Kube is the cluster's API; nil with KubeErr saying why (5.1.1 and 5.4.3 then WARN).
 	Kube    kubernetes.Interface
 	KubeErr error
+	// Exempt says whether the config exempts a Pod from 5.1.1 (its namespace, or a rule for
+	// ecr-image-scanning), as the audit leaves it out; nil exempts none. Its images are not
+	// counted: kube-system's add-ons pull from Amazon EKS's own registries, whose scanning is AWS's.
+	Exempt func(namespace, name string) bool
 }
 
 // Collect reads everything the cloud items decide on. It never fails: each failed read is kept
@@ -214,6 +220,10 @@ func collectKubernetes(ctx context.Context, t Target, ev *Evidence) {
 			return
 		}
 		for _, p := range pods.Items {
+			if t.Exempt != nil && t.Exempt(p.Namespace, p.Name) {
+				ev.ExemptPods++
+				continue
+			}
 			for _, img := range podImages(&p.Spec) {
 				if _, seen := images[img]; !seen {
 					images[img] = p.Namespace + "/" + p.Name

@@ -59,14 +59,27 @@ type CloudScanner struct {
 	client    kubernetes.Interface
 	namespace string
 	opts      CloudScanOptions
-	benchmark func() policy.Benchmark
+	policy    func() *policy.Policy
 	events    *report.EventSink
 }
 
 // NewCloudScanner returns the scan of the cluster behind client, writing to the report ConfigMap
-// in namespace, under the benchmark current at each run. opts must have passed Validate.
-func NewCloudScanner(client kubernetes.Interface, namespace string, opts CloudScanOptions, benchmark func() policy.Benchmark, events *report.EventSink) *CloudScanner {
-	return &CloudScanner{client: client, namespace: namespace, opts: opts, benchmark: benchmark, events: events}
+// in namespace, under the policy current at each run (its benchmark, and its exemptions for the
+// Pods whose images 5.1.1 looks at). opts must have passed Validate.
+func NewCloudScanner(client kubernetes.Interface, namespace string, opts CloudScanOptions, pol func() *policy.Policy, events *report.EventSink) *CloudScanner {
+	return &CloudScanner{client: client, namespace: namespace, opts: opts, policy: pol, events: events}
+}
+
+// CloudScanExempt is the Pods a policy leaves out of 5.1.1, as the audit leaves them out: those
+// of an exempt namespace and those a rule for ecr-image-scanning exempts.
+func CloudScanExempt(pol *policy.Policy) func(namespace, name string) bool {
+	return func(namespace, name string) bool {
+		if pol.ExemptNamespace(namespace) {
+			return true
+		}
+		_, ok := pol.ExemptionFor("ecr-image-scanning", policy.Object{Kind: "Pod", Namespace: namespace, Name: name, Namespaced: true})
+		return ok
+	}
 }
 
 // NeedLeaderElection: only the leader scans, once per interval for the cluster.
@@ -98,11 +111,12 @@ func (s *CloudScanner) Start(ctx context.Context) error {
 // does not answer is in the report as WARNs; an error here is the report's own (the API server).
 func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
 	clients, awsErr := cloudscan.NewClients(ctx, s.opts.Region)
-	target := cloudscan.Target{Cluster: s.opts.Cluster, AWS: clients, AWSErr: awsErr, Kube: s.client}
+	pol := s.policy()
+	target := cloudscan.Target{Cluster: s.opts.Cluster, AWS: clients, AWSErr: awsErr, Kube: s.client, Exempt: CloudScanExempt(pol)}
 	if awsErr != nil {
 		target.AWS.Region = s.opts.Region
 	}
-	result, err := cloudscan.Scan(ctx, target, s.benchmark())
+	result, err := cloudscan.Scan(ctx, target, pol.Catalogue.Benchmark())
 	if err != nil {
 		return result, err
 	}

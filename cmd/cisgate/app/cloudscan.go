@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cisgate/cisgate/cloudscan"
+	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -22,18 +23,20 @@ type CloudScanOptions struct {
 	Benchmark  string
 	Output     string
 	Kubeconfig string
+	ConfigFile string
 }
 
 // NewCloudScanOptions returns the defaults.
 func NewCloudScanOptions() *CloudScanOptions {
-	return &CloudScanOptions{Benchmark: string(policy.DefaultBenchmark), Output: string(output.FormatTable)}
+	return &CloudScanOptions{Output: string(output.FormatTable)}
 }
 
 // AddFlags binds the options to flags.
 func (o *CloudScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "name of the EKS cluster (required)")
 	fs.StringVar(&o.Region, "region", o.Region, "AWS region of the cluster (default: the SDK's, $AWS_REGION or the shared config)")
-	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, "benchmark version, one of "+fmt.Sprint(policy.Benchmarks()))
+	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s)", policy.Benchmarks(), policy.DefaultBenchmark))
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file: its benchmark, and its exemptions (namespaces, rules for ecr-image-scanning) leave Pods out of 5.1.1 as the audit leaves them out")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for the items decided in the cluster (5.1.1's images, 5.4.3's Nodes): "+kubeconfigHelp)
 }
@@ -44,8 +47,10 @@ func (o *CloudScanOptions) Validate() []error {
 	if o.Cluster == "" {
 		errs = append(errs, errors.New("--cluster is required"))
 	}
-	if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
-		errs = append(errs, fmt.Errorf("--benchmark: %w", err))
+	if o.Benchmark != "" {
+		if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
+			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
+		}
 	}
 	if _, err := output.ParseFormat(o.Output, cloudscan.Formats()...); err != nil {
 		errs = append(errs, err)
@@ -71,17 +76,21 @@ Exit codes: 0 no FAIL, 1 any FAIL, 2 bad usage.`,
 
 // Run scans the cluster and writes the results.
 func (o *CloudScanOptions) Run(ctx context.Context, streams IOStreams) error {
+	pol, err := loadPolicy(o.ConfigFile, o.Benchmark)
+	if err != nil {
+		return usageError(err)
+	}
 	clients, err := cloudscan.NewClients(ctx, o.Region)
 	if err != nil {
 		return usageError(err)
 	}
-	target := cloudscan.Target{Cluster: o.Cluster, AWS: clients}
+	target := cloudscan.Target{Cluster: o.Cluster, AWS: clients, Exempt: controller.CloudScanExempt(pol)}
 	if _, clientset, err := connect(o.Kubeconfig); err != nil {
 		target.KubeErr = err
 	} else {
 		target.Kube = clientset
 	}
-	result, err := cloudscan.Scan(ctx, target, policy.Benchmark(o.Benchmark))
+	result, err := cloudscan.Scan(ctx, target, pol.Catalogue.Benchmark())
 	if err != nil {
 		return usageError(err)
 	}

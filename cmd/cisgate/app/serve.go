@@ -330,8 +330,7 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			all = append(all, s)
 		}
 		if o.CloudScan.Enabled {
-			benchmark := func() policy.Benchmark { return pol().Catalogue.Benchmark() }
-			all = append(all, controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, benchmark, events))
+			all = append(all, controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events))
 		}
 		var leaderOnly []manager.Runnable
 		for _, r := range all {

@@ -67,8 +67,16 @@ func TestServeLeaderScansTheCloud(t *testing.T) {
 		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}})
 	require.NoError(t, err)
 
-	// The cluster in Kubernetes: a private node and a Pod pulling from that repository.
+	// The cluster in Kubernetes: a private node and a Pod pulling from that repository; in
+	// kube-system, which the config exempts, an add-on Pod pulling from Amazon EKS's own registry
+	// (not counted: the audit leaves it out too).
 	ensureNamespace(t, namespace)
+	_, err = env.Clientset.CoreV1().Pods("kube-system").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "aws-node-x"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "aws-node", Image: "602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2"}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = env.Clientset.CoreV1().Pods("kube-system").Delete(context.Background(), "aws-node-x", metav1.DeleteOptions{})
+	})
 	shop := env.Namespace(t, "shop")
 	_, err = env.Clientset.CoreV1().Pods(shop).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: moto.AccountID + ".dkr.ecr.us-east-1.amazonaws.com/shop/api:1.0"}}}}, metav1.CreateOptions{})
@@ -90,6 +98,11 @@ func TestServeLeaderScansTheCloud(t *testing.T) {
 		return readKey(report.CloudKey(), &cloud)
 	})
 	assert.Equal(t, "prod", cloud.Cluster)
+	for _, res := range cloud.Results {
+		if res.Slug == "ecr-image-scanning" {
+			assert.Equal(t, "1 of 1 repositories scanned; 1 Pods exempt by the config not counted", res.Actual)
+		}
+	}
 	assert.Empty(t, cloud.Errors)
 	cat, err := policy.CatalogueFor(policy.EKS180)
 	require.NoError(t, err)
@@ -174,7 +187,7 @@ func startServe(t *testing.T, extra ...string) {
 	_, err := testcerts.WriteServing(certDir)
 	require.NoError(t, err)
 	cfgFile := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte("benchmark: eks-1.8.0\nmode: audit\n"), 0o644))
+	require.NoError(t, os.WriteFile(cfgFile, []byte("benchmark: eks-1.8.0\nmode: audit\nexemptions:\n  namespaces: [kube-system, "+namespace+"]\n"), 0o644))
 	webhook, probe, metrics := framework.FreeAddr(t), framework.FreeAddr(t), framework.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(webhook)
 	args := append([]string{"serve", "--config", cfgFile, "--cert-dir", certDir, "--port", port,
