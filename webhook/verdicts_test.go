@@ -285,6 +285,10 @@ func (c verdictCase) idsMatchSlugs() error {
 		if e.id == "*" || e.slug == "*" {
 			continue
 		}
+		// A check the benchmark does not number, kept by the config, reports under its slug.
+		if e.id == e.slug && slices.ContainsFunc(cat.Unnumbered(), func(u policy.Entry) bool { return string(u.Slug) == e.slug }) {
+			continue
+		}
 		if entry, ok := cat.Entry(policy.Slug(e.slug)); !ok || entry.ID != e.id {
 			return fmt.Errorf("expect %s: %s has no item %s with ID %s", e, bench, e.slug, e.id)
 		}
