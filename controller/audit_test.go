@@ -86,6 +86,7 @@ func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
 
 func TestAuditDecidesWithClusterState(t *testing.T) {
 	pol := mustPolicy(t, `
+benchmark: eks-1.8.0
 mode: audit
 exemptions:
   namespaces: [kube-system]
@@ -422,4 +423,33 @@ func TestAuditPutsThePlatformsRBACInItsOwnBucket(t *testing.T) {
 	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
 	assert.Equal(t, &Counts{Fail: 3}, summary.Checks["4.1.3"].Platform)
 	assert.Equal(t, &Counts{Fail: 2}, summary.Checks["4.1.3"].Audit)
+}
+
+// TestAuditKeepsNamespaceNetworkPolicy: eks-2.0.0's 4.3.2 is manual ("Ensure required workloads
+// are covered by Kubernetes network policies", kube-bench cfg/eks-2.0.0/policies.yaml), so the
+// per-namespace check is off unless the config keeps it by slug; kept, it reports once per
+// namespace under its slug.
+func TestAuditKeepsNamespaceNetworkPolicy(t *testing.T) {
+	client := func() *fake.Clientset {
+		return fake.NewClientset(
+			namespace("shop", nil),
+			namespace("secure", nil),
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "deny-all"}},
+			pod("shop", "web", podSpec("app")),
+			pod("secure", "web", podSpec("app")),
+		)
+	}
+	plain, err := Audit(t.Context(), client(), mustPolicy(t, "benchmark: eks-2.0.0\nmode: audit\n"), 500)
+	require.NoError(t, err)
+	assert.Nil(t, plain.Counts["namespace-network-policy"])
+	manual := findingsOf(plain, "4.3.2", output.ObjectRef{Kind: ClusterKind})
+	require.Len(t, manual, 1)
+	assert.Equal(t, policy.Slug("workload-network-policy"), manual[0].Slug)
+	assert.Equal(t, policy.StatusWarn, manual[0].Status)
+
+	kept, err := Audit(t.Context(), client(), mustPolicy(t, "benchmark: eks-2.0.0\nmode: audit\nchecks: {namespace-network-policy: audit}\n"), 500)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Namespace shop"}, failing(kept, "namespace-network-policy"))
+	assert.Equal(t, Counts{Pass: 1, Fail: 1}, *kept.Counts["namespace-network-policy"])
+	require.Len(t, findingsOf(kept, "4.3.2", output.ObjectRef{Kind: ClusterKind}), 1, "the manual item is still listed")
 }

@@ -317,7 +317,7 @@ func TestSchedulerStartsOneJobPerNode(t *testing.T) {
 
 func TestSchedulerSkipsANodeWithAnActiveJob(t *testing.T) {
 	opts := testNodeScanOptions()
-	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180, nil)
+	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, scanBenchmark(), nil)
 	running.Name = "made-by-a-previous-leader"
 	running.CreationTimestamp = metav1.NewTime(time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC))
 	h := startScheduler(t, opts, readyScanNode("n1", ""), running)

@@ -19,7 +19,7 @@ const (
 	EKS180 Benchmark = "eks-1.8.0"
 	EKS200 Benchmark = "eks-2.0.0"
 
-	DefaultBenchmark = EKS180
+	DefaultBenchmark = EKS200
 )
 
 // Benchmarks lists the supported versions, oldest first.

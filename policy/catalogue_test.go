@@ -102,7 +102,7 @@ func versionIndex(t *testing.T, b policy.Benchmark) int {
 
 func TestCatalogueIDsPerVersion(t *testing.T) {
 	require.Equal(t, []policy.Benchmark{"eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"}, policy.Benchmarks())
-	require.Equal(t, policy.EKS180, policy.DefaultBenchmark)
+	require.Equal(t, policy.EKS200, policy.DefaultBenchmark)
 	for _, b := range policy.Benchmarks() {
 		t.Run(string(b), func(t *testing.T) {
 			cat, err := policy.CatalogueFor(b)

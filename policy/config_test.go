@@ -24,14 +24,14 @@ func TestParseConfigDefaults(t *testing.T) {
 			p, err := policy.ParseConfig([]byte(data))
 			require.NoError(t, err)
 			assert.Equal(t, policy.DefaultConfig(), p.Config)
-			assert.Equal(t, policy.EKS180, p.Catalogue.Benchmark())
+			assert.Equal(t, policy.EKS200, p.Catalogue.Benchmark())
 			assert.Equal(t, policy.ModeAudit, p.Config.Mode)
 			assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
 			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
 			assert.Empty(t, p.Config.Registries)
 			require.NotNil(t, p.Evaluator)
-			assert.Equal(t, policy.EKS180, p.Evaluator.Catalogue().Benchmark())
+			assert.Equal(t, policy.EKS200, p.Evaluator.Catalogue().Benchmark())
 		})
 	}
 }
@@ -78,15 +78,15 @@ func TestParseConfigErrors(t *testing.T) {
 			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`}},
 		{"mode", "mode: block\n", []string{`mode: Unsupported value: "block": supported values: "enforce", "audit"`}},
 		{"mode off is not global", "mode: \"off\"\n", []string{`mode: Unsupported value: "off": supported values: "enforce", "audit"`}},
-		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`}},
-		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-2.0.0`}},
+		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-2.0.0`}},
 		{"check mode", `checks: {"4.2.1": deny}`, []string{`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`}},
 		{"check by slug, bad mode", `checks: {"host-pid": "yes"}`, []string{`checks[host-pid]: Unsupported value: "yes": supported values: "enforce", "audit", "off"`}},
 		{"manual item", `checks: {"4.1.7": "off"}`, []string{`checks[4.1.7]: Invalid value: "4.1.7": check 4.1.7 (access-manager) is not decided on objects and has no mode`}},
 		{"node item", `checks: {"read-only-port": "off"}`, []string{`checks[read-only-port]: Invalid value: "read-only-port": check 3.2.4 (read-only-port) is not decided on objects and has no mode`}},
 		{"rule without checks", `exemptions: {rules: [{reason: legacy}]}`, []string{`exemptions.rules[0].checks: Required value: name at least one check ID or slug`}},
 		{"rule with a bad check", `exemptions: {rules: [{checks: ["4.2.1", "4.7.1"], reason: legacy}]}`, []string{
-			`exemptions.rules[0].checks[1]: Invalid value: "4.7.1": no check with this ID or slug in benchmark eks-1.8.0`}},
+			`exemptions.rules[0].checks[1]: Invalid value: "4.7.1": no check with this ID or slug in benchmark eks-2.0.0`}},
 		{"rule with a bad glob", `exemptions: {rules: [{checks: ["4.2.1"], name: "web-[", reason: legacy}]}`, []string{
 			`exemptions.rules[0].name: Invalid value: "web-[": bad glob: syntax error in pattern`}},
 		{"rule without reason", `exemptions: {rules: [{checks: ["4.2.1"], reason: legacy}, {checks: ["4.2.2"], reason: "  "}]}`, []string{
@@ -111,9 +111,9 @@ rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
 `, []string{
 			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`,
 			`mode: Unsupported value: "strict": supported values: "enforce", "audit"`,
-			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`,
+			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-2.0.0`,
 			`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`,
-			`exemptions.rules[0].checks[0]: Invalid value: "nope": no check with this ID or slug in benchmark eks-1.8.0`,
+			`exemptions.rules[0].checks[0]: Invalid value: "nope": no check with this ID or slug in benchmark eks-2.0.0`,
 			`exemptions.rules[0].name: Invalid value: "[": bad glob: syntax error in pattern`,
 			`exemptions.rules[0].reason: Required value: say why the exemption exists`,
 			`exemptions.namespaces[0]: Required value: must not be empty`,
@@ -276,6 +276,7 @@ exemptions:
 
 func TestJudge(t *testing.T) {
 	p := mustParse(t, `
+benchmark: eks-1.8.0
 mode: enforce
 checks: {"4.2.2": audit, "4.1.6": "off"}
 exemptions:

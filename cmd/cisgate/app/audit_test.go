@@ -55,7 +55,7 @@ func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
 	assert.Equal(t, ExitFindings, exit.Code)
 	var got jsonReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
-	assert.Equal(t, "eks-1.8.0", got.Benchmark)
+	assert.Equal(t, "eks-2.0.0", got.Benchmark)
 	objects := map[string][]map[string]any{}
 	for _, f := range got.Findings {
 		objects[f.ID] = append(objects[f.ID], f.Object)
@@ -66,8 +66,11 @@ func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []map[string]any{{"kind": "Pod", "namespace": "shop", "name": "web"}}, objects["4.2.1"], "the live object, no file")
-	assert.Equal(t, []map[string]any{{"kind": "Namespace", "name": "shop"}}, objects["4.3.2"])
-	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.1"], "a manual item")
+	// eks-2.0.0's 4.3.2 is manual and its 4.3.1 is decided through the AWS API: both on the
+	// cluster, and no per-namespace NetworkPolicy check runs unless a config keeps it.
+	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.2"], "a manual item")
+	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.1"], "an AWS API item")
+	assert.NotContains(t, objects, "namespace-network-policy")
 }
 
 func TestAuditInAuditModeExitsZero(t *testing.T) {
@@ -78,7 +81,7 @@ func TestAuditInAuditModeExitsZero(t *testing.T) {
 	require.NoError(t, o.audit(t.Context(), liveCluster(), pol, output.FormatTable, IOStreams{Out: &out}))
 	assert.Contains(t, out.String(), "4.2.1")
 	assert.Contains(t, out.String(), "Pod shop/web")
-	assert.Contains(t, out.String(), "eks-1.8.0: 2 objects checked")
+	assert.Contains(t, out.String(), "eks-2.0.0: 2 objects checked")
 }
 
 func TestAuditUsageErrors(t *testing.T) {
