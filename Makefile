@@ -6,7 +6,7 @@ GOFILES   = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not 
 # kube-apiserver, etcd and helm, built from the Go module proxy by test/tools (see tools.mk).
 include test/tools/tools.mk
 
-.PHONY: build test unit e2e lint fmt demo clean cluster-packages image pause-image cluster-test cluster-up cluster-down bench-cluster
+.PHONY: build test unit e2e moto lint fmt demo clean cluster-packages image pause-image cluster-test cluster-up cluster-down bench-cluster
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/cisgate ./cmd/cisgate
@@ -22,7 +22,7 @@ fmt:
 # Unit tests, fuzz seed corpora, the integration tests on a real kube-apiserver and etcd, and
 # the tests on the local cluster (test/e2e/cluster: root, the image and the node's packages).
 # The cluster tests' package runs one cluster for all its tests, hence the longer -timeout.
-test: lint tools cluster-tools cluster-packages image pause-image
+test: lint tools cluster-tools cluster-packages image pause-image moto
 	CISGATE_CLUSTER=1 CISGATE_IMAGE=$(CURDIR)/bin/image KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) test -count=1 -timeout 30m $(PKGS)
 
 # Only the local-cluster tests.
@@ -40,10 +40,15 @@ cluster-down:
 	@CGO_ENABLED=0 $(GO) build -o bin/cluster ./test/cluster/cmd/cluster
 	@bin/cluster down
 
-unit:
+# moto's server, the AWS API emulator the cloud scan's tests run against (cloudscan,
+# test/e2e/cloudscan); those tests fail under CI=true without it.
+moto:
+	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]==5.2.1'
+
+unit: moto
 	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v /test/e2e)
 
-e2e: tools
+e2e: tools moto
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) test -count=1 -v ./test/e2e/...
 
 # The local cluster's node runs on Debian's container runtime and networking (test/cluster). CI is

@@ -166,7 +166,7 @@ func (a *Auditor) watchReportKeys(ctx context.Context, changed chan<- struct{}) 
 	})
 }
 
-// writerKeysFingerprint stands for the content of the admission and node keys.
+// writerKeysFingerprint stands for the content of the admission, node and cloud keys.
 func writerKeysFingerprint(data map[string]string) string {
 	keys := make([]string, 0, len(data))
 	for k := range data {
@@ -185,9 +185,11 @@ func writerKeysFingerprint(data map[string]string) string {
 	return string(h.Sum(nil))
 }
 
-// isWriterKey tells the keys the summary merges: the webhook replicas' and the node scans'.
+// isWriterKey tells the keys the summary merges: the webhook replicas', the node scans' and the
+// cloud scan's.
 func isWriterKey(key string) bool {
-	return strings.HasSuffix(key, ".json") && (strings.HasPrefix(key, "admission.") || strings.HasPrefix(key, "node."))
+	return key == report.CloudKey().Name ||
+		strings.HasSuffix(key, ".json") && (strings.HasPrefix(key, "admission.") || strings.HasPrefix(key, "node."))
 }
 
 // RunOnce audits the cluster once: it raises the Events of new findings, then writes audit.json

@@ -393,16 +393,24 @@ func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int
 	rec.run.references[ref] = corev1.ObjectReference{Kind: "Namespace", APIVersion: "v1", Name: ns.Name, UID: ns.UID}
 }
 
-// listManual adds the benchmark's manual items as WARN on the cluster: no object decides them.
+// undecidedDetail is the WARN detail of the sections no Kubernetes object decides.
+var undecidedDetail = map[policy.Section]string{
+	policy.SectionManual: "manual: not decided from Kubernetes objects; review it by hand",
+	policy.SectionCloud:  "decided through the AWS API: not decided from Kubernetes objects; review the cluster's EKS configuration",
+}
+
+// listManual adds the benchmark's manual items, and those decided through the AWS API, as WARN
+// on the cluster: no object decides them.
 func (rec *runRecorder) listManual() {
 	ref := output.ObjectRef{Kind: ClusterKind}
 	for _, e := range rec.pol.Catalogue.Entries() {
-		if e.Section != policy.SectionManual {
+		detail, ok := undecidedDetail[e.Section]
+		if !ok {
 			continue
 		}
 		rec.run.Report.Findings = append(rec.run.Report.Findings, output.Finding{
 			ID: e.ID, Slug: e.Slug, Title: e.Title, Status: policy.StatusWarn, Mode: rec.pol.ModeFor(e.Slug, ""), Object: ref,
-			Detail: "manual: not decided from Kubernetes objects; review it by hand",
+			Detail: detail,
 		})
 		rec.counts(e.Slug).Warn++
 	}

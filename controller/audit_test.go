@@ -86,6 +86,7 @@ func TestAuditLeavesControlledPodsToTheirOwner(t *testing.T) {
 
 func TestAuditDecidesWithClusterState(t *testing.T) {
 	pol := mustPolicy(t, `
+benchmark: eks-1.8.0
 mode: audit
 exemptions:
   namespaces: [kube-system]
@@ -145,15 +146,23 @@ exemptions:
 	assert.Equal(t, "namespace kube-system is exempt", findingsOf(run, "4.2.1", output.ObjectRef{Kind: "Pod", Namespace: "kube-system", Name: "proxy"})[0].ExemptReason)
 	assert.Equal(t, Counts{Pass: 2, Fail: 1, Exempt: 1}, *run.Counts["privileged"])
 
-	// The manual items of eks-1.8.0, as WARN on the cluster.
-	var manual []string
+	// The items of eks-1.8.0 no object decides, as WARN on the cluster: the manual ones (2.1.2,
+	// 4.4.2, 4.5.1, 5.1.2, 5.1.3, 5.2.1, 5.4.4, 5.5.1) and those decided through the AWS API (2.1.1,
+	// 4.1.7, 4.3.1, 5.1.1, 5.3.1, 5.4.1 to 5.4.3), each with the detail that says which.
+	var manual, cloud []string
 	for _, f := range run.Report.Findings {
 		if f.Object.Kind == ClusterKind {
 			assert.Equal(t, policy.StatusWarn, f.Status)
-			manual = append(manual, f.ID)
+			if strings.HasPrefix(f.Detail, "decided through the AWS API") {
+				cloud = append(cloud, f.ID)
+			} else {
+				assert.True(t, strings.HasPrefix(f.Detail, "manual: "), f.Detail)
+				manual = append(manual, f.ID)
+			}
 		}
 	}
-	assert.Equal(t, []string{"4.1.7", "4.3.1", "4.4.2", "4.5.1"}, manual)
+	assert.Equal(t, []string{"2.1.2", "4.4.2", "4.5.1", "5.1.2", "5.1.3", "5.2.1", "5.4.4", "5.5.1"}, manual)
+	assert.Equal(t, []string{"2.1.1", "4.1.7", "4.3.1", "5.1.1", "5.3.1", "5.4.1", "5.4.2", "5.4.3"}, cloud)
 }
 
 // #9 item 10: the audit follows an Ingress to its IngressClass in the cluster (5.4.5); IngressClasses
@@ -414,4 +423,33 @@ func TestAuditPutsThePlatformsRBACInItsOwnBucket(t *testing.T) {
 	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
 	assert.Equal(t, &Counts{Fail: 3}, summary.Checks["4.1.3"].Platform)
 	assert.Equal(t, &Counts{Fail: 2}, summary.Checks["4.1.3"].Audit)
+}
+
+// TestAuditKeepsNamespaceNetworkPolicy: eks-2.0.0's 4.3.2 is manual ("Ensure required workloads
+// are covered by Kubernetes network policies", kube-bench cfg/eks-2.0.0/policies.yaml), so the
+// per-namespace check is off unless the config keeps it by slug; kept, it reports once per
+// namespace under its slug.
+func TestAuditKeepsNamespaceNetworkPolicy(t *testing.T) {
+	client := func() *fake.Clientset {
+		return fake.NewClientset(
+			namespace("shop", nil),
+			namespace("secure", nil),
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "secure", Name: "deny-all"}},
+			pod("shop", "web", podSpec("app")),
+			pod("secure", "web", podSpec("app")),
+		)
+	}
+	plain, err := Audit(t.Context(), client(), mustPolicy(t, "benchmark: eks-2.0.0\nmode: audit\n"), 500)
+	require.NoError(t, err)
+	assert.Nil(t, plain.Counts["namespace-network-policy"])
+	manual := findingsOf(plain, "4.3.2", output.ObjectRef{Kind: ClusterKind})
+	require.Len(t, manual, 1)
+	assert.Equal(t, policy.Slug("workload-network-policy"), manual[0].Slug)
+	assert.Equal(t, policy.StatusWarn, manual[0].Status)
+
+	kept, err := Audit(t.Context(), client(), mustPolicy(t, "benchmark: eks-2.0.0\nmode: audit\nchecks: {namespace-network-policy: audit}\n"), 500)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Namespace shop"}, failing(kept, "namespace-network-policy"))
+	assert.Equal(t, Counts{Pass: 1, Fail: 1}, *kept.Counts["namespace-network-policy"])
+	require.Len(t, findingsOf(kept, "4.3.2", output.ObjectRef{Kind: ClusterKind}), 1, "the manual item is still listed")
 }

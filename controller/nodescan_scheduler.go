@@ -581,19 +581,23 @@ func jobFinished(job *batchv1.Job) bool {
 }
 
 // fargateComputeType is the eks.amazonaws.com/compute-type of Fargate nodes: one Pod per
-// micro-VM, no hostPID, no hostPath, no kubelet of the customer's to scan.
+// micro-VM, no hostPID, no hostPath, no kubelet of the customer's to scan. autoModeComputeType is
+// that of EKS Auto Mode nodes (EKS User Guide, "Control if a workload is deployed on EKS Auto
+// Mode nodes": nodeSelector eks.amazonaws.com/compute-type: auto), which allow no host access:
+// AWS manages their kubelet, and the cloud scan reports section 3 as theirs.
 const (
 	eksComputeTypeLabel = "eks.amazonaws.com/compute-type"
 	fargateComputeType  = "fargate"
+	autoModeComputeType = "auto"
 )
 
 // scannable reports whether a node can run a scan Job: Ready (a joining node is scanned once it
-// is; its Pod could not start before), Linux, not Fargate.
+// is; its Pod could not start before), Linux, not Fargate, not EKS Auto Mode.
 func scannable(node *corev1.Node) bool {
 	if osName, ok := node.Labels[corev1.LabelOSStable]; ok && osName != string(corev1.Linux) {
 		return false
 	}
-	if node.Labels[eksComputeTypeLabel] == fargateComputeType {
+	if ct := node.Labels[eksComputeTypeLabel]; ct == fargateComputeType || ct == autoModeComputeType {
 		return false
 	}
 	for _, c := range node.Status.Conditions {

@@ -317,7 +317,7 @@ func TestSchedulerStartsOneJobPerNode(t *testing.T) {
 
 func TestSchedulerSkipsANodeWithAnActiveJob(t *testing.T) {
 	opts := testNodeScanOptions()
-	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, policy.EKS180, nil)
+	running := renderNodeScanJob(readyScanNode("n1", ""), scanNamespace, opts, scanBenchmark(), nil)
 	running.Name = "made-by-a-previous-leader"
 	running.CreationTimestamp = metav1.NewTime(time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC))
 	h := startScheduler(t, opts, readyScanNode("n1", ""), running)
@@ -446,14 +446,16 @@ func TestSchedulerRescansANodeThatWasNotScanned(t *testing.T) {
 	assert.Equal(t, 2, h.jobCreates(), "n2 was scanned 6h ago")
 }
 
-func TestSchedulerScansOnlyReadyLinuxNodesOutsideFargate(t *testing.T) {
+func TestSchedulerScansOnlyReadyLinuxNodesOutsideFargateAndAutoMode(t *testing.T) {
 	notReady := readyScanNode("not-ready", "")
 	notReady.Status.Conditions[0].Status = corev1.ConditionFalse
 	windows := readyScanNode("windows", "")
 	windows.Labels[corev1.LabelOSStable] = "windows"
 	fargate := readyScanNode("fargate-ip-10-0-1-1", "")
 	fargate.Labels[eksComputeTypeLabel] = fargateComputeType
-	h := startScheduler(t, testNodeScanOptions(), notReady, windows, fargate)
+	auto := readyScanNode("i-0123456789abcdef0", "")
+	auto.Labels[eksComputeTypeLabel] = autoModeComputeType
+	h := startScheduler(t, testNodeScanOptions(), notReady, windows, fargate, auto)
 	h.settle(t, "sentinel", 0)
 	assert.Equal(t, 1, h.jobCreates())
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -21,6 +22,8 @@ const (
 	SourceNode      Source = "node"
 	// SourcePlatform is the audit's count of the control plane's own objects.
 	SourcePlatform Source = "platform"
+	// SourceCloud is the cloud scan's: the items decided through the AWS API.
+	SourceCloud Source = "cloud"
 )
 
 // Summary is the payload of summary.json (report.SummaryKey), written by the leader: per check ID
@@ -36,8 +39,11 @@ type Summary struct {
 	Denials int `json:"denials"`
 	// NotScanned are the nodes whose last scan could not read the kubelet's configuration, with
 	// why; their results are not merged into the node counts, where they would read as WARNs.
-	NotScanned []NotScannedNode         `json:"notScanned"`
-	Checks     map[string]*CheckSummary `json:"checks"`
+	NotScanned []NotScannedNode `json:"notScanned"`
+	// Section3 is cloudscan.AutoModeSection3 when the cloud scan found an EKS Auto Mode cluster,
+	// whose nodes no scan can read: AWS manages their kubelet.
+	Section3 string                   `json:"section3,omitempty"`
+	Checks   map[string]*CheckSummary `json:"checks"`
 	// NamespaceModeDowngrades are the namespaces whose cisgate.io/mode label lowers a check's
 	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
 	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
@@ -76,6 +82,8 @@ type CheckSummary struct {
 	// Platform counts the control plane's own objects the audit found (its bootstrap RBAC),
 	// apart from Audit: users cannot change them.
 	Platform *Counts `json:"platform,omitempty"`
+	// Cloud is the last cloud scan's result of the item (one count).
+	Cloud *Counts `json:"cloud,omitempty"`
 }
 
 // summaryBuilder merges the sources into a Summary for one catalogue.
@@ -87,7 +95,7 @@ type summaryBuilder struct {
 func newSummaryBuilder(cat *policy.Catalogue, at time.Time) *summaryBuilder {
 	return &summaryBuilder{catalogue: cat, summary: &Summary{
 		Header: report.NewHeader(), Benchmark: cat.Benchmark(), Time: at.UTC().Truncate(time.Second),
-		Sources:                 map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}},
+		Sources:                 map[Source]*SourceKeys{SourceAdmission: {}, SourceAudit: {}, SourceNode: {}, SourceCloud: {}},
 		NotScanned:              []NotScannedNode{},
 		Checks:                  map[string]*CheckSummary{},
 		NamespaceModeDowngrades: []NamespaceModeDowngrade{},
@@ -139,6 +147,8 @@ func (c *CheckSummary) field(source Source) **Counts {
 		return &c.Node
 	case SourcePlatform:
 		return &c.Platform
+	case SourceCloud:
+		return &c.Cloud
 	}
 	return &c.Audit
 }
@@ -158,11 +168,13 @@ func (b *summaryBuilder) addAudit(auditCounts, platformCounts map[policy.Slug]*C
 	}
 }
 
-// addReportKeys merges the admission.<replica>.json and node.<node>.json keys of the report
-// ConfigMap's data.
+// addReportKeys merges the admission.<replica>.json, node.<node>.json and cloud.json keys of the
+// report ConfigMap's data.
 func (b *summaryBuilder) addReportKeys(data map[string]string) {
 	for key, value := range data {
 		switch {
+		case key == report.CloudKey().Name:
+			b.addCloud(value)
 		case !strings.HasSuffix(key, ".json"):
 		case strings.HasPrefix(key, "admission."):
 			b.addAdmission(value)
@@ -234,6 +246,34 @@ func (b *summaryBuilder) addNode(value string) {
 	for _, e := range b.catalogue.Entries() {
 		if e.Section == policy.SectionNode && !listed[e.ID] {
 			b.counts(e.ID, SourceNode).Pass++
+		}
+	}
+}
+
+// addCloud merges the cloud scan's results, by slug under the summary's IDs (the scan may have
+// run under another benchmark), and says when section 3 is AWS's (Auto Mode).
+func (b *summaryBuilder) addCloud(value string) {
+	var r cloudscan.CloudReport
+	keys := b.summary.Sources[SourceCloud]
+	if err := json.Unmarshal([]byte(value), &r); err != nil {
+		keys.Skipped++
+		return
+	}
+	keys.Merged++
+	b.summary.Section3 = r.Section3
+	for _, res := range r.Results {
+		e, ok := b.catalogue.Entry(res.Slug)
+		if !ok {
+			continue
+		}
+		counts := b.counts(e.ID, SourceCloud)
+		switch res.Status {
+		case policy.StatusPass:
+			counts.Pass++
+		case policy.StatusFail:
+			counts.Fail++
+		default:
+			counts.Warn++
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -142,6 +143,7 @@ func TestSummaryMergesAdmissionAuditAndNodeKeys(t *testing.T) {
 		SourceAdmission: {Merged: 2, Skipped: 1},
 		SourceAudit:     {Merged: 1},
 		SourceNode:      {Merged: 2, Skipped: 1},
+		SourceCloud:     {},
 	}, got.Sources)
 	assert.Equal(t, &CheckSummary{
 		Slug:      "privileged",
@@ -275,4 +277,30 @@ func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
 	assert.Contains(t, d.Checks, "4.2.1")
 	assert.NotContains(t, d.Checks, "4.2.2", "configured audit already")
 	assert.Equal(t, &Counts{Pass: 2, Warn: 1}, summary.Checks[policy.NamespaceModeLabelID].Audit)
+}
+
+func TestSummaryMergesTheCloudScanBySlug(t *testing.T) {
+	// The cloud scan ran under eks-1.7.0; the summary files its results by slug under the IDs of
+	// the config's benchmark.
+	scanned := cloudscan.Report{Benchmark: policy.EKS170, Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3, Results: []cloudscan.Result{
+		{ID: "4.1.7", Slug: "access-manager", Status: policy.StatusFail},
+		{ID: "4.3.1", Slug: "cni-network-policy", Status: policy.StatusWarn},
+	}}
+	payload, err := report.MarshalWithin(cloudscan.NewCloudReport(scanned, time.Now()), report.CloudShare)
+	require.NoError(t, err)
+	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName},
+		Data: map[string]string{report.CloudKey().Name: string(payload)}})
+	runAuditor(t, client, "mode: audit")
+
+	got, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, &SourceKeys{Merged: 1}, got.Sources[SourceCloud])
+	assert.Equal(t, cloudscan.AutoModeSection3, got.Section3)
+	cat, err := policy.CatalogueFor(got.Benchmark)
+	require.NoError(t, err)
+	for slug, want := range map[policy.Slug]Counts{"access-manager": {Fail: 1}, "cni-network-policy": {Warn: 1}} {
+		e, ok := cat.Entry(slug)
+		require.True(t, ok, slug)
+		require.NotNil(t, got.Checks[e.ID], slug)
+		assert.Equal(t, &want, got.Checks[e.ID].Cloud, slug)
+	}
 }

@@ -259,12 +259,12 @@ func TestConfigFileKeys(t *testing.T) {
 		{"not an object", configFile(`"authentication": 5`), "anonymous-auth", "", "",
 			"parse " + configPath + ": authentication: not an object"},
 		{"document not an object", "- readOnlyPort\n", "read-only-port", "", "", "parse " + configPath + ": the document is not an object"},
-		{"bad feature gates", configFile(`"featureGates": {"RotateKubeletServerCertificate": "on"}`), "rotate-server-cert", "", "",
+		{"bad feature gates", configFile(`"featureGates": {"RotateKubeletServerCertificate": "on"}`), "serving-cert-rotation", "", "",
 			"parse " + configPath + ": featureGates: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := scanFiles(t, map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: tt.file})
+			r := scanFilesIn(t, policy.EKS200, map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: tt.file})
 			res := result(t, r, tt.slug)
 			if tt.wantErr != "" {
 				assert.Equal(t, policy.StatusWarn, res.Status)

@@ -55,7 +55,13 @@ func result(t *testing.T, r Report, slug policy.Slug) Result {
 
 func scanFiles(t *testing.T, files map[string]string) Report {
 	t.Helper()
-	r, err := Scan(hostFiles(t, files), policy.DefaultBenchmark, "node-1")
+	return scanFilesIn(t, policy.DefaultBenchmark, files)
+}
+
+// scanFilesIn scans under a given benchmark, for checks the default one no longer numbers.
+func scanFilesIn(t *testing.T, b policy.Benchmark, files map[string]string) Report {
+	t.Helper()
+	r, err := Scan(hostFiles(t, files), b, "node-1")
 	require.NoError(t, err)
 	return r
 }
@@ -127,17 +133,20 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
-// TestModeDefaults pins the kubelet's defaults per mode for every configuration check.
+// TestModeDefaults pins the kubelet's defaults per mode for every configuration check, under
+// eks-2.0.0 and, for the checks it no longer numbers, eks-1.8.0.
 func TestModeDefaults(t *testing.T) {
-	configMode := scanFiles(t, map[string]string{
-		"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: configHead + "}"})
-	flagsOnly := scanFiles(t, map[string]string{"proc/10/cmdline": kubeletCmdline()})
+	configFiles := map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath), configPath: configHead + "}"}
+	flagsOnlyFiles := map[string]string{"proc/10/cmdline": kubeletCmdline()}
+	configMode := mergeReports(scanFilesIn(t, policy.EKS200, configFiles), scanFilesIn(t, policy.EKS180, configFiles))
+	flagsOnly := mergeReports(scanFilesIn(t, policy.EKS200, flagsOnlyFiles), scanFilesIn(t, policy.EKS180, flagsOnlyFiles))
 	tests := []struct {
 		slug                 policy.Slug
 		configFile, flagOnly string
 	}{
 		{"anonymous-auth", "false", "true"},
 		{"authorization-mode", "Webhook", "AlwaysAllow"},
+		{"authorization-mode-webhook", "Webhook", "AlwaysAllow"},
 		{"client-ca", "", ""},
 		{"read-only-port", "0", "10255"},
 		{"streaming-idle-timeout", "4h0m0s", "4h0m0s"},
@@ -155,6 +164,23 @@ func TestModeDefaults(t *testing.T) {
 	}
 }
 
+// mergeReports is the results of several scans of one host, the first report's where a slug is in
+// more than one.
+func mergeReports(reports ...Report) Report {
+	out := Report{}
+	seen := map[policy.Slug]bool{}
+	for _, r := range reports {
+		for _, res := range r.Results {
+			if !seen[res.Slug] {
+				seen[res.Slug] = true
+				out.Results = append(out.Results, res)
+			}
+		}
+	}
+	return out
+}
+
+// streaming-idle-timeout is not in eks-2.0.0: these scan under eks-1.8.0.
 func TestStreamingIdleTimeoutDurations(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -174,7 +200,7 @@ func TestStreamingIdleTimeoutDurations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--config", configPath}, tt.flags...)
-			res := result(t, scanFiles(t, map[string]string{
+			res := result(t, scanFilesIn(t, policy.EKS180, map[string]string{
 				"proc/10/cmdline": kubeletCmdline(args...), configPath: configHead + tt.config + "}"}), "streaming-idle-timeout")
 			assert.Equal(t, tt.wantActual, res.Actual)
 			assert.Equal(t, tt.wantStatus, res.Status, res.Detail)
@@ -183,7 +209,7 @@ func TestStreamingIdleTimeoutDurations(t *testing.T) {
 }
 
 func TestZeroFileValueNote(t *testing.T) {
-	res := result(t, scanFiles(t, map[string]string{
+	res := result(t, scanFilesIn(t, policy.EKS180, map[string]string{
 		"proc/10/cmdline": kubeletCmdline("--config", configPath),
 		configPath:        configHead + `, "streamingConnectionIdleTimeout": "0s"}`}), "streaming-idle-timeout")
 	assert.Equal(t, "default", res.Source)
@@ -270,7 +296,7 @@ func TestFeatureGates(t *testing.T) {
 			} else {
 				files[dropInDir+"/.keep"] = ""
 			}
-			res := result(t, scanFiles(t, files), "rotate-server-cert")
+			res := result(t, scanFilesIn(t, policy.EKS180, files), "rotate-server-cert")
 			assert.Equal(t, tt.wantActual, res.Actual)
 			assert.Equal(t, tt.wantSource, res.Source)
 		})
@@ -373,10 +399,20 @@ func TestBenchmarkVersions(t *testing.T) {
 		"3.2.5": "streaming-idle-timeout", "3.2.6": "iptables-util-chains", "3.2.7": "event-qps",
 		"3.2.8": "rotate-certificates", "3.2.9": "rotate-server-cert",
 	}
+	// eks-2.0.0 drops the streaming idle timeout, asks for Webhook under 3.2.2 and for
+	// serverTLSBootstrap with the gate under 3.2.8 (kube-bench cfg/eks-2.0.0/node.yaml).
+	v2 := map[string]policy.Slug{
+		"3.1.1": "kubeconfig-perms", "3.1.2": "kubeconfig-owner", "3.1.3": "kubelet-config-perms", "3.1.4": "kubelet-config-owner",
+		"3.2.1": "anonymous-auth", "3.2.2": "authorization-mode-webhook", "3.2.3": "client-ca", "3.2.4": "read-only-port",
+		"3.2.5": "iptables-util-chains", "3.2.6": "event-qps", "3.2.7": "rotate-certificates", "3.2.8": "serving-cert-rotation",
+	}
 	for _, b := range policy.Benchmarks() {
 		want := current
-		if b == policy.EKS101 || b == policy.EKS110 || b == policy.EKS120 {
+		switch b {
+		case policy.EKS101, policy.EKS110, policy.EKS120:
 			want = old
+		case policy.EKS200:
+			want = v2
 		}
 		assert.Equal(t, want, ids(b), b)
 	}

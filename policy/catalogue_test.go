@@ -16,62 +16,82 @@ import (
 )
 
 // versionTable is each benchmark version's IDs, from its section tables, written out per
-// version (oldest first: 1.0.1, 1.1.0, 1.2.0, 1.5.0, 1.7.0, 1.8.0); "" means the version does not
+// version (oldest first: 1.0.1, 1.1.0, 1.2.0, 1.5.0, 1.7.0, 1.8.0, 2.0.0); "" means the version does not
 // carry the item.
-var versionTable = map[policy.Slug][6]string{
+var versionTable = map[policy.Slug][7]string{
+	// Section 2.
+	"control-plane-logging": {"2.1.1", "2.1.1", "2.1.1", "2.1.1", "2.1.1", "2.1.1", "2.1.1"},
+	"audit-log-collection":  {"", "", "", "", "2.1.2", "2.1.2", ""},
 	// Section 3; 1.0.1 to 1.2.0 have protect-kernel-defaults and hostname-override, later IDs shift.
-	"kubeconfig-perms":        {"3.1.1", "3.1.1", "3.1.1", "3.1.1", "3.1.1", "3.1.1"},
-	"kubeconfig-owner":        {"3.1.2", "3.1.2", "3.1.2", "3.1.2", "3.1.2", "3.1.2"},
-	"kubelet-config-perms":    {"3.1.3", "3.1.3", "3.1.3", "3.1.3", "3.1.3", "3.1.3"},
-	"kubelet-config-owner":    {"3.1.4", "3.1.4", "3.1.4", "3.1.4", "3.1.4", "3.1.4"},
-	"anonymous-auth":          {"3.2.1", "3.2.1", "3.2.1", "3.2.1", "3.2.1", "3.2.1"},
-	"authorization-mode":      {"3.2.2", "3.2.2", "3.2.2", "3.2.2", "3.2.2", "3.2.2"},
-	"client-ca":               {"3.2.3", "3.2.3", "3.2.3", "3.2.3", "3.2.3", "3.2.3"},
-	"read-only-port":          {"3.2.4", "3.2.4", "3.2.4", "3.2.4", "3.2.4", "3.2.4"},
-	"streaming-idle-timeout":  {"3.2.5", "3.2.5", "3.2.5", "3.2.5", "3.2.5", "3.2.5"},
-	"protect-kernel-defaults": {"3.2.6", "3.2.6", "3.2.6", "", "", ""},
-	"iptables-util-chains":    {"3.2.7", "3.2.7", "3.2.7", "3.2.6", "3.2.6", "3.2.6"},
-	"hostname-override":       {"3.2.8", "3.2.8", "3.2.8", "", "", ""},
-	"event-qps":               {"3.2.9", "3.2.9", "3.2.9", "3.2.7", "3.2.7", "3.2.7"},
-	"rotate-certificates":     {"3.2.10", "3.2.10", "3.2.10", "3.2.8", "3.2.8", "3.2.8"},
-	"rotate-server-cert":      {"3.2.11", "3.2.11", "3.2.11", "3.2.9", "3.2.9", "3.2.9"},
+	"kubeconfig-perms":           {"3.1.1", "3.1.1", "3.1.1", "3.1.1", "3.1.1", "3.1.1", "3.1.1"},
+	"kubeconfig-owner":           {"3.1.2", "3.1.2", "3.1.2", "3.1.2", "3.1.2", "3.1.2", "3.1.2"},
+	"kubelet-config-perms":       {"3.1.3", "3.1.3", "3.1.3", "3.1.3", "3.1.3", "3.1.3", "3.1.3"},
+	"kubelet-config-owner":       {"3.1.4", "3.1.4", "3.1.4", "3.1.4", "3.1.4", "3.1.4", "3.1.4"},
+	"anonymous-auth":             {"3.2.1", "3.2.1", "3.2.1", "3.2.1", "3.2.1", "3.2.1", "3.2.1"},
+	"authorization-mode":         {"3.2.2", "3.2.2", "3.2.2", "3.2.2", "3.2.2", "3.2.2", ""},
+	"client-ca":                  {"3.2.3", "3.2.3", "3.2.3", "3.2.3", "3.2.3", "3.2.3", "3.2.3"},
+	"read-only-port":             {"3.2.4", "3.2.4", "3.2.4", "3.2.4", "3.2.4", "3.2.4", "3.2.4"},
+	"streaming-idle-timeout":     {"3.2.5", "3.2.5", "3.2.5", "3.2.5", "3.2.5", "3.2.5", ""},
+	"protect-kernel-defaults":    {"3.2.6", "3.2.6", "3.2.6", "", "", "", ""},
+	"iptables-util-chains":       {"3.2.7", "3.2.7", "3.2.7", "3.2.6", "3.2.6", "3.2.6", "3.2.5"},
+	"hostname-override":          {"3.2.8", "3.2.8", "3.2.8", "", "", "", ""},
+	"event-qps":                  {"3.2.9", "3.2.9", "3.2.9", "3.2.7", "3.2.7", "3.2.7", "3.2.6"},
+	"rotate-certificates":        {"3.2.10", "3.2.10", "3.2.10", "3.2.8", "3.2.8", "3.2.8", "3.2.7"},
+	"rotate-server-cert":         {"3.2.11", "3.2.11", "3.2.11", "3.2.9", "3.2.9", "3.2.9", ""},
+	"authorization-mode-webhook": {"", "", "", "", "", "", "3.2.2"},
+	"serving-cert-rotation":      {"", "", "", "", "", "", "3.2.8"},
+	"container-optimized-os":     {"", "3.3.1", "3.3.1", "", "", "", ""},
 	// Section 4.1.
-	"cluster-admin-binding":     {"4.1.1", "4.1.1", "4.1.1", "4.1.1", "4.1.1", "4.1.1"},
-	"secrets-access":            {"4.1.2", "4.1.2", "4.1.2", "4.1.2", "4.1.2", "4.1.2"},
-	"rbac-wildcards":            {"4.1.3", "4.1.3", "4.1.3", "4.1.3", "4.1.3", "4.1.3"},
-	"create-pods":               {"4.1.4", "4.1.4", "4.1.4", "4.1.4", "4.1.4", "4.1.4"},
-	"default-service-account":   {"4.1.5", "4.1.5", "4.1.5", "4.1.5", "4.1.5", "4.1.5"},
-	"sa-token-automount":        {"4.1.6", "4.1.6", "4.1.6", "4.1.6", "4.1.6", "4.1.6"},
-	"system-masters-binding":    {"", "", "4.1.7", "4.1.7", "", ""},
-	"access-manager":            {"", "", "", "", "4.1.7", "4.1.7"},
-	"bind-escalate-impersonate": {"", "", "4.1.8", "4.1.8", "4.1.8", "4.1.8"},
-	"create-persistentvolumes":  {"", "", "", "", "", "4.1.9"},
-	"node-proxy":                {"", "", "", "", "", "4.1.10"},
-	"webhook-config-access":     {"", "", "", "", "", "4.1.11"},
-	"sa-token-create":           {"", "", "", "", "", "4.1.12"},
+	"cluster-admin-binding":     {"4.1.1", "4.1.1", "4.1.1", "4.1.1", "4.1.1", "4.1.1", "4.1.1"},
+	"secrets-access":            {"4.1.2", "4.1.2", "4.1.2", "4.1.2", "4.1.2", "4.1.2", "4.1.2"},
+	"rbac-wildcards":            {"4.1.3", "4.1.3", "4.1.3", "4.1.3", "4.1.3", "4.1.3", "4.1.3"},
+	"create-pods":               {"4.1.4", "4.1.4", "4.1.4", "4.1.4", "4.1.4", "4.1.4", "4.1.4"},
+	"default-service-account":   {"4.1.5", "4.1.5", "4.1.5", "4.1.5", "4.1.5", "4.1.5", "4.1.5"},
+	"sa-token-automount":        {"4.1.6", "4.1.6", "4.1.6", "4.1.6", "4.1.6", "4.1.6", "4.1.6"},
+	"system-masters-binding":    {"", "", "4.1.7", "4.1.7", "", "", ""},
+	"access-manager":            {"", "", "", "", "4.1.7", "4.1.7", "4.1.7"},
+	"bind-escalate-impersonate": {"", "", "4.1.8", "4.1.8", "4.1.8", "4.1.8", "4.1.8"},
+	"create-persistentvolumes":  {"", "", "", "", "", "4.1.9", "4.1.9"},
+	"node-proxy":                {"", "", "", "", "", "4.1.10", "4.1.10"},
+	"webhook-config-access":     {"", "", "", "", "", "4.1.11", "4.1.11"},
+	"sa-token-create":           {"", "", "", "", "", "4.1.12", "4.1.12"},
 	// Section 4.2.
-	"privileged":               {"4.2.1", "4.2.1", "4.2.1", "4.2.1", "4.2.1", "4.2.1"},
-	"host-pid":                 {"4.2.2", "4.2.2", "4.2.2", "4.2.2", "4.2.2", "4.2.2"},
-	"host-ipc":                 {"4.2.3", "4.2.3", "4.2.3", "4.2.3", "4.2.3", "4.2.3"},
-	"host-network":             {"4.2.4", "4.2.4", "4.2.4", "4.2.4", "4.2.4", "4.2.4"},
-	"privilege-escalation":     {"4.2.5", "4.2.5", "4.2.5", "4.2.5", "4.2.5", "4.2.5"},
-	"root-containers":          {"4.2.6", "4.2.6", "4.2.6", "", "", ""},
-	"net-raw":                  {"4.2.7", "4.2.7", "", "", "", ""},
-	"added-capabilities":       {"4.2.8", "4.2.8", "4.2.7", "", "", ""},
-	"capabilities-not-dropped": {"4.2.9", "4.2.9", "4.2.8", "", "", ""},
+	"privileged":               {"4.2.1", "4.2.1", "4.2.1", "4.2.1", "4.2.1", "4.2.1", "4.2.1"},
+	"host-pid":                 {"4.2.2", "4.2.2", "4.2.2", "4.2.2", "4.2.2", "4.2.2", "4.2.2"},
+	"host-ipc":                 {"4.2.3", "4.2.3", "4.2.3", "4.2.3", "4.2.3", "4.2.3", "4.2.3"},
+	"host-network":             {"4.2.4", "4.2.4", "4.2.4", "4.2.4", "4.2.4", "4.2.4", "4.2.4"},
+	"privilege-escalation":     {"4.2.5", "4.2.5", "4.2.5", "4.2.5", "4.2.5", "4.2.5", "4.2.5"},
+	"root-containers":          {"4.2.6", "4.2.6", "4.2.6", "", "", "", ""},
+	"net-raw":                  {"4.2.7", "4.2.7", "", "", "", "", ""},
+	"added-capabilities":       {"4.2.8", "4.2.8", "4.2.7", "", "", "", ""},
+	"capabilities-not-dropped": {"4.2.9", "4.2.9", "4.2.8", "", "", "", ""},
 	// Sections 4.3 to 4.6.
-	"cni-network-policy":       {"4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1"},
-	"namespace-network-policy": {"4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2"},
-	"secrets-in-env":           {"4.4.1", "4.4.1", "4.4.1", "4.4.1", "4.4.1", "4.4.1"},
-	"external-secrets":         {"4.4.2", "4.4.2", "4.4.2", "4.4.2", "4.4.2", "4.4.2"},
-	"namespace-boundaries":     {"4.6.1", "4.6.1", "4.6.1", "4.5.1", "4.5.1", "4.5.1"},
-	"security-context":         {"4.6.2", "4.6.2", "4.6.2", "4.5.2", "", ""},
-	"default-namespace":        {"4.6.3", "4.6.3", "4.6.3", "4.5.3", "4.5.2", "4.5.2"},
+	"cni-network-policy":       {"4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1"},
+	"namespace-network-policy": {"4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2", ""},
+	"workload-network-policy":  {"", "", "", "", "", "", "4.3.2"},
+	"image-provenance":         {"4.5.1", "", "", "", "", "", ""},
+	"secrets-in-env":           {"4.4.1", "4.4.1", "4.4.1", "4.4.1", "4.4.1", "4.4.1", "4.4.1"},
+	"external-secrets":         {"4.4.2", "4.4.2", "4.4.2", "4.4.2", "4.4.2", "4.4.2", "4.4.2"},
+	"namespace-boundaries":     {"4.6.1", "4.6.1", "4.6.1", "4.5.1", "4.5.1", "4.5.1", "4.5.1"},
+	"security-context":         {"4.6.2", "4.6.2", "4.6.2", "4.5.2", "", "", ""},
+	"default-namespace":        {"4.6.3", "4.6.3", "4.6.3", "4.5.3", "4.5.2", "4.5.2", "4.5.2"},
 	// Section 5.
-	"approved-registries": {"5.1.4", "5.1.4", "5.1.4", "5.1.4", "5.1.4", "5.1.4"},
-	"lb-tls":              {"5.4.5", "5.4.5", "5.4.5", "5.4.5", "5.4.5", "5.4.5"},
+	"approved-registries":         {"5.1.4", "5.1.4", "5.1.4", "5.1.4", "5.1.4", "5.1.4", "5.1.4"},
+	"ecr-image-scanning":          {"5.1.1", "5.1.1", "5.1.1", "5.1.1", "5.1.1", "5.1.1", "5.1.1"},
+	"ecr-user-access":             {"5.1.2", "5.1.2", "5.1.2", "5.1.2", "5.1.2", "5.1.2", "5.1.2"},
+	"ecr-cluster-read-only":       {"5.1.3", "5.1.3", "5.1.3", "5.1.3", "5.1.3", "5.1.3", "5.1.3"},
+	"dedicated-service-accounts":  {"5.2.1", "5.2.1", "5.2.1", "5.2.1", "5.2.1", "5.2.1", "5.2.1"},
+	"secrets-kms-encryption":      {"5.3.1", "5.3.1", "5.3.1", "5.3.1", "5.3.1", "5.3.1", "5.3.1"},
+	"endpoint-access-restricted":  {"5.4.1", "5.4.1", "5.4.1", "5.4.1", "5.4.1", "5.4.1", "5.4.1"},
+	"endpoint-private":            {"5.4.2", "5.4.2", "5.4.2", "5.4.2", "5.4.2", "5.4.2", "5.4.2"},
+	"private-nodes":               {"5.4.3", "5.4.3", "5.4.3", "5.4.3", "5.4.3", "5.4.3", "5.4.3"},
+	"network-policy-enabled":      {"5.4.4", "5.4.4", "5.4.4", "5.4.4", "5.4.4", "5.4.4", ""},
+	"iam-authenticator":           {"5.5.1", "5.5.1", "5.5.1", "5.5.1", "5.5.1", "5.5.1", ""},
+	"access-entries":              {"", "", "", "", "", "", "5.5.1"},
+	"fargate-untrusted-workloads": {"5.6.1", "5.6.1", "5.6.1", "", "", "", ""},
+	"lb-tls":                      {"5.4.5", "5.4.5", "5.4.5", "5.4.5", "5.4.5", "5.4.5", "5.4.4"},
 	// cisgate's own (no benchmark item): the namespace label that must never silence a check.
-	"namespace-mode-label": {"cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1"},
+	"namespace-mode-label": {"cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1", "cisgate.1"},
 }
 
 func versionIndex(t *testing.T, b policy.Benchmark) int {
@@ -81,8 +101,8 @@ func versionIndex(t *testing.T, b policy.Benchmark) int {
 }
 
 func TestCatalogueIDsPerVersion(t *testing.T) {
-	require.Equal(t, []policy.Benchmark{"eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"}, policy.Benchmarks())
-	require.Equal(t, policy.EKS180, policy.DefaultBenchmark)
+	require.Equal(t, []policy.Benchmark{"eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"}, policy.Benchmarks())
+	require.Equal(t, policy.EKS200, policy.DefaultBenchmark)
 	for _, b := range policy.Benchmarks() {
 		t.Run(string(b), func(t *testing.T) {
 			cat, err := policy.CatalogueFor(b)
@@ -118,7 +138,7 @@ func TestCatalogueIDsPerVersion(t *testing.T) {
 
 func TestCatalogueFor(t *testing.T) {
 	_, err := policy.CatalogueFor("eks-1.3.0")
-	require.EqualError(t, err, `unknown benchmark "eks-1.3.0" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0])`)
+	require.EqualError(t, err, `unknown benchmark "eks-1.3.0" (supported: [eks-1.0.1 eks-1.1.0 eks-1.2.0 eks-1.5.0 eks-1.7.0 eks-1.8.0 eks-2.0.0])`)
 }
 
 func TestCatalogueResolve(t *testing.T) {
@@ -223,5 +243,71 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 		e, ok := cat.Entry(tc.slug)
 		assert.Equal(t, tc.id != "", ok, "%s %s", tc.b, tc.slug)
 		assert.Equal(t, tc.id, e.ID, "%s %s", tc.b, tc.slug)
+	}
+}
+
+// TestCatalogueAssessment spot-checks the benchmark's Automated/Manual label per version, as the
+// versions' section tables give it (kube-bench cfg/eks-<version>/*.yaml carry the same labels),
+// and that every entry has one.
+func TestCatalogueAssessment(t *testing.T) {
+	for _, b := range policy.Benchmarks() {
+		cat, err := policy.CatalogueFor(b)
+		require.NoError(t, err)
+		for _, e := range cat.Entries() {
+			assert.Contains(t, []policy.Assessment{policy.Automated, policy.Manual}, e.Assessment, "%s %s", b, e.Slug)
+		}
+	}
+	for _, tc := range []struct {
+		b    policy.Benchmark
+		key  string
+		slug policy.Slug
+		want policy.Assessment
+	}{
+		{policy.EKS101, "3.2.3", "client-ca", policy.Manual},
+		{policy.EKS180, "3.2.3", "client-ca", policy.Automated},
+		{policy.EKS180, "4.1.1", "cluster-admin-binding", policy.Automated},
+		{policy.EKS200, "4.1.1", "cluster-admin-binding", policy.Manual}, // eks-2.0.0 policies.yaml 4.1.1
+		{policy.EKS200, "4.1.7", "access-manager", policy.Automated},     // eks-2.0.0 policies.yaml 4.1.7
+		{policy.EKS180, "4.1.7", "access-manager", policy.Manual},
+		{policy.EKS200, "4.3.1", "cni-network-policy", policy.Automated},
+		{policy.EKS200, "4.3.2", "workload-network-policy", policy.Manual},
+		{policy.EKS150, "5.1.1", "ecr-image-scanning", policy.Automated},
+		{policy.EKS170, "5.1.1", "ecr-image-scanning", policy.Manual},
+		{policy.EKS200, "5.4.3", "private-nodes", policy.Manual},
+		{policy.EKS200, "5.4.4", "lb-tls", policy.Manual},
+		{policy.EKS200, "5.5.1", "access-entries", policy.Automated},
+		{policy.EKS110, "4.2.8", "added-capabilities", policy.Manual},
+		{policy.EKS101, "4.2.8", "added-capabilities", policy.Automated},
+	} {
+		cat, err := policy.CatalogueFor(tc.b)
+		require.NoError(t, err)
+		e, ok := cat.Resolve(tc.key)
+		require.True(t, ok, "%s %s", tc.b, tc.key)
+		assert.Equal(t, tc.slug, e.Slug, "%s %s", tc.b, tc.key)
+		assert.Equal(t, tc.want, e.Assessment, "%s %s", tc.b, tc.key)
+	}
+}
+
+// TestCatalogueTitlesOfEKS200 spot-checks that eks-2.0.0 entries carry that version's wording
+// (kube-bench cfg/eks-2.0.0/*.yaml) and older versions keep theirs.
+func TestCatalogueTitlesOfEKS200(t *testing.T) {
+	for _, tc := range []struct {
+		b     policy.Benchmark
+		slug  policy.Slug
+		title string
+	}{
+		{policy.EKS200, "lb-tls", "Use TLS certificates on EKS load balancer listeners for encrypted client connections"},
+		{policy.EKS180, "lb-tls", "Encrypt traffic to HTTPS load balancers with TLS certificates"},
+		{policy.EKS200, "iptables-util-chains", "Ensure the kubelet iptables utility chains are enabled"},
+		{policy.EKS200, "control-plane-logging", "Enable EKS control plane logging"},
+		{policy.EKS180, "control-plane-logging", "Enable audit Logs"},
+		{policy.EKS101, "cni-network-policy", "Ensure that the latest CNI version is used"},
+		{policy.EKS200, "cni-network-policy", "Ensure VPC CNI network policy support is enabled"},
+	} {
+		cat, err := policy.CatalogueFor(tc.b)
+		require.NoError(t, err)
+		e, ok := cat.Entry(tc.slug)
+		require.True(t, ok, "%s %s", tc.b, tc.slug)
+		assert.Equal(t, tc.title, e.Title, "%s %s", tc.b, tc.slug)
 	}
 }

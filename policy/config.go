@@ -172,7 +172,13 @@ func (c Config) Compile() (*Policy, error) {
 	if c.Mode != ModeEnforce && c.Mode != ModeAudit {
 		errs = append(errs, field.NotSupported(field.NewPath("mode"), c.Mode, []Mode{ModeEnforce, ModeAudit}))
 	}
-	modes, modeErrs := compileModes(cat, c.Checks, field.NewPath("checks"))
+	modes, kept, modeErrs := compileModes(cat, c.Checks, field.NewPath("checks"))
+	if len(modeErrs) == 0 {
+		var err error
+		if cat, err = cat.keep(kept); err != nil {
+			modeErrs = append(modeErrs, field.InternalError(field.NewPath("checks"), err))
+		}
+	}
 	rules, ruleErrs := compileRules(cat, c.Exemptions.Rules, field.NewPath("exemptions", "rules"))
 	errs = append(errs, modeErrs...)
 	errs = append(errs, ruleErrs...)
@@ -211,13 +217,26 @@ func (c Config) catalogue(path *field.Path) (*Catalogue, field.ErrorList) {
 	return catalogues[DefaultBenchmark], field.ErrorList{field.NotSupported(path, c.Benchmark, Benchmarks())}
 }
 
-// compileModes resolves checks: keys (IDs of the benchmark or slugs) to per-slug modes.
-func compileModes(cat *Catalogue, checks map[string]Mode, path *field.Path) (map[Slug]Mode, field.ErrorList) {
+// compileModes resolves checks: keys (IDs of the benchmark or slugs) to per-slug modes. A slug
+// of an object check the benchmark does not number keeps that check (kept) unless its mode is
+// off, which is what leaving it out already means.
+func compileModes(cat *Catalogue, checks map[string]Mode, path *field.Path) (map[Slug]Mode, []Slug, field.ErrorList) {
 	var errs field.ErrorList
+	var kept []Slug
 	modes := map[Slug]Mode{}
+	unnumbered := map[Slug]Entry{}
+	for _, e := range cat.Unnumbered() {
+		unnumbered[e.Slug] = e
+	}
 	for _, key := range slices.Sorted(maps.Keys(checks)) {
 		mode, k := checks[key], path.Key(key)
 		e, ok := cat.Resolve(key)
+		if u, isUnnumbered := unnumbered[Slug(key)]; !ok && isUnnumbered {
+			e, ok = u, true
+			if mode.valid() && mode != ModeOff {
+				kept = append(kept, u.Slug)
+			}
+		}
 		switch {
 		case !ok:
 			errs = append(errs, field.Invalid(k, key, "no check with this ID or slug in benchmark "+string(cat.Benchmark())))
@@ -229,7 +248,7 @@ func compileModes(cat *Catalogue, checks map[string]Mode, path *field.Path) (map
 			modes[e.Slug] = mode
 		}
 	}
-	return modes, errs
+	return modes, kept, errs
 }
 
 func compileRules(cat *Catalogue, rules []ExemptionRule, fp *field.Path) ([]compiledRule, field.ErrorList) {
@@ -244,6 +263,10 @@ func compileRules(cat *Catalogue, rules []ExemptionRule, fp *field.Path) ([]comp
 		for j, id := range r.Checks {
 			if e, ok := cat.Resolve(id); ok {
 				cr.slugs[e.Slug] = true
+			} else if cat.leavesUnnumbered(Slug(id)) {
+				// An unnumbered check the config does not keep never runs: the rule holds for
+				// the benchmarks that number it, so a config moves between versions unchanged.
+				continue
 			} else {
 				errs = append(errs, field.Invalid(k.Child("checks").Index(j), id, "no check with this ID or slug in benchmark "+string(cat.Benchmark())))
 			}

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,14 +24,14 @@ func TestParseConfigDefaults(t *testing.T) {
 			p, err := policy.ParseConfig([]byte(data))
 			require.NoError(t, err)
 			assert.Equal(t, policy.DefaultConfig(), p.Config)
-			assert.Equal(t, policy.EKS180, p.Catalogue.Benchmark())
+			assert.Equal(t, policy.EKS200, p.Catalogue.Benchmark())
 			assert.Equal(t, policy.ModeAudit, p.Config.Mode)
 			assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
 			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
 			assert.Empty(t, p.Config.Registries)
 			require.NotNil(t, p.Evaluator)
-			assert.Equal(t, policy.EKS180, p.Evaluator.Catalogue().Benchmark())
+			assert.Equal(t, policy.EKS200, p.Evaluator.Catalogue().Benchmark())
 		})
 	}
 }
@@ -74,18 +75,18 @@ func TestParseConfigErrors(t *testing.T) {
 		want []string // each a whole line of the error
 	}{
 		{"benchmark", "benchmark: eks-9.9.9\n", []string{
-			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`}},
+			`benchmark: Unsupported value: "eks-9.9.9": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`}},
 		{"mode", "mode: block\n", []string{`mode: Unsupported value: "block": supported values: "enforce", "audit"`}},
 		{"mode off is not global", "mode: \"off\"\n", []string{`mode: Unsupported value: "off": supported values: "enforce", "audit"`}},
-		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`}},
-		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-1.8.0`}},
+		{"unknown check", `checks: {"4.9.9": audit}`, []string{`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-2.0.0`}},
+		{"check of another version", `checks: {"4.2.6": audit}`, []string{`checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-2.0.0`}},
 		{"check mode", `checks: {"4.2.1": deny}`, []string{`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`}},
 		{"check by slug, bad mode", `checks: {"host-pid": "yes"}`, []string{`checks[host-pid]: Unsupported value: "yes": supported values: "enforce", "audit", "off"`}},
 		{"manual item", `checks: {"4.1.7": "off"}`, []string{`checks[4.1.7]: Invalid value: "4.1.7": check 4.1.7 (access-manager) is not decided on objects and has no mode`}},
 		{"node item", `checks: {"read-only-port": "off"}`, []string{`checks[read-only-port]: Invalid value: "read-only-port": check 3.2.4 (read-only-port) is not decided on objects and has no mode`}},
 		{"rule without checks", `exemptions: {rules: [{reason: legacy}]}`, []string{`exemptions.rules[0].checks: Required value: name at least one check ID or slug`}},
 		{"rule with a bad check", `exemptions: {rules: [{checks: ["4.2.1", "4.7.1"], reason: legacy}]}`, []string{
-			`exemptions.rules[0].checks[1]: Invalid value: "4.7.1": no check with this ID or slug in benchmark eks-1.8.0`}},
+			`exemptions.rules[0].checks[1]: Invalid value: "4.7.1": no check with this ID or slug in benchmark eks-2.0.0`}},
 		{"rule with a bad glob", `exemptions: {rules: [{checks: ["4.2.1"], name: "web-[", reason: legacy}]}`, []string{
 			`exemptions.rules[0].name: Invalid value: "web-[": bad glob: syntax error in pattern`}},
 		{"rule without reason", `exemptions: {rules: [{checks: ["4.2.1"], reason: legacy}, {checks: ["4.2.2"], reason: "  "}]}`, []string{
@@ -108,11 +109,11 @@ exemptions:
 registries: [""]
 rbac: {clusterAdminSubjects: [{kind: ServiceAccount}]}
 `, []string{
-			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0"`,
+			`benchmark: Unsupported value: "eks-0.1": supported values: "eks-1.0.1", "eks-1.1.0", "eks-1.2.0", "eks-1.5.0", "eks-1.7.0", "eks-1.8.0", "eks-2.0.0"`,
 			`mode: Unsupported value: "strict": supported values: "enforce", "audit"`,
-			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-1.8.0`,
+			`checks[4.9.9]: Invalid value: "4.9.9": no check with this ID or slug in benchmark eks-2.0.0`,
 			`checks[4.2.1]: Unsupported value: "deny": supported values: "enforce", "audit", "off"`,
-			`exemptions.rules[0].checks[0]: Invalid value: "nope": no check with this ID or slug in benchmark eks-1.8.0`,
+			`exemptions.rules[0].checks[0]: Invalid value: "nope": no check with this ID or slug in benchmark eks-2.0.0`,
 			`exemptions.rules[0].name: Invalid value: "[": bad glob: syntax error in pattern`,
 			`exemptions.rules[0].reason: Required value: say why the exemption exists`,
 			`exemptions.namespaces[0]: Required value: must not be empty`,
@@ -275,6 +276,7 @@ exemptions:
 
 func TestJudge(t *testing.T) {
 	p := mustParse(t, `
+benchmark: eks-1.8.0
 mode: enforce
 checks: {"4.2.2": audit, "4.1.6": "off"}
 exemptions:
@@ -397,4 +399,61 @@ func TestParseConfigSubjectsDoNotInheritDefaults(t *testing.T) {
 
 	p = mustParse(t, "rbac: {}\n")
 	assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
+}
+
+// TestKeepUnnumberedCheck: eks-2.0.0 numbers no root-containers check nor a per-namespace
+// NetworkPolicy check (its 4.3.2 is manual); a config keeps either by slug, and it then reports
+// under its slug, not under an ID in the benchmark's numbering.
+func TestKeepUnnumberedCheck(t *testing.T) {
+	rootPod := policy.NewObject("Pod", &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{RunAsUser: ptr.To(int64(0))})}},
+	})
+	idsOf := func(p *policy.Policy) []string {
+		var out []string
+		for _, r := range p.Evaluator.Evaluate(rootPod, policy.OperationCreate, &fakecluster.State{NetworkPolicies: map[string]int{}}) {
+			if (r.Slug == "root-containers" || r.Slug == "namespace-network-policy") && !slices.Contains(out, r.ID) {
+				out = append(out, r.ID)
+			}
+		}
+		return out
+	}
+
+	plain := mustParse(t, "benchmark: eks-2.0.0\n")
+	_, carried := plain.Catalogue.Entry("root-containers")
+	assert.False(t, carried)
+	assert.Empty(t, idsOf(plain), "off unless kept")
+	var unnumbered []policy.Slug
+	for _, e := range plain.Catalogue.Unnumbered() {
+		assert.Equal(t, string(e.Slug), e.ID)
+		assert.False(t, e.Numbered())
+		unnumbered = append(unnumbered, e.Slug)
+	}
+	assert.Equal(t, []policy.Slug{"added-capabilities", "capabilities-not-dropped", "namespace-network-policy", "net-raw",
+		"root-containers", "security-context", "system-masters-binding"}, unnumbered)
+
+	kept := mustParse(t, `
+benchmark: eks-2.0.0
+checks: {root-containers: enforce, namespace-network-policy: audit, net-raw: "off"}
+exemptions:
+  rules: [{checks: [security-context, root-containers], namespace: legacy, reason: "runs as root until the rewrite"}]
+`)
+	assert.Equal(t, []string{"namespace-network-policy", "root-containers"}, idsOf(kept))
+	e, ok := kept.Catalogue.Entry("root-containers")
+	require.True(t, ok)
+	assert.Equal(t, policy.Entry{ID: "root-containers", Slug: "root-containers", Title: "Minimize the admission of root containers", Section: policy.SectionObject}, e)
+	assert.Equal(t, policy.ModeEnforce, kept.ModeFor("root-containers", ""))
+	_, netRaw := kept.Catalogue.Entry("net-raw")
+	assert.False(t, netRaw, "off keeps nothing")
+	// The kept checks sort after the benchmark's IDs.
+	entries := kept.Catalogue.Entries()
+	assert.Equal(t, "namespace-network-policy", entries[len(entries)-2].ID)
+	assert.Equal(t, "root-containers", entries[len(entries)-1].ID)
+
+	// An ID of another version keeps nothing: only slugs do.
+	_, err := policy.ParseConfig([]byte("benchmark: eks-2.0.0\nchecks: {\"4.2.6\": enforce}\n"))
+	require.EqualError(t, err, `checks[4.2.6]: Invalid value: "4.2.6": no check with this ID or slug in benchmark eks-2.0.0`)
+	// Node and manual items have no mode, whichever version numbers them.
+	_, err = policy.ParseConfig([]byte("benchmark: eks-2.0.0\nchecks: {streaming-idle-timeout: enforce}\n"))
+	require.EqualError(t, err, `checks[streaming-idle-timeout]: Invalid value: "streaming-idle-timeout": no check with this ID or slug in benchmark eks-2.0.0`)
 }

@@ -13,8 +13,9 @@ import (
 // checks and exemptions.rules[].checks means what it means in the config's own benchmark (the one
 // its author read), so it is resolved there and carried to b by slug; an ID resolved against b
 // directly could name another check (4.2.7 is net-raw in eks-1.0.1, added-capabilities in
-// eks-1.2.0). A check b does not carry cannot be rebased: dropping its setting would change what
-// the config decides, so it is an error naming the key. The config must have compiled against its
+// eks-1.2.0). An object check b does not number is carried as its slug, which keeps it in b; any
+// other check b does not carry cannot be rebased: dropping its setting would change what the
+// config decides, so it is an error naming the key. The config must have compiled against its
 // own benchmark.
 func (c Config) Rebase(b Benchmark) (Config, error) {
 	if b == c.Benchmark {
@@ -33,11 +34,15 @@ func (c Config) Rebase(b Benchmark) (Config, error) {
 	// which b's catalogue resolves like an ID.
 	carry := func(key *field.Path, value string) string {
 		e, ok := from.Resolve(value)
+		if !ok && from.leavesUnnumbered(Slug(value)) {
+			e, ok = Entry{Slug: Slug(value)}, true
+		}
 		if !ok {
 			errs = append(errs, field.Invalid(key, value, "no check with this ID or slug in benchmark "+string(from.Benchmark())))
 			return value
 		}
-		if _, ok := to.Entry(e.Slug); !ok {
+		// An object check b does not number is kept there by its slug (Catalogue.Unnumbered).
+		if _, ok := to.Entry(e.Slug); !ok && !to.leavesUnnumbered(e.Slug) {
 			errs = append(errs, field.Invalid(key, value, fmt.Sprintf("check %s (%s) of benchmark %s is not in benchmark %s", e.ID, e.Slug, from.Benchmark(), to.Benchmark())))
 		}
 		return string(e.Slug)

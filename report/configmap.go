@@ -59,6 +59,9 @@ func AuditKey() Key { return Key{Name: "audit.json", FieldManager: "cisgate-audi
 // SummaryKey is the summary's key, summary.json, written by the leader.
 func SummaryKey() Key { return Key{Name: "summary.json", FieldManager: "cisgate-summary"} }
 
+// CloudKey is the cloud scan's key, cloud.json, written by the leader.
+func CloudKey() Key { return Key{Name: "cloud.json", FieldManager: "cisgate-cloudscan"} }
+
 // fitName returns stem+suffix, or, when that is longer than limit, a cut stem with a hash of the
 // whole stem, so that distinct long replica and node names still get distinct keys and managers.
 func fitName(stem, suffix string, limit int) string {

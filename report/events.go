@@ -46,6 +46,8 @@ const (
 	ReasonViolation Reason = "CISViolation"
 	// ReasonNodeScan: a node's scan result, on the Node.
 	ReasonNodeScan Reason = "CISNodeScan"
+	// ReasonCloudScan: a cloud scan's result, on the report ConfigMap in cisgate's namespace.
+	ReasonCloudScan Reason = "CISCloudScan"
 )
 
 // Action is the part of cisgate that acted on the regarding object.
@@ -55,6 +57,7 @@ const (
 	ActionAdmission Action = "Admission"
 	ActionAudit     Action = "Audit"
 	ActionNodeScan  Action = "NodeScan"
+	ActionCloudScan Action = "CloudScan"
 )
 
 // The API server's limits on an Event (k8s.io/kubernetes/pkg/apis/core/validation: NoteLengthLimit,

@@ -19,10 +19,12 @@ const ConfigMapBudget = 900 * 1024
 const (
 	SummaryShare = 64 * 1024
 	AuditShare   = 320 * 1024
+	// CloudShare is the cloud scan's: a few items, one of which lists ECR repositories.
+	CloudShare = 32 * 1024
 	// AdmissionShare is split between the webhook replicas.
 	AdmissionShare = 128 * 1024
 	// NodeShare is split between the nodes.
-	NodeShare = ConfigMapBudget - SummaryShare - AuditShare - AdmissionShare
+	NodeShare = ConfigMapBudget - SummaryShare - AuditShare - CloudShare - AdmissionShare
 )
 
 // SplitBudget is one writer's byte budget when writers writers share share bytes.

@@ -296,7 +296,7 @@ func TestMarshalWithin(t *testing.T) {
 }
 
 func TestBudgetShares(t *testing.T) {
-	assert.Equal(t, ConfigMapBudget, SummaryShare+AuditShare+AdmissionShare+NodeShare)
+	assert.Equal(t, ConfigMapBudget, SummaryShare+AuditShare+CloudShare+AdmissionShare+NodeShare)
 	assert.Equal(t, AdmissionShare/2, SplitBudget(AdmissionShare, 2))
 	assert.Equal(t, NodeShare, SplitBudget(NodeShare, 0))
 }

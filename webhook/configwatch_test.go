@@ -54,7 +54,7 @@ func TestConfigWatcherRefusesABadFileAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("mode: audit\nchecks: {\"9.9.9\": enforce}\n"), 0o644))
 	_, err := NewConfigWatcher(path, time.Hour)
-	assert.ErrorContains(t, err, `checks[9.9.9]: Invalid value: "9.9.9": no check with this ID or slug in benchmark eks-1.8.0`)
+	assert.ErrorContains(t, err, `checks[9.9.9]: Invalid value: "9.9.9": no check with this ID or slug in benchmark eks-2.0.0`)
 
 	for _, empty := range []string{"", "\n  \n"} {
 		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))

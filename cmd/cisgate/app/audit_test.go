@@ -55,7 +55,7 @@ func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
 	assert.Equal(t, ExitFindings, exit.Code)
 	var got jsonReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
-	assert.Equal(t, "eks-1.8.0", got.Benchmark)
+	assert.Equal(t, "eks-2.0.0", got.Benchmark)
 	objects := map[string][]map[string]any{}
 	for _, f := range got.Findings {
 		objects[f.ID] = append(objects[f.ID], f.Object)
@@ -66,8 +66,11 @@ func TestAuditPrintsTheCheckJSONShape(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []map[string]any{{"kind": "Pod", "namespace": "shop", "name": "web"}}, objects["4.2.1"], "the live object, no file")
-	assert.Equal(t, []map[string]any{{"kind": "Namespace", "name": "shop"}}, objects["4.3.2"])
-	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.1"], "a manual item")
+	// eks-2.0.0's 4.3.2 is manual and its 4.3.1 is decided through the AWS API: both on the
+	// cluster, and no per-namespace NetworkPolicy check runs unless a config keeps it.
+	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.2"], "a manual item")
+	assert.Equal(t, []map[string]any{{"kind": "Cluster", "name": ""}}, objects["4.3.1"], "an AWS API item")
+	assert.NotContains(t, objects, "namespace-network-policy")
 }
 
 func TestAuditInAuditModeExitsZero(t *testing.T) {
@@ -78,7 +81,7 @@ func TestAuditInAuditModeExitsZero(t *testing.T) {
 	require.NoError(t, o.audit(t.Context(), liveCluster(), pol, output.FormatTable, IOStreams{Out: &out}))
 	assert.Contains(t, out.String(), "4.2.1")
 	assert.Contains(t, out.String(), "Pod shop/web")
-	assert.Contains(t, out.String(), "eks-1.8.0: 2 objects checked")
+	assert.Contains(t, out.String(), "eks-2.0.0: 2 objects checked")
 }
 
 func TestAuditUsageErrors(t *testing.T) {
@@ -139,12 +142,12 @@ func TestAuditBenchmarkRebasesConfigIDs(t *testing.T) {
 	assert.NotContains(t, slugs, "default-namespace", "the check the config switched off, whatever its ID")
 	assert.Equal(t, "4.5.2", slugs["security-context"], "eks-1.5.0's 4.5.2 is another check, still on")
 
-	// A check the other version lacks cannot be carried: exit 2, naming the key, before any
-	// cluster is reached.
+	// An item the other version lacks, and that is no object check a config could keep there,
+	// cannot be carried: exit 2, naming the key, before any cluster is reached.
 	var stdout, stderr bytes.Buffer
 	code := Run(t.Context(), []string{"audit", "--benchmark", "eks-1.5.0", "--kubeconfig", filepath.Join(dir, "absent"),
-		"--config", write("newer.yaml", "benchmark: eks-1.8.0\nchecks: {\"4.1.9\": \"off\"}\n")}, IOStreams{Out: &stdout, ErrOut: &stderr})
+		"--config", write("newer.yaml", "benchmark: eks-1.8.0\nexemptions: {rules: [{checks: [\"2.1.2\"], reason: r}]}\n")}, IOStreams{Out: &stdout, ErrOut: &stderr})
 	assert.Equal(t, ExitUsage, code)
-	assert.Contains(t, stderr.String(), `checks[4.1.9]: Invalid value: "4.1.9": check 4.1.9 (create-persistentvolumes) of benchmark eks-1.8.0 is not in benchmark eks-1.5.0`)
+	assert.Contains(t, stderr.String(), `exemptions.rules[0].checks[0]: Invalid value: "2.1.2": check 2.1.2 (audit-log-collection) of benchmark eks-1.8.0 is not in benchmark eks-1.5.0`)
 	assert.Empty(t, stdout.String())
 }

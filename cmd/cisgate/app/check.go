@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/cisgate/cisgate/manifest"
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -36,7 +34,7 @@ func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(outpu
 
 // AddFlags binds the options to flags.
 func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&o.List, "list", o.List, "list every item of the benchmark: its ID, slug, what decides it and how")
+	fs.BoolVar(&o.List, "list", o.List, "list every item of the benchmark: its ID, slug, what decides it and how, and the checks it does not number (table or json)")
 	fs.StringArrayVarP(&o.Files, "filename", "f", o.Files, "manifest file, directory (recursive), glob or URL to check, as kubectl apply -R -f reads it; - reads stdin; repeatable")
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, fmt.Sprintf("benchmark version, one of %v (default: the config's, else %s); the config's check IDs are carried to it by slug", policy.Benchmarks(), policy.DefaultBenchmark))
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
@@ -55,7 +53,11 @@ func (o *CheckOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 		}
 	}
-	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
+	formats := output.Formats()
+	if o.List {
+		formats = listFormats
+	}
+	if _, err := output.ParseFormat(o.Output, formats...); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -190,32 +192,4 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 	}
 	report.Sort()
 	return report
-}
-
-// RunList prints the benchmark's catalogue: every item with what decides it.
-func (o *CheckOptions) RunList(streams IOStreams) error {
-	pol, err := o.policy()
-	if err != nil {
-		return usageError(err)
-	}
-	nodeChecks := map[policy.Slug]string{}
-	for _, c := range nodescan.Checks() {
-		nodeChecks[c.Slug] = c.Decides
-	}
-	tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSLUG\tDECIDED BY\tDECIDES")
-	for _, e := range pol.Catalogue.Entries() {
-		by, decides := "manual", "cannot be decided from Kubernetes objects: reported as WARN"
-		switch e.Section {
-		case policy.SectionNode:
-			by, decides = "nodescan", nodeChecks[e.Slug]
-		case policy.SectionObject:
-			by = "check, webhook, audit"
-			if c, ok := policy.DefaultRegistry().Check(e.Slug); ok {
-				decides = c.Decides
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Slug, by, decides)
-	}
-	return tw.Flush()
 }

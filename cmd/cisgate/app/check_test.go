@@ -23,6 +23,9 @@ import (
 // corpus is the manifest corpus, from this package's directory.
 const corpus = "../../../test/testdata/manifests"
 
+// corpusBenchmark is the benchmark whose IDs the corpus's expected.yaml names.
+const corpusBenchmark = "eks-1.8.0"
+
 type runResult struct {
 	code   int
 	stdout string
@@ -134,7 +137,7 @@ func TestCheckCorpus(t *testing.T) {
 			if e.Exit != nil {
 				wantCode = *e.Exit
 			}
-			res := run(t, nil, "check", "-f", filepath.Join(corpus, f), "-o", "json")
+			res := run(t, nil, "check", "--benchmark", corpusBenchmark, "-f", filepath.Join(corpus, f), "-o", "json")
 			assert.Empty(t, res.stderr)
 			r := parseJSON(t, res.stdout)
 			assert.Equal(t, "eks-1.8.0", r.Benchmark)
@@ -160,11 +163,11 @@ func nonNil(s []string) []string {
 }
 
 func TestCheckCorpusDirectories(t *testing.T) {
-	res := run(t, nil, "check", "-f", filepath.Join(corpus, "compliant"), "-o", "json")
+	res := run(t, nil, "check", "--benchmark", corpusBenchmark, "-f", filepath.Join(corpus, "compliant"), "-o", "json")
 	assert.Equal(t, app.ExitOK, res.code, res.stderr)
 	assert.Empty(t, parseJSON(t, res.stdout).ids("FAIL"))
 
-	res = run(t, nil, "check", "-f", filepath.Join(corpus, "compliant"), "-f", filepath.Join(corpus, "noncompliant"), "-o", "json")
+	res = run(t, nil, "check", "--benchmark", corpusBenchmark, "-f", filepath.Join(corpus, "compliant"), "-f", filepath.Join(corpus, "noncompliant"), "-o", "json")
 	assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 	r := parseJSON(t, res.stdout)
 	// Every section 4 and 5 check of eks-1.8.0 that needs no registry list fails somewhere in the corpus.
@@ -223,6 +226,7 @@ func writeConfig(t *testing.T, content string) string {
 func TestCheckConfig(t *testing.T) {
 	nc := func(name string) string { return filepath.Join(corpus, "noncompliant", name) }
 	cfg := writeConfig(t, `
+benchmark: eks-1.8.0
 mode: enforce
 checks: {"4.2.3": "off", "4.3.2": "off"}
 exemptions:
@@ -266,7 +270,7 @@ exemptions:
 		assert.Contains(t, res.stdout, "eks-1.8.0: 1 objects checked, 0 FAIL (0 blocking), 0 WARN, 2 exempt")
 	})
 	t.Run("audit mode never fails", func(t *testing.T) {
-		audit := writeConfig(t, "mode: audit\n")
+		audit := writeConfig(t, "benchmark: eks-1.8.0\nmode: audit\n")
 		res := run(t, nil, "check", "--config", audit, "-f", filepath.Join(corpus, "noncompliant"), "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
@@ -276,14 +280,14 @@ exemptions:
 		}
 	})
 	t.Run("a per-check enforce in audit mode fails", func(t *testing.T) {
-		mixed := writeConfig(t, "mode: audit\nchecks: {privileged: enforce}\n")
+		mixed := writeConfig(t, "benchmark: eks-1.8.0\nmode: audit\nchecks: {privileged: enforce}\n")
 		res := run(t, nil, "check", "--config", mixed, "-f", nc("privileged-pod.yaml"), "-o", "json")
 		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 		res = run(t, nil, "check", "--config", mixed, "-f", nc("host-ipc.yaml"), "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 	})
 	t.Run("the default exempt namespaces apply with a config", func(t *testing.T) {
-		defaults := writeConfig(t, "mode: enforce\n")
+		defaults := writeConfig(t, "benchmark: eks-1.8.0\nmode: enforce\n")
 		in := strings.NewReader(strings.ReplaceAll(readFile(t, nc("privileged-pod.yaml")), "namespace: shop", "namespace: kube-system"))
 		res := run(t, in, "check", "--config", defaults, "-f", "-", "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
@@ -307,10 +311,10 @@ exemptions:
 		assert.Equal(t, app.ExitFindings, res.code, res.stderr)
 		r := parseJSON(t, res.stdout)
 		assert.Equal(t, []string{"4.2.1", "4.2.5"}, r.ids("FAIL"))
-		assert.Equal(t, []string{"4.3.2", "cisgate.1"}, r.ids("WARN"), "4.3.2 needs cluster state")
+		assert.Equal(t, []string{"cisgate.1"}, r.ids("WARN"), "eks-2.0.0 numbers no per-namespace NetworkPolicy check")
 	})
 	t.Run("5.1.4 runs with registries", func(t *testing.T) {
-		regs := writeConfig(t, "mode: enforce\nregistries: [\"123456789012.dkr.ecr.us-east-1.amazonaws.com/\"]\n")
+		regs := writeConfig(t, "benchmark: eks-1.8.0\nmode: enforce\nregistries: [\"123456789012.dkr.ecr.us-east-1.amazonaws.com/\"]\n")
 		res := run(t, nil, "check", "--config", regs, "-f", filepath.Join(corpus, "compliant", "hardened-deployment.yaml"), "-o", "json")
 		assert.Equal(t, app.ExitOK, res.code, res.stderr)
 		res = run(t, nil, "check", "--config", regs, "-f", nc("ephemeral-debug-container.yaml"), "-o", "json")
@@ -323,7 +327,7 @@ exemptions:
 		}
 	})
 	t.Run("a bad config names the file and the key", func(t *testing.T) {
-		bad := writeConfig(t, "mode: enforce\nchecks: {\"4.2.9\": enforce}\n")
+		bad := writeConfig(t, "benchmark: eks-1.8.0\nmode: enforce\nchecks: {\"4.2.9\": enforce}\n")
 		res := run(t, nil, "check", "--config", bad, "-f", nc("privileged-pod.yaml"))
 		assert.Equal(t, app.ExitUsage, res.code)
 		assert.Equal(t, "error: "+bad+`: checks[4.2.9]: Invalid value: "4.2.9": no check with this ID or slug in benchmark eks-1.8.0`+"\n", res.stderr)
@@ -379,7 +383,7 @@ func TestCheckUsageErrors(t *testing.T) {
 	}{
 		{"no file", []string{"check"}, "-f/--filename is required (a file, a directory or -)"},
 		{"bad output", []string{"check", "-f", pod, "-o", "yaml"}, `--output must be one of table, json, junit, sarif, got "yaml"`},
-		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-2.0.0"}, `--benchmark: unknown benchmark "eks-2.0.0"`},
+		{"bad benchmark", []string{"check", "-f", pod, "--benchmark", "eks-9.9.9"}, `--benchmark: unknown benchmark "eks-9.9.9"`},
 		{"unknown flag", []string{"check", "-f", pod, "--strict"}, "unknown flag: --strict"},
 		{"positional argument", []string{"check", "-f", pod, "extra.yaml"}, `unknown command "extra.yaml"`},
 		{"missing file", []string{"check", "-f", "does-not-exist.yaml"}, `the path "does-not-exist.yaml" does not exist`},
@@ -425,12 +429,14 @@ func TestCheckGolden(t *testing.T) {
 // TestCheckList renders the catalogue of the default and the oldest benchmark.
 // go test ./cmd/cisgate/app/ -run TestCheckList -update rewrites the files.
 func TestCheckList(t *testing.T) {
-	for _, tc := range []struct{ benchmark, file string }{
-		{"eks-1.8.0", "check-list-eks-1.8.0.txt"},
-		{"eks-1.0.1", "check-list-eks-1.0.1.txt"},
+	for _, tc := range []struct{ benchmark, format, file string }{
+		{"eks-2.0.0", "table", "check-list-eks-2.0.0.txt"},
+		{"eks-2.0.0", "json", "check-list-eks-2.0.0.json"},
+		{"eks-1.8.0", "table", "check-list-eks-1.8.0.txt"},
+		{"eks-1.0.1", "table", "check-list-eks-1.0.1.txt"},
 	} {
-		t.Run(tc.benchmark, func(t *testing.T) {
-			res := run(t, nil, "check", "--list", "--benchmark", tc.benchmark)
+		t.Run(tc.benchmark+"/"+tc.format, func(t *testing.T) {
+			res := run(t, nil, "check", "--list", "--benchmark", tc.benchmark, "-o", tc.format)
 			require.Equal(t, app.ExitOK, res.code, res.stderr)
 			golden.Assert(t, filepath.Join("testdata", tc.file), []byte(res.stdout))
 		})
@@ -438,6 +444,55 @@ func TestCheckList(t *testing.T) {
 	res := run(t, nil, "check", "--list", "--benchmark", "eks-9.9.9")
 	assert.Equal(t, app.ExitUsage, res.code)
 	assert.Contains(t, res.stderr, `--benchmark: unknown benchmark "eks-9.9.9"`)
+	res = run(t, nil, "check", "--list", "-o", "sarif")
+	assert.Equal(t, app.ExitUsage, res.code)
+	assert.Contains(t, res.stderr, `"sarif"`)
+}
+
+// TestCheckListKept: the JSON list has every item of the benchmark with its ID in every version
+// and the benchmark's Automated/Manual, and the checks the benchmark does not number apart, the
+// one the config keeps marked as running.
+func TestCheckListKept(t *testing.T) {
+	config := writeConfig(t, "benchmark: eks-2.0.0\nchecks: {root-containers: audit}\n")
+	res := run(t, nil, "check", "--list", "--config", config, "-o", "json")
+	require.Equal(t, app.ExitOK, res.code, res.stderr)
+	var list app.CatalogueList
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &list))
+	assert.Equal(t, policy.EKS200, list.Benchmark)
+	bySlug := map[policy.Slug]app.ListedItem{}
+	for _, it := range list.Items {
+		bySlug[it.Slug] = it
+	}
+	cat, err := policy.CatalogueFor(policy.EKS200)
+	require.NoError(t, err)
+	for _, e := range cat.Entries() {
+		it, ok := bySlug[e.Slug]
+		require.True(t, ok, e.Slug)
+		assert.Equal(t, app.ListedItem{ID: e.ID, Slug: e.Slug, Title: e.Title, Numbered: true, Assessment: e.Assessment,
+			DecidedBy: it.DecidedBy, Decides: it.Decides, Versions: it.Versions}, it)
+		assert.Equal(t, app.ListedVersion{ID: e.ID, Assessment: e.Assessment}, it.Versions[policy.EKS200])
+	}
+	assert.Equal(t, "aws", bySlug["access-entries"].DecidedBy)
+	assert.Equal(t, "nodescan", bySlug["serving-cert-rotation"].DecidedBy)
+	assert.Equal(t, "manual", bySlug["workload-network-policy"].DecidedBy)
+	assert.Equal(t, "check", bySlug["lb-tls"].DecidedBy)
+	assert.Equal(t, map[policy.Benchmark]app.ListedVersion{
+		"eks-1.0.1": {"5.4.5", policy.Manual}, "eks-1.1.0": {"5.4.5", policy.Manual}, "eks-1.2.0": {"5.4.5", policy.Manual},
+		"eks-1.5.0": {"5.4.5", policy.Manual}, "eks-1.7.0": {"5.4.5", policy.Manual}, "eks-1.8.0": {"5.4.5", policy.Manual},
+		"eks-2.0.0": {"5.4.4", policy.Manual},
+	}, bySlug["lb-tls"].Versions)
+
+	root := bySlug["root-containers"]
+	assert.Equal(t, app.ListedItem{ID: "root-containers", Slug: "root-containers", Title: "Minimize the admission of root containers",
+		Kept: true, DecidedBy: "check", Decides: root.Decides, Versions: map[policy.Benchmark]app.ListedVersion{
+			"eks-1.0.1": {"4.2.6", policy.Automated}, "eks-1.1.0": {"4.2.6", policy.Automated}, "eks-1.2.0": {"4.2.6", policy.Automated}}}, root)
+	assert.False(t, bySlug["namespace-network-policy"].Numbered)
+	assert.False(t, bySlug["namespace-network-policy"].Kept)
+
+	res = run(t, nil, "check", "--list", "--config", config)
+	require.Equal(t, app.ExitOK, res.code, res.stderr)
+	assert.Regexp(t, `(?m)^root-containers +kept by the config +4\.2\.6 \(eks-1\.0\.1 to eks-1\.2\.0\)`, res.stdout)
+	assert.Regexp(t, `(?m)^namespace-network-policy +no +4\.3\.2 \(eks-1\.0\.1 to eks-1\.8\.0\)`, res.stdout)
 }
 
 // TestCheckBenchmarkRebasesConfigIDs: a config's IDs are those of its own `benchmark`; with
@@ -504,16 +559,22 @@ spec:
 			fail:   []string{"4.2.8"},
 		},
 		{
-			name:   "a check the other version lacks is refused, not dropped",
+			name:   "an object check the other version does not number is kept under its slug",
 			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {\"4.2.7\": \"audit\"}\n", // net-raw
 			bench:  "eks-1.2.0",
-			usage:  `checks[4.2.7]: Invalid value: "4.2.7": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.2.0`,
+			fail:   []string{"4.2.7", "4.2.8", "net-raw"},
 		},
 		{
-			name:   "also in an exemption rule",
-			config: "benchmark: eks-1.0.1\nmode: enforce\nexemptions:\n  rules: [{checks: [\"4.2.1\", \"net-raw\"], reason: r}]\n",
+			name:   "and an exemption rule may name it",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nchecks: {net-raw: enforce}\nexemptions:\n  rules: [{checks: [\"4.2.1\", \"net-raw\"], namespace: legacy, reason: r}]\n",
 			bench:  "eks-1.5.0",
-			usage:  `exemptions.rules[0].checks[1]: Invalid value: "net-raw": check 4.2.7 (net-raw) of benchmark eks-1.0.1 is not in benchmark eks-1.5.0`,
+			fail:   []string{"net-raw"}, // the rule is for namespace legacy, the pod in shop
+		},
+		{
+			name:   "an item the other version lacks, and no config keeps, is refused, not dropped",
+			config: "benchmark: eks-1.0.1\nmode: enforce\nexemptions:\n  rules: [{checks: [\"4.2.1\", \"5.6.1\"], reason: r}]\n",
+			bench:  "eks-1.5.0",
+			usage:  `exemptions.rules[0].checks[1]: Invalid value: "5.6.1": check 5.6.1 (fargate-untrusted-workloads) of benchmark eks-1.0.1 is not in benchmark eks-1.5.0`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -530,7 +591,8 @@ spec:
 			assert.Equal(t, tc.bench, r.Benchmark)
 			fail, exempt := []string{}, []string{}
 			for _, f := range r.Findings {
-				if f.Status != "FAIL" || !strings.HasPrefix(f.ID, "4.2.") || f.ID < "4.2.7" {
+				// A kept check reports under its slug.
+				if f.Status != "FAIL" || (!strings.HasPrefix(f.ID, "4.2.") || f.ID < "4.2.7") && f.ID != f.Slug {
 					continue
 				}
 				fail = append(fail, f.ID)

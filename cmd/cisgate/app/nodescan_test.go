@@ -54,9 +54,9 @@ func TestNodeScanCommand(t *testing.T) {
 			check: func(t *testing.T, stdout string) {
 				var r nodescan.Report
 				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
-				assert.Equal(t, policy.EKS180, r.Benchmark)
+				assert.Equal(t, policy.EKS200, r.Benchmark)
 				assert.Equal(t, "ip-10-0-1-1", r.Node)
-				assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(r.Results), "every section 3 item, in catalogue order")
+				assert.Equal(t, nodeIDs(t, policy.EKS200), resultIDs(r.Results), "every section 3 item, in catalogue order")
 				for _, res := range r.Results {
 					assert.Equal(t, policy.StatusPass, res.Status, res.Slug)
 				}
@@ -67,7 +67,7 @@ func TestNodeScanCommand(t *testing.T) {
 			wantCode: ExitFindings,
 			check: func(t *testing.T, stdout string) {
 				assert.Contains(t, stdout, "3.2.4  FAIL    read-only-port")
-				assert.Contains(t, stdout, "8 FAIL")
+				assert.Contains(t, stdout, "7 FAIL")
 			},
 		},
 		{
@@ -75,7 +75,7 @@ func TestNodeScanCommand(t *testing.T) {
 			name: "no kubelet is not scanned", fixture: "no-kubelet", args: []string{"--node-name", "n1", "--output", "junit"},
 			wantCode: ExitNotScanned,
 			check: func(t *testing.T, stdout string) {
-				checks := len(nodeIDs(t, policy.EKS180))
+				checks := len(nodeIDs(t, policy.EKS200))
 				assert.Contains(t, stdout, fmt.Sprintf(`tests="%d" failures="1" skipped="%d"`, checks+1, checks), "every check skipped, and the node not scanned")
 				assert.Contains(t, stdout, `name="node scanned"`)
 			},
@@ -220,7 +220,7 @@ func TestNodeScanReport(t *testing.T) {
 	assert.Equal(t, 1, payload.SchemaVersion)
 	assert.Equal(t, "ip-10-0-1-1", payload.Node)
 	assert.Equal(t, at, payload.Time)
-	assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(payload.Results))
+	assert.Equal(t, nodeIDs(t, policy.EKS200), resultIDs(payload.Results))
 }
 
 func TestClusterNodeScanReporter(t *testing.T) {
@@ -239,9 +239,9 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(cm.Data["node."+node+".json"]), &payload))
 	assert.Equal(t, 1, payload.SchemaVersion)
 	assert.Equal(t, node, payload.Node)
-	assert.Equal(t, policy.EKS180, payload.Benchmark)
-	assert.Equal(t, 8, payload.Counts[policy.StatusFail])
-	assert.Equal(t, nodeIDs(t, policy.EKS180), resultIDs(payload.Results), "two nodes share the budget: everything fits")
+	assert.Equal(t, policy.EKS200, payload.Benchmark)
+	assert.Equal(t, 7, payload.Counts[policy.StatusFail])
+	assert.Equal(t, nodeIDs(t, policy.EKS200), resultIDs(payload.Results), "two nodes share the budget: everything fits")
 
 	events, err := client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{})
 	require.NoError(t, err)
@@ -252,7 +252,7 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	assert.Equal(t, "Node", ev.Regarding.Kind)
 	assert.Equal(t, node, ev.Regarding.Name)
 	assert.Equal(t, types.UID("uid-1"), ev.Regarding.UID)
-	assert.Contains(t, ev.Note, "eks-1.8.0 section 3: 8 FAIL, 2 WARN, 3 PASS; details in ConfigMap cisgate-report key node.ip-10-0-1-1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth)")
+	assert.Contains(t, ev.Note, "eks-2.0.0 section 3: 7 FAIL, 2 WARN, 3 PASS; details in ConfigMap cisgate-report key node.ip-10-0-1-1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth)")
 }
 
 // TestClusterNodeScanReporterNotScanned: the Event and node.<node>.json say "not scanned" with the
@@ -282,7 +282,7 @@ func TestClusterNodeScanReporterNotScanned(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events.Items, 1)
 	assert.Equal(t, corev1.EventTypeWarning, events.Items[0].Type)
-	assert.Equal(t, "eks-1.8.0 section 3: not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: "+
+	assert.Equal(t, "eks-2.0.0 section 3: not scanned: cannot read the kubelet configuration: open /opt/kubelet/config.yaml: "+
 		"no such file or directory; mount /opt/kubelet into the scan (Helm value nodeScan.extraHostPaths); "+
 		"details in ConfigMap cisgate-report key node.ip-10-0-1-1.json", events.Items[0].Note)
 }
@@ -291,7 +291,7 @@ func TestClusterNodeScanReporterUnknownNode(t *testing.T) {
 	client := fake.NewClientset()
 	reporter, err := newNodeScanReporter(client, "ns")
 	require.NoError(t, err)
-	err = reporter.ReportNodeScan(t.Context(), nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "gone"}, time.Now()))
+	err = reporter.ReportNodeScan(t.Context(), nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS200, Node: "gone"}, time.Now()))
 	require.ErrorContains(t, err, "the Event needs the Node")
 	// The key is written even so.
 	cm, err := client.CoreV1().ConfigMaps("ns").Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})

@@ -68,9 +68,11 @@ type ServeOptions struct {
 	ConfigPollInterval     time.Duration
 	ReportInterval         time.Duration
 	DenyOnError            bool
-	// Audit and NodeScan configure the leader's background audit and node-scan Jobs.
-	Audit    controller.AuditOptions
-	NodeScan *controller.NodeScanOptions
+	// Audit, NodeScan and CloudScan configure the leader's background audit, node-scan Jobs and
+	// cloud scan.
+	Audit     controller.AuditOptions
+	NodeScan  *controller.NodeScanOptions
+	CloudScan *controller.CloudScanOptions
 }
 
 // NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
@@ -101,6 +103,7 @@ func NewServeOptions() *ServeOptions {
 		ReportInterval:     5 * time.Second,
 		Audit:              controller.NewAuditOptions(),
 		NodeScan:           controller.NewNodeScanOptions(),
+		CloudScan:          controller.NewCloudScanOptions(),
 	}
 }
 
@@ -128,6 +131,7 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DenyOnError, "deny-on-error", o.DenyOnError, "deny requests cisgate cannot evaluate (default: admit them with a warning)")
 	o.Audit.AddFlags(fs)
 	o.NodeScan.AddFlags(fs)
+	o.CloudScan.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -165,7 +169,8 @@ func (o *ServeOptions) Validate() []error {
 		errs = append(errs, errors.New("leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period > 0"))
 	}
 	errs = append(errs, o.Audit.Validate()...)
-	return append(errs, o.NodeScan.Validate()...)
+	errs = append(errs, o.NodeScan.Validate()...)
+	return append(errs, o.CloudScan.Validate()...)
 }
 
 func newServeCommand(streams IOStreams) *cobra.Command {
@@ -323,6 +328,9 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 				return nil, err
 			}
 			all = append(all, s)
+		}
+		if o.CloudScan.Enabled {
+			all = append(all, controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events))
 		}
 		var leaderOnly []manager.Runnable
 		for _, r := range all {

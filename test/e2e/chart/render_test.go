@@ -455,7 +455,7 @@ func TestConfig(t *testing.T) {
 				wantMode = policy.ModeEnforce
 			}
 			assert.Equal(t, wantMode, p.Config.Mode)
-			assert.Equal(t, policy.EKS180, p.Config.Benchmark)
+			assert.Equal(t, policy.EKS200, p.Config.Benchmark)
 			assert.Equal(t, []string{"kube-system", releaseNamespace}, p.Config.Exemptions.Namespaces)
 			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)

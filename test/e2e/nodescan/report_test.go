@@ -40,7 +40,8 @@ func (r scanResults) statuses() map[string]string {
 	return m
 }
 
-var sectionThreeIDs = []string{"3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.6", "3.2.7", "3.2.8", "3.2.9"}
+// sectionThreeIDs are eks-2.0.0's, the default benchmark's (kube-bench cfg/eks-2.0.0/node.yaml).
+var sectionThreeIDs = []string{"3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.6", "3.2.7", "3.2.8"}
 
 // TestNodeScanReport runs `cisgate nodescan --report` as the scan Job does, on fixture hosts, and
 // checks what a user finds in the cluster: the CISNodeScan Event on the Node and the node's key in
@@ -55,10 +56,10 @@ func TestNodeScanReport(t *testing.T) {
 		wantFail  []string
 	}{
 		{fixture: "al2", wantCode: app.ExitOK, wantType: corev1.EventTypeNormal,
-			wantNotes: []string{"eks-1.8.0 section 3: 0 FAIL, 0 WARN, 13 PASS"}},
+			wantNotes: []string{"eks-2.0.0 section 3: 0 FAIL, 0 WARN, 12 PASS"}},
 		{fixture: "flags-only-insecure", wantCode: app.ExitFindings, wantType: corev1.EventTypeWarning,
-			wantNotes: []string{"eks-1.8.0 section 3: 8 FAIL, 2 WARN, 3 PASS", "FAIL [3.2.1] anonymous-auth (true, "},
-			wantFail:  []string{"3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.6", "3.2.8", "3.2.9"}},
+			wantNotes: []string{"eks-2.0.0 section 3: 7 FAIL, 2 WARN, 3 PASS", "FAIL [3.2.1] anonymous-auth (true, "},
+			wantFail:  []string{"3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.7", "3.2.8"}},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
@@ -90,7 +91,7 @@ func TestNodeScanReport(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(cm.Data[key.Name]), &stored))
 			assert.Equal(t, 1, stored.SchemaVersion)
 			assert.Equal(t, node.Name, stored.Node)
-			assert.Equal(t, "eks-1.8.0", stored.Benchmark)
+			assert.Equal(t, "eks-2.0.0", stored.Benchmark)
 			assert.Equal(t, printed.statuses(), stored.statuses())
 			for _, res := range stored.Results {
 				if res.Status != "WARN" { // a WARN may be about a value that was not found
