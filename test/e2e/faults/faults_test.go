@@ -130,6 +130,23 @@ type replica struct {
 
 func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra ...string) *replica {
 	t.Helper()
+	r := runReplica(t, e, name, kubeconfig, extra...)
+	framework.WaitFor(t, 60*time.Second, name+" ready", func() error {
+		select {
+		case code := <-r.exited:
+			r.exited <- code
+			return fmt.Errorf("exited with %d; logs in %s", code, r.logs)
+		default:
+		}
+		return framework.Ready(r.probe)
+	})
+	return r
+}
+
+// runReplica starts `cisgate serve` in-process without waiting for it to be ready; flags in
+// extra override the defaults before them.
+func runReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra ...string) *replica {
+	t.Helper()
 	ctx := context.Background()
 	_, err := e.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -162,15 +179,6 @@ func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra
 			data, _ := os.ReadFile(r.logs)
 			t.Logf("logs of %s:\n%s", name, data)
 		}
-	})
-	framework.WaitFor(t, 60*time.Second, name+" ready", func() error {
-		select {
-		case code := <-r.exited:
-			r.exited <- code
-			return fmt.Errorf("exited with %d; logs in %s", code, r.logs)
-		default:
-		}
-		return framework.Ready(r.probe)
 	})
 	return r
 }
