@@ -126,7 +126,7 @@ func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
 	}).Build()
 	before := counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive))
 	_, err := (&CachedState{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
-	require.EqualError(t, err, "the API server did not confirm it within 3s: connection refused")
+	require.EqualError(t, err, "the API server did not confirm it within 1s: connection refused")
 	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive)))
 }
 

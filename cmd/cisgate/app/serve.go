@@ -261,7 +261,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	})
 	server.Register(webhook.Path, &webhook.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: informers, Live: live, Timeout: time.Second},
+		State:       &webhook.CachedState{Reader: informers, Live: live},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
 		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),
