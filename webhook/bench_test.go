@@ -196,15 +196,16 @@ func httpsClient(pool *x509.CertPool, h2 bool, conns int) *http.Client {
 const benchConcurrency = 32
 
 // BenchmarkHTTPS measures throughput and latency over loopback TLS at 32 concurrent requests, for
-// cisgate's /validate and the allow-all ceiling on the same server, with HTTP/2 (one multiplexed
-// connection, as the API server's webhook client) and HTTP/1.1 keep-alive (32 connections).
+// cisgate's /validate and the allow-all ceiling on the same server, over HTTP/1.1 keep-alive (32
+// connections), what the API server's webhook client speaks and all the server does.
+// (HTTP/2, measured before the server dropped it, is in BENCHMARKS.md's history.)
 func BenchmarkHTTPS(b *testing.B) {
 	base, pool := startWebhookServer(b)
 	body := benchDeployment(b)
 	for _, proto := range []struct {
 		name string
 		h2   bool
-	}{{"h2", true}, {"http1.1", false}} {
+	}{{"http1.1", false}} {
 		client := httpsClient(pool, proto.h2, benchConcurrency)
 		for _, ep := range []struct{ name, path, want string }{
 			{"cisgate", Path, strconv.Quote(benchWarning)[1 : len(strconv.Quote(benchWarning))-1]},

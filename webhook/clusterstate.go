@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -14,14 +16,18 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cisgate/cisgate/policy"
 )
 
-// LiveTimeout bounds the live "no NetworkPolicy" confirmation: within the chart's webhook timeout
-// of 5 s, with room for the rest of the request.
-const LiveTimeout = 3 * time.Second
+// LookupBudget is the time one request's cluster-state lookups have together, cache reads and the
+// live read alike, counted from the moment the request is decided. A lookup not answered within it
+// fails, and the finding that needed it is WARN: an answer is never older than the request, and no
+// request waits longer for the cluster than this, whatever the API server does (down, hung,
+// dropping connections; client-go's own retries, 1 s apart, end with the budget).
+const LookupBudget = time.Second
 
 // The live confirmation's own client-side limits. It must not share the manager's client and its
 // default limiter (5/s, burst 10): under a burst of Pod creates the queue outgrew the budget and
@@ -31,6 +37,13 @@ const (
 	liveQPS   = 100
 	liveBurst = 200
 )
+
+// networkPolicyLookups counts the answers to "does this namespace have a NetworkPolicy" by where
+// they came from: a 4.3.2 denial stands only on source="live", result="none".
+var networkPolicyLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "cisgate_networkpolicy_lookups_total",
+	Help: "Answers to whether a namespace has a NetworkPolicy, by source (cache, live: a read of the API server begun and answered within the request's lookup budget) and result (found, none, failed). A 4.3.2 denial stands only on source=live, result=none.",
+}, []string{"source", "result"})
 
 var lookupFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "cisgate_lookup_failures_total",
@@ -54,7 +67,18 @@ func countFailure(lookup string, err error) error {
 	return err
 }
 
-func init() { metrics.Registry.MustRegister(lookupFailures) }
+func init() { metrics.Registry.MustRegister(lookupFailures, networkPolicyLookups) }
+
+func countNetworkPolicyAnswer(source string, n int, err error) {
+	result := "found"
+	switch {
+	case err != nil:
+		result = "failed"
+	case n == 0:
+		result = "none"
+	}
+	networkPolicyLookups.WithLabelValues(source, result).Inc()
+}
 
 // LiveConfig is cfg with the live confirmation's own rate limits.
 func LiveConfig(cfg *rest.Config) *rest.Config {
@@ -64,16 +88,16 @@ func LiveConfig(cfg *rest.Config) *rest.Config {
 }
 
 // CachedState answers lookups from the manager's informer caches: Namespaces and
-// NetworkPolicies as metadata only, ServiceAccounts and IngressClasses in full (they are small). A cache lookup waits
-// at most Timeout, so an unsynced cache turns into a WARN rather than a slow admission answer.
+// NetworkPolicies as metadata only, ServiceAccounts and IngressClasses in full (they are small).
+// ForRequest gives one request's view: every lookup of it within one LookupBudget, so an unsynced
+// cache or an unreachable API server turns into a WARN rather than a slow or stale answer.
 type CachedState struct {
 	Reader client.Reader
 	// Live reads the API server directly (built from LiveConfig). It confirms the one answer that
 	// would deny on cache lag alone: "no NetworkPolicy in the namespace" right after one was
 	// created (GitOps tools apply a NetworkPolicy and a Deployment together). Nil: the cache's
 	// answer stands.
-	Live    client.Reader
-	Timeout time.Duration
+	Live client.Reader
 
 	confirm coalescer
 }
@@ -107,20 +131,46 @@ func WarmCaches(ctx context.Context, c cache.Cache) error {
 	return nil
 }
 
-func (s *CachedState) context() (context.Context, context.CancelFunc) {
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = time.Second
-	}
-	return context.WithTimeout(context.Background(), timeout)
+// ForRequest is the state as one request sees it: its lookups end with ctx, which the handler
+// gives LookupBudget from the request's arrival.
+func (s *CachedState) ForRequest(ctx context.Context) ClusterState { return requestState{s, ctx} }
+
+// NamespaceMode, NetworkPolicyCount, ServiceAccount and IngressClasses answer one lookup outside
+// any request, within its own LookupBudget.
+func (s *CachedState) NamespaceMode(namespace string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
+	defer cancel()
+	return requestState{s, ctx}.NamespaceMode(namespace)
+}
+
+func (s *CachedState) NetworkPolicyCount(namespace string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
+	defer cancel()
+	return requestState{s, ctx}.NetworkPolicyCount(namespace)
+}
+
+func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
+	defer cancel()
+	return requestState{s, ctx}.ServiceAccount(namespace, name)
+}
+
+func (s *CachedState) IngressClasses() ([]networkingv1.IngressClass, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
+	defer cancel()
+	return requestState{s, ctx}.IngressClasses()
+}
+
+// requestState is CachedState within one request's budget (ctx).
+type requestState struct {
+	*CachedState
+	ctx context.Context
 }
 
 // NamespaceMode implements ClusterState.
-func (s *CachedState) NamespaceMode(namespace string) (string, error) {
-	ctx, cancel := s.context()
-	defer cancel()
+func (s requestState) NamespaceMode(namespace string) (string, error) {
 	ns := namespaceMeta()
-	if err := s.Reader.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+	if err := s.Reader.Get(s.ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
 		return "", countFailure(lookupNamespaces, client.IgnoreNotFound(err))
 	}
 	return ns.Labels[policy.NamespaceModeLabel], nil
@@ -135,31 +185,38 @@ func countNetworkPolicies(ctx context.Context, r client.Reader, namespace string
 	return len(list.Items), nil
 }
 
-// NetworkPolicyCount implements policy.Lookup.
-func (s *CachedState) NetworkPolicyCount(namespace string) (int, error) {
-	ctx, cancel := s.context()
-	n, err := countNetworkPolicies(ctx, s.Reader, namespace)
-	cancel()
+// NetworkPolicyCount implements policy.Lookup. The cache's "found" stands (a NetworkPolicy it has
+// seen existed); its "none" may be lag, and is confirmed by a live read that begins after this
+// request arrived and is answered within its budget, or the answer is an error (4.3.2 WARN).
+// Before, the live read had 3 s of its own and client-go retried it after a dropped connection
+// 1 s later, so a request that arrived during an API server outage could be denied on a read
+// answered 2 to 3 s after it, once the API server was back or resumed (issue 20, item 3).
+func (s requestState) NetworkPolicyCount(namespace string) (int, error) {
+	n, err := countNetworkPolicies(s.ctx, s.Reader, namespace)
 	if err != nil || n > 0 || s.Live == nil {
+		countNetworkPolicyAnswer("cache", n, err)
 		return n, countFailure(lookupNetworkPolicies, err)
 	}
-	live, cancelLive := context.WithTimeout(context.Background(), LiveTimeout)
-	defer cancelLive()
-	n, err = s.confirm.do(live, namespace, func(ctx context.Context) (int, error) {
+	deadline, _ := s.ctx.Deadline()
+	n, err = s.confirm.do(s.ctx, namespace, func(ctx context.Context) (int, error) {
 		return countNetworkPolicies(ctx, s.Live, namespace, client.Limit(1))
 	})
+	countNetworkPolicyAnswer("live", n, err)
 	if countFailure(lookupNetworkPoliciesLive, err) != nil {
-		return 0, fmt.Errorf("the API server did not confirm it within %s: %w", LiveTimeout, err)
+		return 0, fmt.Errorf("the API server did not confirm it within %s: %w", LookupBudget, err)
+	}
+	if n == 0 {
+		lookupLog.V(1).Info("no NetworkPolicy, confirmed by a live read", "namespace", namespace, "budgetLeft", time.Until(deadline).Round(time.Millisecond).String())
 	}
 	return n, nil
 }
 
+var lookupLog = ctrllog.Log.WithName("lookup")
+
 // ServiceAccount implements policy.Lookup.
-func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
-	ctx, cancel := s.context()
-	defer cancel()
+func (s requestState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
 	sa := &corev1.ServiceAccount{}
-	switch err := s.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, sa); {
+	switch err := s.Reader.Get(s.ctx, client.ObjectKey{Namespace: namespace, Name: name}, sa); {
 	case apierrors.IsNotFound(err):
 		return nil, false, nil
 	case err != nil:
@@ -168,13 +225,11 @@ func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAcc
 	return sa, true, nil
 }
 
-// IngressClasses implements policy.Lookup. An error (an unsynced cache past Timeout) leaves 5.4.5
+// IngressClasses implements policy.Lookup. An error (an unsynced cache past the budget) leaves 5.4.5
 // a WARN: it never denies on its own.
-func (s *CachedState) IngressClasses() ([]networkingv1.IngressClass, error) {
-	ctx, cancel := s.context()
-	defer cancel()
+func (s requestState) IngressClasses() ([]networkingv1.IngressClass, error) {
 	list := &networkingv1.IngressClassList{}
-	if err := s.Reader.List(ctx, list); err != nil {
+	if err := s.Reader.List(s.ctx, list); err != nil {
 		return nil, countFailure(lookupIngressClasses, err)
 	}
 	return list.Items, nil
@@ -195,14 +250,27 @@ type coalesced struct {
 
 type lookupCall struct {
 	done chan struct{}
-	n    int
-	err  error
+	// deadline is the latest of its requests' deadlines: the read ends with it.
+	deadline time.Time
+	// started and answered bound the read, for the requests to check it against their budget.
+	started, answered time.Time
+	n                 int
+	err               error
 	// waiters is how many requests share the call (a test waits on it).
 	waiters int
 }
 
-// do waits for a lookup of namespace that starts after this call, or until ctx ends.
+// errOutsideBudget: the shared read was not answered within this request's budget.
+var errOutsideBudget = errors.New("the read answered after this request's lookup budget")
+
+// do waits for a lookup of namespace that starts after this call and is answered before ctx's
+// deadline, or until ctx ends.
 func (c *coalescer) do(ctx context.Context, namespace string, lookup func(context.Context) (int, error)) (int, error) {
+	arrived := time.Now()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = arrived.Add(LookupBudget)
+	}
 	c.mu.Lock()
 	if c.byNS == nil {
 		c.byNS = map[string]*coalesced{}
@@ -225,9 +293,17 @@ func (c *coalescer) do(ctx context.Context, namespace string, lookup func(contex
 		call = st.next
 	}
 	call.waiters++
+	if deadline.After(call.deadline) {
+		call.deadline = deadline
+	}
 	c.mu.Unlock()
 	select {
 	case <-call.done:
+		// Checked, not assumed: an answer is this request's only if the read began after it
+		// arrived and ended within its budget.
+		if call.started.Before(arrived) || call.answered.After(deadline) {
+			return 0, errOutsideBudget
+		}
 		return call.n, call.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
@@ -237,8 +313,13 @@ func (c *coalescer) do(ctx context.Context, namespace string, lookup func(contex
 // run performs call, then the call that waited meanwhile, if any.
 func (c *coalescer) run(namespace string, call *lookupCall, lookup func(context.Context) (int, error)) {
 	for call != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), LiveTimeout)
+		c.mu.Lock()
+		deadline := call.deadline
+		c.mu.Unlock()
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		call.started = time.Now()
 		call.n, call.err = lookup(ctx)
+		call.answered = time.Now()
 		cancel()
 		close(call.done)
 

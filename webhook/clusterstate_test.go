@@ -3,12 +3,14 @@ package webhook
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -126,7 +128,7 @@ func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
 	}).Build()
 	before := counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive))
 	_, err := (&CachedState{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
-	require.EqualError(t, err, "the API server did not confirm it within 3s: connection refused")
+	require.EqualError(t, err, "the API server did not confirm it within 1s: connection refused")
 	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive)))
 }
 
@@ -182,4 +184,32 @@ func TestCachedStateIngressClasses(t *testing.T) {
 	})
 	_, err = (&CachedState{Reader: failing}).IngressClasses()
 	assert.ErrorContains(t, err, "timed out")
+}
+
+// TestLookupsShareOneBudget: every lookup of one request shares LookupBudget. With a cache that
+// never answers (an informer that never syncs) each lookup waits out what is left of it, so a
+// Pod review that needs the namespace, its NetworkPolicies and its ServiceAccount is answered
+// within one budget, not one per lookup, with the findings that needed them WARN.
+func TestLookupsShareOneBudget(t *testing.T) {
+	var waits atomic.Int32
+	hung := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme.Scheme).Build(), interceptor.Funcs{
+		Get: func(ctx context.Context, _ client.WithWatch, _ client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+			waits.Add(1)
+			<-ctx.Done()
+			return ctx.Err()
+		},
+		List: func(ctx context.Context, _ client.WithWatch, _ client.ObjectList, _ ...client.ListOption) error {
+			waits.Add(1)
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	})
+	h := newHandler(t, enforceConfig, &CachedState{Reader: hung}, nil)
+	start := time.Now()
+	resp := post(t, h, http.MethodPost, reviewBody(t, podGVK, admissionv1.Create))
+	took := time.Since(start)
+	require.Equal(t, http.StatusOK, resp.Code)
+	assert.GreaterOrEqual(t, waits.Load(), int32(2), "the review needed more than one lookup")
+	assert.Less(t, took, LookupBudget+500*time.Millisecond, "answered after %v", took)
+	assert.Contains(t, resp.Body.String(), "cannot count NetworkPolicies")
 }

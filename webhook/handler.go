@@ -27,6 +27,11 @@ type ClusterState interface {
 	NamespaceMode(namespace string) (string, error)
 }
 
+// requestScoped is a ClusterState whose lookups for one request share that request's budget.
+type requestScoped interface {
+	ForRequest(ctx context.Context) ClusterState
+}
+
 // Recorder takes a decided request for Events, the report and metrics. Record must not block.
 type Recorder interface {
 	Record(Record)
@@ -153,7 +158,14 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 	if err != nil {
 		return h.cannotEvaluate(ctx, req, start, err)
 	}
-	if mode, err := h.namespaceMode(in.Object.Namespace); err == nil {
+	// Every lookup of this request, cached or live, shares one budget from here.
+	budget, cancel := context.WithTimeout(ctx, LookupBudget)
+	defer cancel()
+	state := h.State
+	if s, ok := state.(requestScoped); ok {
+		state = s.ForRequest(budget)
+	}
+	if mode, err := namespaceMode(state, in.Object.Namespace); err == nil {
 		in.NamespaceMode = mode
 		if _, ok := policy.NamespaceLabelMode(mode); !ok && mode != "" {
 			// The label is ignored (the configured modes apply); counting it shows a reviewer
@@ -165,8 +177,8 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 	}
 	pol := h.Policy()
 	var lookup policy.Lookup
-	if h.State != nil {
-		lookup = h.State
+	if state != nil {
+		lookup = state
 	}
 	d := Decide(pol, in, lookup)
 
@@ -197,11 +209,11 @@ func (h *Handler) cannotEvaluate(ctx context.Context, req *reviewRequest, start 
 	return resp
 }
 
-func (h *Handler) namespaceMode(ns string) (string, error) {
-	if ns == "" || h.State == nil {
+func namespaceMode(state ClusterState, ns string) (string, error) {
+	if ns == "" || state == nil {
 		return "", nil
 	}
-	return h.State.NamespaceMode(ns)
+	return state.NamespaceMode(ns)
 }
 
 func isDryRun(req *reviewRequest) bool { return req.DryRun != nil && *req.DryRun }

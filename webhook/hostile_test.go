@@ -441,3 +441,50 @@ func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x
 	waitListening(t, srv, done)
 	return srv, pool, cancel, done
 }
+
+// TestStalledUploadsAreClosed: the load drill's hostile case 2 in small: connections that send
+// most of a large body and stop. Each is answered or cut at the read timeout and its connection
+// closed by the server within the bound: the read timeout, the close's own linger (5 s) and a
+// second of slack. Over HTTP/2 only the stream was reset, and the connection, holding what it had
+// buffered, stayed open until the idle timeout (120 s): the server now speaks HTTP/1.1 only.
+func TestStalledUploadsAreClosed(t *testing.T) {
+	const readTimeout = 600 * time.Millisecond
+	bound := readTimeout + lingerTimeout + time.Second
+	addr, pool := hostileServer(t, 8<<20, ServerOptions{ReadTimeout: readTimeout})
+	closedWithin := func(t *testing.T, conn net.Conn, start time.Time) {
+		assert.NoError(t, conn.SetReadDeadline(start.Add(bound)))
+		_, err := io.Copy(io.Discard, conn)
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			t.Errorf("connection still open %v after it stalled", bound)
+		}
+	}
+	t.Run("HTTP/1.1", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				conn := rawTLS(t, addr, pool)
+				start := time.Now()
+				_, err := io.WriteString(conn, header(7_000_000))
+				assert.NoError(t, err)
+				// The write blocks once the server stops reading: the client is still sending.
+				go func() { _, _ = conn.Write(bytes.Repeat([]byte(" "), 6_500_000)) }()
+				closedWithin(t, conn, start)
+			})
+		}
+		wg.Wait()
+	})
+	// Go's clients and the load drill offer h2 first: they get HTTP/1.1, so the stalled upload
+	// above is all a client can do.
+	t.Run("HTTP/2 offered", func(t *testing.T) {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+		require.NoError(t, err)
+		defer conn.Close()
+		assert.Equal(t, "http/1.1", conn.ConnectionState().NegotiatedProtocol)
+		start := time.Now()
+		_, err = io.WriteString(conn, header(7_000_000))
+		require.NoError(t, err)
+		go func() { _, _ = conn.Write(bytes.Repeat([]byte(" "), 6_500_000)) }()
+		closedWithin(t, conn, start)
+	})
+}

@@ -21,7 +21,15 @@ import (
 // Timeouts of the webhook's HTTPS server. The API server sends a review in one write and waits at
 // most the webhook's timeoutSeconds (at most 30 s, the chart's 5 s) for the answer, so a client
 // that takes longer to send its headers or its body is not the API server: it is cut, and with it
-// what its connection holds. In HTTP/2 the read and write timeouts apply per stream.
+// what its connection holds.
+//
+// The server speaks HTTP/1.1 only, as the API server's webhook client does (k8s.io/apiserver
+// pkg/util/webhook/client.go sets NextProtos to http/1.1 for every non-local webhook). Over
+// HTTP/2 a read timeout resets only the stream: a stalled upload's connection stayed open, with
+// what it had buffered, until the idle timeout. Over HTTP/1.1 a request whose body was not read
+// to its end is answered and its connection closed: a stalled upload's connection is gone within
+// ReadTimeout + 0.5 s (net/http's wait before it closes) + lingerTimeout, 15.5 s with the
+// defaults (TestStalledUploadsAreClosed). It also leaves no HTTP/2 rapid reset to defend against.
 const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 10 * time.Second
@@ -106,7 +114,7 @@ func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
 			ctrllog.FromContext(ctx).Error(err, "certificate watcher stopped")
 		}
 	}()
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cw.GetCertificate}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cw.GetCertificate, NextProtos: []string{"http/1.1"}}
 	if s.opts.ClientCAFile != "" {
 		cas, err := loadClientCAs(s.opts.ClientCAFile)
 		if err != nil {
@@ -133,8 +141,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var http1 http.Protocols
+	http1.SetHTTP1(true)
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
+		Protocols:         &http1,
 		TLSConfig:         cfg,
 		ReadHeaderTimeout: cmp.Or(s.opts.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		ReadTimeout:       cmp.Or(s.opts.ReadTimeout, DefaultReadTimeout),

@@ -67,6 +67,7 @@ type ServeOptions struct {
 	DrainTimeout           time.Duration
 	ConfigPollInterval     time.Duration
 	ReportInterval         time.Duration
+	CacheSyncTimeout       time.Duration
 	DenyOnError            bool
 	// Audit, NodeScan and CloudScan configure the leader's background audit, node-scan Jobs and
 	// cloud scan.
@@ -101,9 +102,11 @@ func NewServeOptions() *ServeOptions {
 		DrainTimeout:       15 * time.Second,
 		ConfigPollInterval: 5 * time.Second,
 		ReportInterval:     5 * time.Second,
-		Audit:              controller.NewAuditOptions(),
-		NodeScan:           controller.NewNodeScanOptions(),
-		CloudScan:          controller.NewCloudScanOptions(),
+		// controller-runtime's controllers wait as long for their caches.
+		CacheSyncTimeout: 2 * time.Minute,
+		Audit:            controller.NewAuditOptions(),
+		NodeScan:         controller.NewNodeScanOptions(),
+		CloudScan:        controller.NewCloudScanOptions(),
 	}
 }
 
@@ -128,6 +131,7 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "after the shutdown delay, how long requests in flight may take to finish")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the config file is checked for changes")
 	fs.DurationVar(&o.ReportInterval, "report-interval", o.ReportInterval, "at most one write of this replica's report key per interval")
+	fs.DurationVar(&o.CacheSyncTimeout, "cache-sync-timeout", o.CacheSyncTimeout, "how long the informer caches may take to sync at start before serve ends with an error (RBAC forbidding a list, a missing API group)")
 	fs.BoolVar(&o.DenyOnError, "deny-on-error", o.DenyOnError, "deny requests cisgate cannot evaluate (default: admit them with a warning)")
 	o.Audit.AddFlags(fs)
 	o.NodeScan.AddFlags(fs)
@@ -159,8 +163,8 @@ func (o *ServeOptions) Validate() []error {
 	if o.ConfigMap != "" && o.ConfigFile == "" {
 		errs = append(errs, errors.New("--config-map needs --config (the config at start)"))
 	}
-	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 {
-		errs = append(errs, errors.New("--config-poll-interval and --report-interval must be positive"))
+	if o.ConfigPollInterval <= 0 || o.ReportInterval <= 0 || o.CacheSyncTimeout <= 0 {
+		errs = append(errs, errors.New("--config-poll-interval, --report-interval and --cache-sync-timeout must be positive"))
 	}
 	if o.ShutdownDelay < 0 || o.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-delay must not be negative and --drain-timeout must be positive"))
@@ -228,13 +232,21 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		Scheme:                 clientgoscheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
-		// Every informer is started up front (WarmCaches): a request never starts one.
-		Cache: cache.Options{ReaderFailOnMissingInformer: true},
 	})
 	if err != nil {
 		return err
 	}
-	if err := webhook.WarmCaches(ctx, mgr.GetCache()); err != nil {
+	// The informers the webhook reads are serve's own cache, not the manager's: the manager waits
+	// for its cache to sync before it starts anything else and, when it never does, cannot be
+	// stopped (controller-runtime v0.25's runnableGroup.Start keeps looping on a done context).
+	// serve bounds the sync itself (--cache-sync-timeout). Every informer is started up front
+	// (WarmCaches): a request never starts one.
+	informers, err := cache.New(cfg, cache.Options{Scheme: clientgoscheme.Scheme, HTTPClient: mgr.GetHTTPClient(),
+		Mapper: mgr.GetRESTMapper(), ReaderFailOnMissingInformer: true})
+	if err != nil {
+		return err
+	}
+	if err := webhook.WarmCaches(ctx, informers); err != nil {
 		return err
 	}
 	events, err := report.NewEventSink(clientset, report.ReportingController)
@@ -254,12 +266,12 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	})
 	server.Register(webhook.Path, &webhook.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: mgr.GetCache(), Live: live, Timeout: time.Second},
+		State:       &webhook.CachedState{Reader: informers, Live: live},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
 		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),
 	})
-	for _, r := range []manager.Runnable{events, pol} {
+	for _, r := range []manager.Runnable{informers, events, pol} {
 		if err := mgr.Add(r); err != nil {
 			return err
 		}
@@ -271,7 +283,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
-		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+		if !informers.WaitForCacheSync(req.Context()) {
 			return errors.New("informer caches not synced")
 		}
 		return nil
@@ -279,45 +291,94 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 		return err
 	}
 
-	// Each part gets its own context, cancelled in the order of the shutdown.
+	// Each part gets its own context, cancelled in the order of the shutdown. running ends on
+	// SIGTERM or when any part fails; the leader's loops and the webhook follow it, the recorder
+	// and the manager stop after them.
+	running, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	var failures partFailures
+	failed := func(part string, err error) {
+		if err == nil {
+			err = errors.New("stopped before shutdown")
+		}
+		err = fmt.Errorf("%s: %w", part, err)
+		logger.Error(err, "a part of serve failed; shutting down")
+		failures.add(err)
+		fail(err)
+	}
 	background := context.WithoutCancel(ctx)
 	mgrCtx, stopMgr := context.WithCancel(background)
 	defer stopMgr()
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	mgrDone := make(chan struct{})
+	go func() {
+		defer close(mgrDone)
+		if err := mgr.Start(mgrCtx); err != nil || mgrCtx.Err() == nil {
+			failed("manager", err)
+		}
+	}()
+	go func() {
+		// A cache that never syncs (RBAC forbids a list, an API group is missing) leaves every
+		// lookup a WARN: the replica is not working, and says so by ending.
+		syncCtx, cancel := context.WithTimeout(running, o.CacheSyncTimeout)
+		defer cancel()
+		if !informers.WaitForCacheSync(syncCtx) && running.Err() == nil {
+			failed("caches", fmt.Errorf("informer caches not synced within --cache-sync-timeout %s", o.CacheSyncTimeout))
+		}
+	}()
 	recorderCtx, stopRecorder := context.WithCancel(background)
 	defer stopRecorder()
-	recorderDone := make(chan error, 1)
-	go func() { recorderDone <- recorder.Start(recorderCtx) }()
-	var leaders sync.WaitGroup
-	leaders.Go(func() { o.runLeaderLoops(ctx, clientset, pol.Policy, events) })
-
-	// The webhook serves until SIGTERM, or until the manager fails under it.
-	serveCtx, stopServing := context.WithCancel(ctx)
-	defer stopServing()
-	var mgrErr error
-	mgrStopped := make(chan struct{})
+	recorderDone := make(chan struct{})
 	go func() {
-		defer close(mgrStopped)
-		mgrErr = <-mgrDone
-		stopServing()
+		defer close(recorderDone)
+		if err := recorder.Start(recorderCtx); err != nil || recorderCtx.Err() == nil {
+			failed("report recorder", err)
+		}
 	}()
-	serveErr := server.Start(serveCtx)
-	stopServing()
+	var leaders sync.WaitGroup
+	leaders.Go(func() {
+		if err := o.runLeaderLoops(running, clientset, pol.Policy, events); err != nil {
+			failed("leader election", err)
+		}
+	})
+
+	// The webhook serves until SIGTERM or a part fails, then shuts down within
+	// --shutdown-delay + --drain-timeout.
+	if err := server.Start(running); err != nil || running.Err() == nil {
+		failed("webhook server", err)
+	}
 	leaders.Wait()
 	stopRecorder()
-	recErr := <-recorderDone
+	<-recorderDone
 	logger.Info("last counts handed to the report")
 	stopMgr()
-	<-mgrStopped
-	return errors.Join(serveErr, recErr, mgrErr)
+	<-mgrDone
+	return failures.err()
+}
+
+// partFailures collects the errors of the parts that failed, for serve's exit.
+type partFailures struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (f *partFailures) add(err error) {
+	f.mu.Lock()
+	f.errs = append(f.errs, err)
+	f.mu.Unlock()
+}
+
+func (f *partFailures) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return errors.Join(f.errs...)
 }
 
 // runLeaderLoops runs the loops that need the lease (the audit and the node-scan scheduler; each
 // says so through NeedLeaderElection) while this replica holds it, term after term, until ctx
 // ends. They run under their own elector, not the manager's: controller-runtime's manager exits
-// when it loses the lease, and with it the webhook.
-func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.Interface, pol func() *policy.Policy, events *report.EventSink) {
+// when it loses the lease, and with it the webhook. It returns an error when the loops or the
+// elector cannot be built: serve then ends, as for any part that fails.
+func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.Interface, pol func() *policy.Policy, events *report.EventSink) error {
 	logger := log.Log.WithName("leader")
 	loops := func() ([]manager.Runnable, error) {
 		all := []manager.Runnable{controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)}
@@ -340,11 +401,10 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 		}
 		return leaderOnly, nil
 	}
-	run := func(ctx context.Context) {
+	run := func(ctx context.Context) error {
 		term, err := loops()
 		if err != nil {
-			logger.Error(err, "cannot start the leader's loops")
-			return
+			return fmt.Errorf("cannot start the leader's loops: %w", err)
 		}
 		isLeader.Set(1)
 		defer isLeader.Set(0)
@@ -357,10 +417,10 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			})
 		}
 		wg.Wait()
+		return nil
 	}
 	if !o.LeaderElection {
-		run(ctx)
-		return
+		return run(ctx)
 	}
 	identity := o.Replica + "_" + string(uuid.NewUUID())
 	for ctx.Err() == nil {
@@ -384,8 +444,7 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			},
 		})
 		if err != nil {
-			logger.Error(err, "leader election cannot start; the webhook serves without the leader's loops")
-			return
+			return fmt.Errorf("cannot start leader election: %w", err)
 		}
 		electing := make(chan struct{})
 		go func() {
@@ -395,8 +454,12 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 		select {
 		case term := <-leading:
 			logger.Info("became leader", "identity", identity)
-			run(term) // until the lease is lost or ctx ends: the elector cancels term either way
+			// until the lease is lost or ctx ends: the elector cancels term either way
+			termErr := run(term)
 			<-electing
+			if termErr != nil {
+				return termErr
+			}
 		case <-electing:
 		}
 		if ctx.Err() == nil {
@@ -404,6 +467,7 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			logger.Info("leader election lost; the webhook keeps serving, standing for election again")
 		}
 	}
+	return nil
 }
 
 // configMapKey is the key of --config-map that holds the config (the chart's config.yaml).

@@ -23,7 +23,7 @@ func TestServeUsageErrors(t *testing.T) {
 	}{
 		{"no certificates", []string{"--cert-dir", t.TempDir()}, []string{"--cert-dir:", "tls.crt", "tls.key"}},
 		{"bad port and intervals", []string{"--cert-dir", certs, "--port", "0", "--report-interval", "0s", "--audit-interval", "0s"},
-			[]string{"--port must be 1-65535, got 0", "--config-poll-interval and --report-interval must be positive", "--audit-interval must be positive"}},
+			[]string{"--port must be 1-65535, got 0", "--config-poll-interval, --report-interval and --cache-sync-timeout must be positive", "--audit-interval must be positive"}},
 		{"node scan without image", []string{"--cert-dir", certs, "--nodescan-enabled"}, []string{"--nodescan-image"}},
 		{"empty namespace", []string{"--cert-dir", certs, "--namespace", ""}, []string{"--namespace must not be empty"}},
 		{"unknown flag", []string{"--cert-dir", certs, "--no-such-flag"}, []string{"unknown flag: --no-such-flag"}},

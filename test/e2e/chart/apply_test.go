@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -141,14 +143,33 @@ func webhookRBAC(t *testing.T, env *framework.Env, ns string) {
 	assert.Contains(t, cm.Data, "admission.cisgate-7d9f-abcde.json")
 	assert.Contains(t, cm.Data, "summary.json")
 
-	// Leader election.
-	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "cisgate-leader", Namespace: ns},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("cisgate-7d9f-abcde"), LeaseDurationSeconds: ptr.To[int32](15)}}
-	lease, err = c.CoordinationV1().Leases(ns).Create(ctx, lease, metav1.CreateOptions{})
+	// Leader election: client-go's elector, as serve runs it, takes the release's Lease (created by
+	// the chart, without a holder) with the Role's get and update alone.
+	leading := make(chan struct{})
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock: &resourcelock.LeaseLock{LeaseMeta: metav1.ObjectMeta{Namespace: ns, Name: "cisgate-leader"},
+			Client: c.CoordinationV1(), LockConfig: resourcelock.ResourceLockConfig{Identity: "cisgate-7d9f-abcde"}},
+		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 500 * time.Millisecond,
+		ReleaseOnCancel: true,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(context.Context) { close(leading) },
+			OnStoppedLeading: func() {},
+		},
+	})
 	require.NoError(t, err)
-	lease.Spec.HolderIdentity = ptr.To("cisgate-7d9f-fghij")
-	_, err = c.CoordinationV1().Leases(ns).Update(ctx, lease, metav1.UpdateOptions{})
+	electCtx, stopElecting := context.WithCancel(ctx)
+	elected := make(chan struct{})
+	go func() { defer close(elected); elector.Run(electCtx) }()
+	select {
+	case <-leading:
+	case <-ctx.Done():
+		t.Fatal("the elector never took the chart's Lease")
+	}
+	stopElecting()
+	<-elected
+	lease, err := env.Clientset.CoordinationV1().Leases(ns).Get(ctx, "cisgate-leader", metav1.GetOptions{})
 	require.NoError(t, err)
+	assert.Equal(t, releaseName, lease.Labels["app.kubernetes.io/instance"], "the release's Lease")
 	_, err = c.CoreV1().Events(ns).Create(ctx, &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{GenerateName: "cisgate-leader.", Namespace: ns},
 		InvolvedObject: corev1.ObjectReference{Kind: "Lease", Namespace: ns, Name: "cisgate-leader", APIVersion: "coordination.k8s.io/v1"},
@@ -273,7 +294,9 @@ func nodescanRBAC(t *testing.T, env *framework.Env, ns string) {
 	_, err = c.CoreV1().ConfigMaps(ns).Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: report.ConfigMapName}}, metav1.UpdateOptions{})
 	forbidden(t, err, "replace the whole report ConfigMap")
 	_, err = c.CoordinationV1().Leases(ns).Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "cisgate-leader"}}, metav1.CreateOptions{})
-	forbidden(t, err, "take the leader Lease")
+	forbidden(t, err, "create the leader Lease (the chart does)")
+	_, err = c.CoordinationV1().Leases(ns).Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "another"}}, metav1.CreateOptions{})
+	forbidden(t, err, "create a Lease")
 	_, err = c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	forbidden(t, err, "list Jobs")
 	_, err = c.CoreV1().Nodes().Patch(ctx, node.Name, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
@@ -413,9 +436,23 @@ func helmInstall(t *testing.T, env *framework.Env) {
 		assert.Equal(t, ptr.To(admissionregistrationv1.Fail), w.FailurePolicy)
 	}
 
+	// The leader's term, as a replica's elector writes it into the release's Lease: the holder
+	// survives the upgrade above and the uninstall below removes the Lease all the same.
+	lease, err := env.Clientset.CoordinationV1().Leases(ns).Get(ctx, "cisgate-leader", metav1.GetOptions{})
+	require.NoError(t, err, "the release has its Lease")
+	lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = ptr.To("cisgate-7d9f-abcde_1"), ptr.To[int32](15)
+	_, err = env.Clientset.CoordinationV1().Leases(ns).Update(ctx, lease, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	helm("upgrade", name, chartDir(t), "--reuse-values")
+	lease, err = env.Clientset.CoordinationV1().Leases(ns).Get(ctx, "cisgate-leader", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "cisgate-7d9f-abcde_1", ptr.Deref(lease.Spec.HolderIdentity, ""), "the upgrade kept the leader's term")
+
 	helm("uninstall", name)
 	_, err = env.Clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the webhook configuration outlives the release: %v", err)
+	_, err = env.Clientset.CoordinationV1().Leases(ns).Get(ctx, "cisgate-leader", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the Lease outlives the release: %v", err)
 }
 
 // backgroundAudit runs cisgate's background audit with the chart's ServiceAccount: its lists and

@@ -69,7 +69,7 @@ func TestRenderedKinds(t *testing.T) {
 	common := []string{
 		"ClusterRole/cisgate", "ClusterRole/cisgate-nodescan",
 		"ClusterRoleBinding/cisgate", "ClusterRoleBinding/cisgate-nodescan",
-		"ConfigMap/cisgate-config", "Deployment/cisgate", "NetworkPolicy/cisgate", "NetworkPolicy/cisgate-nodescan",
+		"ConfigMap/cisgate-config", "Deployment/cisgate", "Lease/cisgate-leader", "NetworkPolicy/cisgate", "NetworkPolicy/cisgate-nodescan",
 		"PodDisruptionBudget/cisgate", "Role/cisgate", "Role/cisgate-nodescan",
 		"RoleBinding/cisgate", "RoleBinding/cisgate-nodescan", "Service/cisgate",
 		"ServiceAccount/cisgate", "ServiceAccount/cisgate-nodescan",
@@ -405,13 +405,12 @@ func TestRBAC(t *testing.T) {
 			assert.Equal(t, expectedClusterReads(), reads, "every checked kind and readsBeyondCheckedKinds, nothing else")
 
 			// In its namespace: the report and the config by name (each also watched by name),
-			// the Lease by name (create cannot be limited by name: a Lease is created by POST),
+			// the release's Lease by name (the chart creates it: no create on Leases),
 			// leader election Events, the scan Jobs.
 			assert.Equal(t, []rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cisgate-report"}, Verbs: []string{"get", "list", "watch", "create", "patch", "update"}},
 				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{"cisgate-config"}, Verbs: []string{"get", "list", "watch"}},
-				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
-				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"cisgate-leader"}, Verbs: []string{"get", "update", "patch"}},
+				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"cisgate-leader"}, Verbs: []string{"get", "update"}},
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 				{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"create", "delete", "list", "watch"}},
 			}, roles["Role/cisgate"])

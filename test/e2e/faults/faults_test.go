@@ -44,20 +44,25 @@ var env *framework.Env
 func TestMain(m *testing.M) { os.Exit(framework.Main(m, framework.Options{}, &env)) }
 
 // proxy forwards TCP to the API server until cut: then it drops every connection and refuses
-// new ones, as a partitioned or restarting API server looks to a client.
+// new ones, as a partitioned or restarting API server looks to a client. Stalled, it keeps every
+// connection and accepts new ones but forwards nothing either way, as a hung API server (SIGSTOP)
+// or a black-holed route looks; what was held is forwarded once it resumes.
 type proxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
 	cut    bool
 	conns  map[net.Conn]bool
+	// flowing is closed while bytes flow; a stall replaces it with an open one.
+	flowing chan struct{}
 }
 
 func startProxy(t *testing.T, target string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}, flowing: make(chan struct{})}
+	close(p.flowing)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -87,13 +92,48 @@ func (p *proxy) forward(c net.Conn) {
 	p.mu.Lock()
 	p.conns[c], p.conns[up] = true, true
 	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
+	go func() { p.copy(up, c); up.Close() }()
+	p.copy(c, up)
 	c.Close()
 	p.mu.Lock()
 	delete(p.conns, c)
 	delete(p.conns, up)
 	p.mu.Unlock()
+}
+
+// copy forwards src to dst, holding each read while the proxy is stalled.
+func (p *proxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			flowing := p.flowing
+			p.mu.Unlock()
+			<-flowing
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *proxy) setStalled(stalled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.flowing:
+		if stalled {
+			p.flowing = make(chan struct{})
+		}
+	default:
+		if !stalled {
+			close(p.flowing)
+		}
+	}
 }
 
 func (p *proxy) setCut(cut bool) {
@@ -130,6 +170,23 @@ type replica struct {
 
 func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra ...string) *replica {
 	t.Helper()
+	r := runReplica(t, e, name, kubeconfig, extra...)
+	framework.WaitFor(t, 60*time.Second, name+" ready", func() error {
+		select {
+		case code := <-r.exited:
+			r.exited <- code
+			return fmt.Errorf("exited with %d; logs in %s", code, r.logs)
+		default:
+		}
+		return framework.Ready(r.probe)
+	})
+	return r
+}
+
+// runReplica starts `cisgate serve` in-process without waiting for it to be ready; flags in
+// extra override the defaults before them.
+func runReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra ...string) *replica {
+	t.Helper()
 	ctx := context.Background()
 	_, err := e.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -162,15 +219,6 @@ func startReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra
 			data, _ := os.ReadFile(r.logs)
 			t.Logf("logs of %s:\n%s", name, data)
 		}
-	})
-	framework.WaitFor(t, 60*time.Second, name+" ready", func() error {
-		select {
-		case code := <-r.exited:
-			r.exited <- code
-			return fmt.Errorf("exited with %d; logs in %s", code, r.logs)
-		default:
-		}
-		return framework.Ready(r.probe)
 	})
 	return r
 }
