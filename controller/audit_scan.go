@@ -396,7 +396,7 @@ func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int
 // undecidedDetail is the WARN detail of the sections no Kubernetes object decides.
 var undecidedDetail = map[policy.Section]string{
 	policy.SectionManual: "manual: not decided from Kubernetes objects; review it by hand",
-	policy.SectionCloud:  "decided through the AWS API: not decided from Kubernetes objects; review the cluster's EKS configuration",
+	policy.SectionCloud:  "decided through the AWS API: not decided from Kubernetes objects; the cloud scan decides it (cloud.json, with cloud.enabled)",
 }
 
 // listManual adds the benchmark's manual items, and those decided through the AWS API, as WARN

@@ -344,6 +344,49 @@ func TestABenchmarkChangeKeepsEachCheckUnderItsOwnID(t *testing.T) {
 	assert.Equal(t, &CheckSummary{Slug: "default-namespace", Audit: &Counts{Fail: 1}}, summary.Checks["4.5.2"])
 }
 
+// The switch from eks-1.8.0 to eks-2.0.0 on a running replica: summary.json keeps each check's
+// counts by slug and renders them under the new benchmark's IDs (lb-tls 5.4.5 becomes 5.4.4,
+// kube-bench cfg/eks-2.0.0/managedservices.yaml); the per-namespace NetworkPolicy check, which
+// v2.0.0 does not number (its 4.3.2 is manual, cfg/eks-2.0.0/policies.yaml), leaves the summary,
+// and 4.3.2 names the manual item; the next audit raises no Event for findings already alerted.
+func TestASwitchToEKS200KeepsEachCheckUnderItsOwnID(t *testing.T) {
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "uid-svc-web"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 443}}}}
+	client := fake.NewClientset(namespace("default", nil), pod("default", "legacy", podSpec("app")), lb)
+	writes := eventWrites(client)
+	sink := startEventSink(t, client)
+	var current atomic.Pointer[policy.Policy]
+	current.Store(mustPolicy(t, "benchmark: eks-1.8.0\nmode: audit"))
+	auditor := NewAuditor(client, cisgateNamespace, current.Load, sink, NewAuditOptions())
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, sink, client, writes, 3) // lb-tls on the Service, default-namespace, namespace-network-policy
+	alerted := writes.Load()
+	summary, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, policy.EKS180, summary.Benchmark)
+	assert.Equal(t, &CheckSummary{Slug: "lb-tls", Audit: &Counts{Fail: 1}}, summary.Checks["5.4.5"])
+	assert.Equal(t, policy.Slug("namespace-network-policy"), summary.Checks["4.3.2"].Slug)
+
+	current.Store(mustPolicy(t, "benchmark: eks-2.0.0\nmode: audit"))
+	require.NoError(t, auditor.RefreshSummary(t.Context()))
+	summary, _ = reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, policy.EKS200, summary.Benchmark)
+	assert.Equal(t, &CheckSummary{Slug: "lb-tls", Audit: &Counts{Fail: 1}}, summary.Checks["5.4.4"],
+		"the last audit's counts, under eks-2.0.0's ID of the same check")
+	assert.NotContains(t, summary.Checks, "5.4.5")
+	for id, c := range summary.Checks {
+		assert.NotEqual(t, policy.Slug("namespace-network-policy"), c.Slug, "%s: a check eks-2.0.0 does not run", id)
+	}
+
+	require.NoError(t, auditor.RunOnce(t.Context()))
+	settle(t, sink, client, writes, alerted)
+	assert.Equal(t, alerted, writes.Load(), "the same findings under new IDs: no new Event")
+	summary, _ = reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, &CheckSummary{Slug: "lb-tls", Audit: &Counts{Fail: 1}}, summary.Checks["5.4.4"])
+	require.Contains(t, summary.Checks, "4.3.2")
+	assert.Equal(t, policy.Slug("workload-network-policy"), summary.Checks["4.3.2"].Slug)
+}
+
 func TestAuditOptionsValidate(t *testing.T) {
 	opts := NewAuditOptions()
 	assert.Empty(t, opts.Validate())

@@ -561,3 +561,97 @@ func TestUnreadableKubeletIsNotScanned(t *testing.T) {
 		"proc/10/cmdline": kubeletCmdline("--config", configPath, "--kubeconfig", kubeconfig), configPath: configHead + "}", kubeconfig: "x"})
 	assert.Nil(t, readable.NotScanned)
 }
+
+// TestAuthorizationModeWebhook: eks-2.0.0's 3.2.2 asks for authorization.mode Webhook (kube-bench
+// cfg/eks-2.0.0/node.yaml, compare op eq Webhook); eks-1.8.0's 3.2.2 only rules out AlwaysAllow.
+// The kubelet accepts AlwaysAllow and Webhook (KubeletConfiguration authorization.mode); a file
+// naming anything else passes the older item and fails the newer.
+func TestAuthorizationModeWebhook(t *testing.T) {
+	tests := []struct {
+		name        string
+		files       map[string]string
+		actual      string
+		source      string
+		v200, v180  policy.Status
+		detailOf200 string
+	}{
+		{"file Webhook", map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath),
+			configPath: configHead + `, "authorization": {"mode": "Webhook"}}`},
+			"Webhook", "file " + configPath + " key authorization.mode", policy.StatusPass, policy.StatusPass, "mode Webhook"},
+		{"flag AlwaysAllow over the file", map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath, "--authorization-mode=AlwaysAllow"),
+			configPath: configHead + `, "authorization": {"mode": "Webhook"}}`},
+			"AlwaysAllow", "flag --authorization-mode", policy.StatusFail, policy.StatusFail, "every authenticated request"},
+		{"flags-only default", map[string]string{"proc/10/cmdline": kubeletCmdline()},
+			"AlwaysAllow", "default", policy.StatusFail, policy.StatusFail, "flags-only default applies"},
+		{"another mode", map[string]string{"proc/10/cmdline": kubeletCmdline("--config", configPath),
+			configPath: configHead + `, "authorization": {"mode": "Node"}}`},
+			"Node", "file " + configPath + " key authorization.mode", policy.StatusFail, policy.StatusPass, "not Webhook"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := result(t, scanFilesIn(t, policy.EKS200, tt.files), "authorization-mode-webhook")
+			assert.Equal(t, "3.2.2", res.ID)
+			assert.Equal(t, "Webhook", res.Expected)
+			assert.Equal(t, tt.actual, res.Actual)
+			assert.Equal(t, tt.source, res.Source)
+			assert.Equal(t, tt.v200, res.Status, res.Detail)
+			assert.Contains(t, res.Detail, tt.detailOf200)
+			old := result(t, scanFilesIn(t, policy.EKS180, tt.files), "authorization-mode")
+			assert.Equal(t, tt.actual, old.Actual)
+			assert.Equal(t, tt.v180, old.Status, old.Detail)
+		})
+	}
+}
+
+// TestServingCertRotation: eks-2.0.0's 3.2.8 needs serverTLSBootstrap and the
+// RotateKubeletServerCertificate gate both true (kube-bench cfg/eks-2.0.0/node.yaml, two test
+// items, both set and eq true); eks-1.8.0's 3.2.9 reads the gate alone. Each setting is reported
+// with its value and its source, resolved as the kubelet does (flag over drop-in over file over
+// default; serverTLSBootstrap defaults to false, the gate to true since Kubernetes 1.12).
+func TestServingCertRotation(t *testing.T) {
+	withConfig := kubeletCmdline("--config", configPath, "--config-dir", dropInDir)
+	tests := []struct {
+		name           string
+		flags          []string
+		config, dropIn string
+		actual, source string
+		v200, v180     policy.Status
+	}{
+		{"both in the file", nil, `, "serverTLSBootstrap": true, "featureGates": {"RotateKubeletServerCertificate": true}`, "",
+			"serverTLSBootstrap=true, RotateKubeletServerCertificate=true",
+			"serverTLSBootstrap: file " + configPath + " key serverTLSBootstrap; RotateKubeletServerCertificate: file " + configPath + " key featureGates.RotateKubeletServerCertificate",
+			policy.StatusPass, policy.StatusPass},
+		{"the gate alone, by default", nil, "", "",
+			"serverTLSBootstrap=false, RotateKubeletServerCertificate=true",
+			"serverTLSBootstrap: default; RotateKubeletServerCertificate: default",
+			policy.StatusFail, policy.StatusPass},
+		{"bootstrap by flag, the gate off by flag", []string{"--rotate-server-certificates=true", "--feature-gates=RotateKubeletServerCertificate=false"}, "", "",
+			"serverTLSBootstrap=true, RotateKubeletServerCertificate=false",
+			"serverTLSBootstrap: flag --rotate-server-certificates; RotateKubeletServerCertificate: flag --feature-gates",
+			policy.StatusFail, policy.StatusFail},
+		{"a drop-in turns bootstrap on", nil, `, "serverTLSBootstrap": false`, `, "serverTLSBootstrap": true`,
+			"serverTLSBootstrap=true, RotateKubeletServerCertificate=true",
+			"serverTLSBootstrap: drop-in " + dropInDir + "/10.conf key serverTLSBootstrap; RotateKubeletServerCertificate: default",
+			policy.StatusPass, policy.StatusPass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{
+				"proc/10/cmdline": withConfig + " " + strings.Join(tt.flags, " "),
+				configPath:        configHead + tt.config + "}",
+			}
+			if tt.dropIn != "" {
+				files[dropInDir+"/10.conf"] = configHead + tt.dropIn + "}"
+			} else {
+				files[dropInDir+"/.keep"] = ""
+			}
+			res := result(t, scanFilesIn(t, policy.EKS200, files), "serving-cert-rotation")
+			assert.Equal(t, "3.2.8", res.ID)
+			assert.Equal(t, "serverTLSBootstrap=true, RotateKubeletServerCertificate=true", res.Expected)
+			assert.Equal(t, tt.actual, res.Actual)
+			assert.Equal(t, tt.source, res.Source)
+			assert.Equal(t, tt.v200, res.Status, res.Detail)
+			assert.Equal(t, tt.v180, result(t, scanFilesIn(t, policy.EKS180, files), "rotate-server-cert").Status)
+		})
+	}
+}

@@ -38,7 +38,8 @@ const (
 	// SectionManual items cannot be decided from Kubernetes objects; reports list them as WARN.
 	SectionManual
 	// SectionCloud items are decided from the cluster's configuration in the AWS API (EKS, ECR);
-	// until an AWS scan decides them, reports list them as WARN like manual items.
+	// the cloud scan (package cloudscan) decides them; the audit, which reads no AWS API, lists
+	// them as WARN pointing to it.
 	SectionCloud
 )
 
@@ -113,19 +114,12 @@ var (
 	upTo180 = []Benchmark{EKS101, EKS110, EKS120, EKS150, EKS170, EKS180}
 	upTo120 = []Benchmark{EKS101, EKS110, EKS120}
 	from150 = []Benchmark{EKS150, EKS170, EKS180}
-	// v1x are the versions before 2.0.0 where the benchmark marks the item Manual up to 1.2.0
-	// and Automated from 1.5.0.
-	v1x = merge(at("", Manual, upTo120...), at("", Automated, from150...))
 )
 
-// v1xAt is v1x with an ID: Manual up to 1.2.0, Automated from 1.5.0.
+// v1xAt is the common row of the 1.x versions: one ID, Manual up to 1.2.0 and Automated from
+// 1.5.0, when the benchmark first gave most items an automated audit.
 func v1xAt(id string) map[Benchmark]numbering {
-	m := map[Benchmark]numbering{}
-	for v, n := range v1x {
-		n.id = id
-		m[v] = n
-	}
-	return m
+	return merge(at(id, Manual, upTo120...), at(id, Automated, from150...))
 }
 
 // in2 is the row of eks-2.0.0 with its own title.

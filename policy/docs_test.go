@@ -42,9 +42,12 @@ object checks, nodescan/check_<slug>.go for kubelet checks, cloudscan/check_*.go
 (dashes as underscores).
 
 Every item has a stable slug; its ID depends on the benchmark version ("-": not in that
-version), and so does the benchmark's own Automated or Manual label beside it. Object checks run in ` + "`cisgate check`" + `, the webhook and the background audit;
-node checks in the node scan; AWS API items in the cloud scan (` + "`cisgate cloudscan`" + `, and the leader
-with ` + "`serve --cloud-scan`" + `); manual items are listed as WARN.
+version), and so does the benchmark's own Automated or Manual label beside it. Object checks
+run in ` + "`cisgate check`" + `, the webhook and the background audit; node checks in the node
+scan; AWS API items in the cloud scan (` + "`cisgate cloudscan`" + `, and the leader with
+` + "`serve --cloud-scan`" + `); manual items are listed as WARN. An object check a version does
+not number is off under it unless a config keeps it by slug
+(` + "`checks: {root-containers: enforce}`" + `); it then reports with its slug as its ID.
 
 `)
 	versions := policy.Benchmarks()

@@ -64,10 +64,11 @@ func newAuditCommand(streams IOStreams) *cobra.Command {
 		Use:   "audit [--kubeconfig PATH]",
 		Short: "Audit the objects of a live cluster against the CIS Amazon EKS Benchmark section 4 policies",
 		Long: `Audit lists every object of a checked kind page by page and judges it as the background
-audit of 'cisgate serve' does: 4.1.6 and 4.3.2 are decided from the cluster's ServiceAccounts and
-NetworkPolicies, 4.3.2 once per Namespace, 5.4.5 follows an Ingress to its IngressClass, Pods,
-ReplicaSets and Jobs controlled by a checked kind are left to their owner, and the benchmark's
-manual items are listed as WARN on kind Cluster. The JSON is the shape of 'cisgate check', each
+audit of 'cisgate serve' does: sa-token-automount and namespace-network-policy are decided from
+the cluster's ServiceAccounts and NetworkPolicies, the latter once per Namespace, lb-tls follows an
+Ingress to its IngressClass, Pods, ReplicaSets and Jobs controlled by a checked kind are left to
+their owner, and the benchmark's manual items and those decided through the AWS API are listed as
+WARN on kind Cluster. The JSON is the shape of 'cisgate check', each
 object naming the live object. With --benchmark, the config's check IDs are carried to that
 version by slug, as check does. Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad
 input or usage.

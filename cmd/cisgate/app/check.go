@@ -101,8 +101,9 @@ func newCheckCommand(streams IOStreams) *cobra.Command {
 directories, globs, URLs, or - for stdin; multi-document YAML, JSON, List objects, helm template
 output, UTF-16), and evaluates every object of a checked kind, and every namespaced
 object of any kind for 4.5.2. An Ingress's IngressClass in the same manifests says which
-controller serves it (5.4.5). Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad input
-or usage. Checks that need cluster state (4.1.6, 4.3.2) report WARN, which never fails.
+controller serves it (lb-tls). Exit codes: 0 nothing blocks, 1 a FAIL in enforce mode, 2 bad
+input or usage. Checks that need cluster state (sa-token-automount, namespace-network-policy)
+report WARN, which never fails.
 
 Checked kinds: ` + checkedKindsHelp() + `.`,
 	}, o, func(context.Context) error {

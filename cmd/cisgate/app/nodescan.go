@@ -223,7 +223,7 @@ func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.No
 }
 
 // nodeScanNote summarises a scan in an Event note, e.g.
-// "eks-1.8.0 section 3: 2 FAIL, 0 WARN, 11 PASS; details in ConfigMap cisgate-report key
+// "eks-2.0.0 section 3: 2 FAIL, 0 WARN, 10 PASS; details in ConfigMap cisgate-report key
 // node.n1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth); ...". The sink cuts
 // it to the API server's limit, so the pointer to the details comes before the list.
 func nodeScanNote(payload nodescan.NodeReport) string {

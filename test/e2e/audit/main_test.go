@@ -27,7 +27,8 @@ import (
 
 const cisgateNamespace = "cisgate-system"
 
-// auditConfig is the chart's default: audit mode, kube-system and cisgate's namespace exempt.
+// auditConfig is the chart's default (audit mode, kube-system and cisgate's namespace exempt)
+// under eks-1.8.0, whose IDs these tests name.
 const auditConfig = `
 benchmark: eks-1.8.0
 mode: audit

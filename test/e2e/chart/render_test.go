@@ -509,6 +509,17 @@ rbac:
 			require.NoError(t, err)
 		})
 	}
+	// docs/install.md's upgrade note: under eks-2.0.0 the chart keeps v1.8.0's per-namespace
+	// NetworkPolicy check when checks names its slug, and it reports under that slug.
+	t.Run("kept by slug", func(t *testing.T) {
+		p, err := policy.ParseConfig([]byte(renderedConfig(t, decode(t, template(t, defaultRelease("--set", "checks.namespace-network-policy=enforce"))), releaseName)))
+		require.NoError(t, err)
+		assert.Equal(t, policy.EKS200, p.Catalogue.Benchmark())
+		e, ok := p.Catalogue.Entry("namespace-network-policy")
+		require.True(t, ok)
+		assert.Equal(t, "namespace-network-policy", e.ID)
+		assert.Equal(t, policy.ModeEnforce, p.ModeFor("namespace-network-policy", ""))
+	})
 }
 
 // TestChartExemptions: what the chart's own rules exempt, and what they do not, judged by the

@@ -55,6 +55,7 @@ type configzSetting struct {
 var configzSettings = []configzSetting{
 	{slug: "anonymous-auth", field: []string{"authentication", "anonymous", "enabled"}, flag: "anonymous-auth"},
 	{slug: "authorization-mode", field: []string{"authorization", "mode"}, flag: "authorization-mode"},
+	{slug: "authorization-mode-webhook", field: []string{"authorization", "mode"}, flag: "authorization-mode"},
 	{slug: "client-ca", field: []string{"authentication", "x509", "clientCAFile"}, flag: "client-ca-file"},
 	{slug: "read-only-port", field: []string{"readOnlyPort"}, flag: "read-only-port"},
 	{slug: "streaming-idle-timeout", field: []string{"streamingConnectionIdleTimeout"}, flag: "streaming-connection-idle-timeout"},
@@ -77,7 +78,7 @@ func configzValue(t *testing.T, configz map[string]any, s configzSetting) string
 		switch s.slug {
 		case "read-only-port", "event-qps":
 			return "0"
-		case "client-ca", "authorization-mode":
+		case "client-ca", "authorization-mode", "authorization-mode-webhook":
 			return ""
 		}
 		return "false"
@@ -100,8 +101,22 @@ func configzValue(t *testing.T, configz map[string]any, s configzSetting) string
 // kubelet-config-file, "Kubelet configuration merging order").
 func TestNodeScanMatchesTheKubelet(t *testing.T) {
 	clustertest.Require(t, c)
+	// Under the chart's default, eks-2.0.0 (3.2.2 asks for Webhook, 3.2.8 for serverTLSBootstrap
+	// and the gate together), and under eks-1.8.0 (the streaming idle timeout, 3.2.2 not
+	// AlwaysAllow): the same settings, read through other checks.
+	for i, bench := range []string{"eks-2.0.0", "eks-1.8.0"} {
+		t.Run(bench, func(t *testing.T) {
+			if i > 0 {
+				require.NoError(t, c.RestartKubelet(context.Background(), cluster.KubeletSetup{}))
+			}
+			nodeScanMatchesTheKubelet(t, "--set", "mode=audit", "--set", "benchmark="+bench)
+		})
+	}
+}
+
+func nodeScanMatchesTheKubelet(t *testing.T, installArgs ...string) {
 	ctx := context.Background()
-	r := clustertest.Install(t, c, "--set", "mode=audit")
+	r := clustertest.Install(t, c, installArgs...)
 	t.Cleanup(func() { _ = c.RestartKubelet(context.Background(), cluster.KubeletSetup{}) })
 
 	dropIn := filepath.Join(c.KubeletDropInDir(), "50-overrides.conf")
@@ -173,6 +188,21 @@ func TestNodeScanMatchesTheKubelet(t *testing.T) {
 				default:
 					assert.Equal(t, "file "+c.KubeletConfigPath()+" key "+strings.Join(set.field, "."), res.Source, set.slug)
 				}
+			}
+			// eks-2.0.0's 3.2.8 reads two settings: serverTLSBootstrap (false unless set) and the
+			// RotateKubeletServerCertificate gate (true unless set), each against /configz.
+			if res, ok := bySlug["serving-cert-rotation"]; ok {
+				compared++
+				bootstrap := configzValue(t, configz.KubeletConfig, configzSetting{slug: "serving-cert-rotation", field: []string{"serverTLSBootstrap"}})
+				gate := "true"
+				if gates, _ := configz.KubeletConfig["featureGates"].(map[string]any); gates != nil {
+					if v, ok := gates["RotateKubeletServerCertificate"].(bool); ok {
+						gate = strconv.FormatBool(v)
+					}
+				}
+				assert.Equal(t, "serverTLSBootstrap="+bootstrap+", RotateKubeletServerCertificate="+gate, res.Actual, "serving-cert-rotation [%s] against /configz (%s)", res.ID, res.Detail)
+				assert.Contains(t, res.Source, "serverTLSBootstrap: ")
+				assert.Contains(t, res.Source, "; RotateKubeletServerCertificate: ")
 			}
 			assert.GreaterOrEqual(t, compared, 7, "the settings section 3 reads were compared")
 		})

@@ -198,7 +198,7 @@ func runReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra .
 	_, err = testcerts.WriteServing(certDir)
 	require.NoError(t, err)
 	config := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(config, []byte("mode: enforce\n"), 0o644))
+	require.NoError(t, os.WriteFile(config, []byte("mode: enforce\n# eks-2.0.0 makes 4.3.2 manual; the drills keep the per-namespace NetworkPolicy check by slug, as docs/install.md shows.\nchecks: {namespace-network-policy: enforce}\n"), 0o644))
 	r := &replica{name: name, webhook: framework.FreeAddr(t), probe: framework.FreeAddr(t), metrics: framework.FreeAddr(t), exited: make(chan int, 1), logs: filepath.Join(dir, "serve.log")}
 	_, port, _ := net.SplitHostPort(r.webhook)
 	args := append([]string{"serve", "--config", config, "--cert-dir", certDir, "--port", port,
