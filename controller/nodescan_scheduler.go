@@ -51,6 +51,9 @@ type NodeScanOptions struct {
 	PriorityClassName string
 	// ExtraHostPaths are mounted read-only besides the known layouts' paths.
 	ExtraHostPaths []HostPath
+	// OpenReports makes each scan also write its node's OpenReports ClusterReport (nodescan
+	// --openreports); serve sets it from its own --openreports.
+	OpenReports bool
 }
 
 // NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.

@@ -30,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cisgate/cisgate/controller"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/webhook"
@@ -71,6 +72,11 @@ type ServeOptions struct {
 	// Audit and NodeScan configure the leader's background audit and node-scan Jobs.
 	Audit    controller.AuditOptions
 	NodeScan *controller.NodeScanOptions
+	// OpenReports configures the audit's OpenReports.
+	OpenReports *openreports.Options
+
+	// openReports is the leader's writer of OpenReports, built by Run when enabled.
+	openReports *openreports.Writer
 }
 
 // NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
@@ -101,6 +107,7 @@ func NewServeOptions() *ServeOptions {
 		ReportInterval:     5 * time.Second,
 		Audit:              controller.NewAuditOptions(),
 		NodeScan:           controller.NewNodeScanOptions(),
+		OpenReports:        openreports.NewOptions(),
 	}
 }
 
@@ -128,6 +135,7 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DenyOnError, "deny-on-error", o.DenyOnError, "deny requests cisgate cannot evaluate (default: admit them with a warning)")
 	o.Audit.AddFlags(fs)
 	o.NodeScan.AddFlags(fs)
+	o.OpenReports.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -165,6 +173,7 @@ func (o *ServeOptions) Validate() []error {
 		errs = append(errs, errors.New("leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period > 0"))
 	}
 	errs = append(errs, o.Audit.Validate()...)
+	errs = append(errs, o.OpenReports.Validate()...)
 	return append(errs, o.NodeScan.Validate()...)
 }
 
@@ -213,6 +222,12 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return err
+	}
+	if o.OpenReports.Enabled {
+		o.NodeScan.OpenReports = true
+		if o.openReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
+			return err
+		}
 	}
 	// This manager has no leader election: everything in it runs on every replica, and losing a
 	// lease cannot stop it.
@@ -315,7 +330,11 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.Interface, pol func() *policy.Policy, events *report.EventSink) {
 	logger := log.Log.WithName("leader")
 	loops := func() ([]manager.Runnable, error) {
-		all := []manager.Runnable{controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)}
+		auditor := controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)
+		if o.openReports != nil {
+			auditor.WriteOpenReports(o.openReports)
+		}
+		all := []manager.Runnable{auditor}
 		if o.NodeScan.Enabled {
 			benchmark := func() policy.Benchmark { return pol().Catalogue.Benchmark() }
 			s, err := controller.NewNodeScanScheduler(clientset, o.Namespace, *o.NodeScan, benchmark)
