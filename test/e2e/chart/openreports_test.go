@@ -1,0 +1,61 @@
+package chart
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+var openReportsOn = []string{"--set", "reports.openReports.enabled=true"}
+
+// TestOpenReportsOff: by default the chart renders no CRD and grants nothing on openreports.io.
+func TestOpenReportsOff(t *testing.T) {
+	rendered := template(t, defaultRelease())
+	assert.NotContains(t, rendered, "openreports")
+}
+
+// TestOpenReportsRendered: enabled, the chart renders reports-api's two CRDs as the module has
+// them (plus the keep policy and the chart's labels), the RBAC the writers use, and serve's flags.
+func TestOpenReportsRendered(t *testing.T) {
+	objs := decode(t, template(t, defaultRelease(openReportsOn...)))
+	for _, name := range []string{"reports.openreports.io", "clusterreports.openreports.io"} {
+		got := convert[apiextensionsv1.CustomResourceDefinition](t, find(t, objs, "CustomResourceDefinition", name))
+		file := filepath.Join(chartDir(t), "files", "openreports", "openreports.io_"+got.Spec.Names.Plural+".yaml")
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var want apiextensionsv1.CustomResourceDefinition
+		require.NoError(t, yaml.UnmarshalStrict(data, &want))
+		assert.Equal(t, want.Spec, got.Spec, name)
+		assert.Equal(t, "keep", got.Annotations["helm.sh/resource-policy"], "%s outlives the release: other tools' reports live in it", name)
+	}
+
+	roles := map[string][]rbacv1.PolicyRule{}
+	for _, o := range ofKind(objs, "ClusterRole") {
+		roles[o.GetName()] = convert[rbacv1.ClusterRole](t, o).Rules
+	}
+	// The leader: list its reports' metadata, apply (create or patch), delete stale ones
+	// (openreports.Writer.Sync).
+	assert.Contains(t, roles["cisgate"], rbacv1.PolicyRule{APIGroups: []string{"openreports.io"},
+		Resources: []string{"reports", "clusterreports"}, Verbs: []string{"list", "create", "patch", "delete"}})
+	// The node scan: read its node's ClusterReport, apply it (openreports.ApplyClusterReportIfChanged).
+	assert.Contains(t, roles["cisgate-nodescan"], rbacv1.PolicyRule{APIGroups: []string{"openreports.io"},
+		Resources: []string{"clusterreports"}, Verbs: []string{"get", "create", "patch"}})
+
+	dep := convertDeployment(t, find(t, objs, "Deployment", releaseName))
+	args := expandEnv(dep.Spec.Template.Spec.Containers[0].Args, map[string]string{"POD_NAMESPACE": releaseNamespace, "POD_NAME": "cisgate-0"})
+	cmd, err := serveCommand(t, args)
+	require.NoError(t, err, "cisgate serve rejects the chart's arguments %q", args)
+	for flag, want := range map[string]string{"openreports": "true", "openreports-qps": "5", "openreports-burst": "10"} {
+		assert.Equal(t, want, cmd.Flags().Lookup(flag).Value.String(), flag)
+	}
+
+	// installCRDs=false: the RBAC and flags stay, the CRDs are someone else's.
+	objs = decode(t, template(t, defaultRelease(append(openReportsOn, "--set", "reports.openReports.installCRDs=false")...)))
+	assert.Empty(t, ofKind(objs, "CustomResourceDefinition"))
+}
