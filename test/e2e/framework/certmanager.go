@@ -98,3 +98,21 @@ func escapeModulePath(p string) string {
 	}
 	return b.String()
 }
+
+// OpenReportsModule is the module whose config/crd directory holds the OpenReports CRDs (Report,
+// ClusterReport), at the version go.mod requires.
+const OpenReportsModule = "github.com/openreports/reports-api"
+
+// OpenReportsCRDDir returns the config/crd directory of the reports-api module this test binary
+// was built with, in the Go module cache.
+func OpenReportsCRDDir() (string, error) {
+	modDir, err := moduleDir(OpenReportsModule)
+	if err != nil {
+		return "", fmt.Errorf("finding reports-api's CRDs: %w", err)
+	}
+	dir := filepath.Join(modDir, "config", "crd")
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("finding reports-api's CRDs: %w (try `go mod download %s`)", err, OpenReportsModule)
+	}
+	return dir, nil
+}
