@@ -226,7 +226,9 @@ func TestNodeScanClusterReport(t *testing.T) {
 	ns := env.Namespace(t, "cisgate")
 	node, err := env.Clientset.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-1-17.ec2.internal"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = env.Clientset.CoreV1().Nodes().Delete(context.Background(), node.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.Clientset.CoreV1().Nodes().Delete(context.Background(), node.Name, metav1.DeleteOptions{})
+	})
 	host := nodescantest.CopyHost(t, filepath.Join("..", "..", "testdata", "nodes", "flags-only-insecure"), nil)
 	scan := func() []byte {
 		var stdout, stderr bytes.Buffer
