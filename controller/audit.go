@@ -270,6 +270,7 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	if cm != nil {
 		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
 	}
+	b.capNotScanned()
 	data, err := report.MarshalWithin(b.summary, report.SummaryShare)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)

@@ -36,12 +36,27 @@ type Summary struct {
 	Denials int `json:"denials"`
 	// NotScanned are the nodes whose last scan could not read the kubelet's configuration, with
 	// why; their results are not merged into the node counts, where they would read as WARNs.
-	NotScanned []NotScannedNode         `json:"notScanned"`
-	Checks     map[string]*CheckSummary `json:"checks"`
+	// At most MaxNotScannedListed, by node name; NotScannedTotal counts them all.
+	NotScanned      []NotScannedNode         `json:"notScanned"`
+	NotScannedTotal int                      `json:"notScannedTotal"`
+	Checks          map[string]*CheckSummary `json:"checks"`
 	// NamespaceModeDowngrades are the namespaces whose cisgate.io/mode label lowers a check's
 	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
 	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
 	NamespaceModeDowngrades []NamespaceModeDowngrade `json:"namespaceModeDowngrades"`
+}
+
+// MaxNotScannedListed bounds summary.json's list of nodes not scanned, so that its size follows
+// the catalogue, not the node count: a broken node image can leave thousands unscanned.
+const MaxNotScannedListed = 50
+
+// capNotScanned sorts the nodes not scanned, counts them all and keeps the first
+// MaxNotScannedListed.
+func (b *summaryBuilder) capNotScanned() {
+	ns := b.summary.NotScanned
+	slices.SortFunc(ns, func(x, y NotScannedNode) int { return strings.Compare(x.Node, y.Node) })
+	b.summary.NotScannedTotal = len(ns)
+	b.summary.NotScanned = ns[:min(len(ns), MaxNotScannedListed)]
 }
 
 // NotScannedNode is one node the scan could not read.
