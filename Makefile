@@ -15,6 +15,7 @@ lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	cd test/imagebuild && $(GO) vet ./...
+	cd test/dashboards && $(GO) vet ./...
 
 fmt:
 	gofmt -w $(GOFILES)
@@ -24,6 +25,7 @@ fmt:
 # The cluster tests' package runs one cluster for all its tests, hence the longer -timeout.
 test: lint tools cluster-tools cluster-packages image pause-image
 	CISGATE_CLUSTER=1 CISGATE_IMAGE=$(CURDIR)/bin/image KUBEBUILDER_ASSETS=$(TOOLS_BIN) HELM=$(TOOLS_BIN)/helm $(GO) test -count=1 -timeout 30m $(PKGS)
+	cd test/dashboards && $(GO) test -count=1 ./...
 
 # Only the local-cluster tests.
 cluster-test: tools cluster-tools cluster-packages image pause-image

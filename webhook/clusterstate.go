@@ -54,7 +54,13 @@ func countFailure(lookup string, err error) error {
 	return err
 }
 
-func init() { metrics.Registry.MustRegister(lookupFailures) }
+func init() {
+	metrics.Registry.MustRegister(lookupFailures)
+	// Every lookup's series exists from the start, at 0, for dashboards' rates.
+	for _, l := range []string{lookupNamespaces, lookupNetworkPolicies, lookupNetworkPoliciesLive, lookupServiceAccounts, lookupIngressClasses} {
+		lookupFailures.WithLabelValues(l)
+	}
+}
 
 // LiveConfig is cfg with the live confirmation's own rate limits.
 func LiveConfig(cfg *rest.Config) *rest.Config {
