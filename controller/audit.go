@@ -87,7 +87,15 @@ type Auditor struct {
 	namespaceModes map[string]string
 	// openReports writes each audit's OpenReports; nil: none.
 	openReports *openreports.Writer
+	// nodeReports follows the node scans' ClusterReports, the summary's node counts; nil: the
+	// node keys of the report ConfigMap alone.
+	nodeReports *openreports.NodeReports
 }
+
+// ReadNodeReports makes the summary merge the node scans' OpenReports ClusterReports (followed by
+// n, which Start runs) before the node keys of the report ConfigMap, whose node keys then only
+// count for nodes without a ClusterReport. Call it before Start.
+func (a *Auditor) ReadNodeReports(n *openreports.NodeReports) { a.nodeReports = n }
 
 // WriteOpenReports makes every audit also write its findings as OpenReports through w (see
 // package openreports). Call it before Start.
@@ -126,6 +134,19 @@ func (a *Auditor) Start(ctx context.Context) error {
 		}
 	}()
 	defer func() { cancel(); <-watchDone }()
+	if a.nodeReports != nil {
+		reportsDone := make(chan struct{})
+		go func() {
+			defer close(reportsDone)
+			a.nodeReports.Run(ctx, func() {
+				select {
+				case keysChanged <- struct{}{}:
+				default: // one is pending already
+				}
+			})
+		}()
+		defer func() { cancel(); <-reportsDone }()
+	}
 	audit := func() {
 		if err := survive(func() error { return a.RunOnce(ctx) }); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Background audit failed; retrying at the next interval")
@@ -267,8 +288,14 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 		b.addAudit(a.auditCounts, a.platformCounts)
 	}
 	b.addNamespaceModes(pol, a.namespaceModes)
+	var fromReports map[string]bool
+	if a.nodeReports != nil {
+		if summaries, ok := a.nodeReports.Summaries(); ok {
+			fromReports = b.addNodeSummaries(summaries)
+		}
+	}
 	if cm != nil {
-		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
+		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data), fromReports)
 	}
 	b.capNotScanned()
 	data, err := report.MarshalWithin(b.summary, report.SummaryShare)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/webhook"
@@ -174,17 +175,50 @@ func (b *summaryBuilder) addAudit(auditCounts, platformCounts map[policy.Slug]*C
 }
 
 // addReportKeys merges the admission.<replica>.json and node.<node>.json keys of the report
-// ConfigMap's data.
-func (b *summaryBuilder) addReportKeys(data map[string]string) {
+// ConfigMap's data, except the keys of the nodes in skipNodes (merged from their ClusterReports).
+func (b *summaryBuilder) addReportKeys(data map[string]string, skipNodes map[string]bool) {
 	for key, value := range data {
 		switch {
 		case !strings.HasSuffix(key, ".json"):
 		case strings.HasPrefix(key, "admission."):
 			b.addAdmission(value)
 		case strings.HasPrefix(key, "node."):
-			b.addNode(value)
+			if !skipNodes[key] {
+				b.addNode(value)
+			}
 		}
 	}
+}
+
+// addNodeSummaries merges the nodes' scans from their OpenReports ClusterReports (their
+// openreports.NodeSummary annotation) and returns the report keys of those nodes, which a node
+// scanned before it wrote OpenReports may still have, to be left out.
+func (b *summaryBuilder) addNodeSummaries(summaries []openreports.NodeSummary) map[string]bool {
+	keys := b.summary.Sources[SourceNode]
+	merged := map[string]bool{}
+	for _, s := range summaries {
+		merged[report.NodeKey(s.Node).Name] = true
+		if s.Benchmark != b.catalogue.Benchmark() {
+			keys.Skipped++
+			continue
+		}
+		keys.Merged++
+		if s.NotScanned != nil {
+			b.summary.NotScanned = append(b.summary.NotScanned, NotScannedNode{Node: s.Node, NotScanned: *s.NotScanned})
+			continue
+		}
+		for _, ids := range []struct {
+			ids []string
+			add Counts
+		}{{s.Pass, Counts{Pass: 1}}, {s.Fail, Counts{Fail: 1}}, {s.Warn, Counts{Warn: 1}}} {
+			for _, id := range ids.ids {
+				if counts := b.counts(id, SourceNode); counts != nil {
+					counts.add(ids.add)
+				}
+			}
+		}
+	}
+	return merged
 }
 
 func (b *summaryBuilder) addAdmission(value string) {

@@ -19,6 +19,7 @@ func BuildNode(cat *policy.Catalogue, scan nodescan.NodeReport, node metav1.Obje
 		TypeMeta: metav1.TypeMeta{APIVersion: orv1alpha1.GroupVersion.String(), Kind: "ClusterReport"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: NodeReportName(scan.Node), Labels: labels(WriterNodeScan, b),
+			Annotations: map[string]string{NodeSummaryAnnotation: nodeSummary(scan)},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "v1", Kind: "Node", Name: node.GetName(), UID: node.GetUID(),
 				// A report never blocks the Node's deletion.

@@ -2,6 +2,7 @@ package openreports_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,6 +159,10 @@ func TestBuildNode(t *testing.T) {
 	require.Equal(t, "flag --anonymous-auth", fail.Properties[openreports.PropertySource])
 	require.Equal(t, "true", fail.Properties[openreports.PropertyActual])
 	require.Equal(t, int64(1700000000), fail.Timestamp.Seconds)
+	var digest openreports.NodeSummary
+	require.NoError(t, json.Unmarshal([]byte(r.Annotations[openreports.NodeSummaryAnnotation]), &digest))
+	require.Equal(t, openreports.NodeSummary{Node: node.Name, Benchmark: policy.EKS180, Pass: []string{qps.ID}, Fail: []string{anon.ID}}, digest,
+		"the metadata alone tells summary.json the node's results")
 
 	scan.NotScanned = &nodescan.NotScanned{Reason: "no kubelet process", Hint: "mount /proc"}
 	r = openreports.BuildNode(cat, scan, node)

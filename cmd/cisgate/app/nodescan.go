@@ -80,7 +80,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Report, "report", o.Report, "also record the results as a CISNodeScan Event on the Node and in the report ConfigMap")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")
-	fs.BoolVar(&o.OpenReports, "openreports", o.OpenReports, "with --report: also write the node's OpenReports ClusterReport "+openreports.NodeReportName("<node>")+" (the CRDs must be installed)")
+	fs.BoolVar(&o.OpenReports, "openreports", o.OpenReports, "with --report: write the node's results to its OpenReports ClusterReport "+openreports.NodeReportName("<node>")+" instead of the report ConfigMap (the CRDs must be installed)")
 }
 
 // Validate reports every problem with the options.
@@ -200,7 +200,14 @@ type clusterNodeScanReporter struct {
 
 // ReportNodeScan writes every sink; a failure of one does not skip the others.
 func (r *clusterNodeScanReporter) ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error {
-	keyErr := r.writeKey(ctx, payload)
+	var keyErr error
+	if r.openReports == nil {
+		keyErr = r.writeKey(ctx, payload)
+	} else {
+		// The node's results live in its ClusterReport; a key from before stays out of the
+		// ConfigMap, whose size must not follow the node count.
+		keyErr = report.ReleaseKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node))
+	}
 	node, err := r.client.CoreV1().Nodes().Get(ctx, payload.Node, metav1.GetOptions{})
 	if err != nil {
 		return errors.Join(keyErr, fmt.Errorf("--report: the Event needs the Node (and so does the ClusterReport): %w", err))
@@ -243,26 +250,30 @@ func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.No
 	if payload.Counts[policy.StatusFail] > 0 || payload.NotScanned != nil {
 		eventType = report.EventWarning
 	}
-	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload))
+	where := "ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name
+	if r.openReports != nil {
+		where = "ClusterReport " + openreports.NodeReportName(payload.Node)
+	}
+	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload, where))
 }
 
 // nodeScanNote summarises a scan in an Event note, e.g.
 // "eks-1.8.0 section 3: 2 FAIL, 0 WARN, 11 PASS; details in ConfigMap cisgate-report key
 // node.n1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth); ...". The sink cuts
 // it to the API server's limit, so the pointer to the details comes before the list.
-func nodeScanNote(payload nodescan.NodeReport) string {
+func nodeScanNote(payload nodescan.NodeReport, where string) string {
 	var b strings.Builder
 	if n := payload.NotScanned; n != nil {
 		// Nothing was decided: the counts would read as a node with WARNs.
 		b.WriteString(string(payload.Benchmark) + " section 3: " + n.String())
-		b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+		b.WriteString("; details in " + where)
 		return b.String()
 	}
 	b.WriteString(string(payload.Benchmark) + " section 3: " +
 		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
 		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +
 		strconv.Itoa(payload.Counts[policy.StatusPass]) + " PASS")
-	b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+	b.WriteString("; details in " + where)
 	for _, res := range payload.Results {
 		if res.Status == policy.StatusFail {
 			b.WriteString("; FAIL [" + res.ID + "] " + string(res.Slug) + " (" + res.Actual + ", " + res.Source + ")")

@@ -11,15 +11,17 @@ import (
 )
 
 // newOpenReportsWriter returns the writer of the reports labelled writer, with its own clients:
-// the typed one for applies and deletes, the metadata one for reading what is there.
-func newOpenReportsWriter(cfg *rest.Config, writer string, opts openreports.Options) (*openreports.Writer, error) {
+// the typed one for applies and deletes, the metadata one for reading what is there; and the
+// follower of the node scans' reports, on the same metadata client.
+func newOpenReportsWriter(cfg *rest.Config, writer string, opts openreports.Options) (*openreports.Writer, *openreports.NodeReports, error) {
 	typed, err := versioned.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--openreports: %w", err)
+		return nil, nil, fmt.Errorf("--openreports: %w", err)
 	}
 	meta, err := metadata.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--openreports: %w", err)
+		return nil, nil, fmt.Errorf("--openreports: %w", err)
 	}
-	return openreports.NewWriter(typed, meta, writer, opts)
+	w, err := openreports.NewWriter(typed, meta, writer, opts)
+	return w, openreports.NewNodeReports(meta), err
 }

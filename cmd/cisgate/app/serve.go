@@ -75,8 +75,10 @@ type ServeOptions struct {
 	// OpenReports configures the audit's OpenReports.
 	OpenReports *openreports.Options
 
-	// openReports is the leader's writer of OpenReports, built by Run when enabled.
+	// openReports is the leader's writer of OpenReports and nodeReports its reader of the node
+	// scans' ones, built by Run when enabled.
 	openReports *openreports.Writer
+	nodeReports *openreports.NodeReports
 }
 
 // NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
@@ -225,7 +227,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	}
 	if o.OpenReports.Enabled {
 		o.NodeScan.OpenReports = true
-		if o.openReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
+		if o.openReports, o.nodeReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
 			return err
 		}
 	}
@@ -333,6 +335,7 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 		auditor := controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)
 		if o.openReports != nil {
 			auditor.WriteOpenReports(o.openReports)
+			auditor.ReadNodeReports(o.nodeReports)
 		}
 		all := []manager.Runnable{auditor}
 		if o.NodeScan.Enabled {

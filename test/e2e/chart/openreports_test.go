@@ -40,9 +40,9 @@ func TestOpenReportsRendered(t *testing.T) {
 		roles[o.GetName()] = convert[rbacv1.ClusterRole](t, o).Rules
 	}
 	// The leader: list its reports' metadata, apply (create or patch), delete stale ones
-	// (openreports.Writer.Sync).
+	// (openreports.Writer.Sync); watch the node scans' (openreports.NodeReports).
 	assert.Contains(t, roles["cisgate"], rbacv1.PolicyRule{APIGroups: []string{"openreports.io"},
-		Resources: []string{"reports", "clusterreports"}, Verbs: []string{"list", "create", "patch", "delete"}})
+		Resources: []string{"reports", "clusterreports"}, Verbs: []string{"list", "watch", "create", "patch", "delete"}})
 	// The node scan: read its node's ClusterReport, apply it (openreports.ApplyClusterReportIfChanged).
 	assert.Contains(t, roles["cisgate-nodescan"], rbacv1.PolicyRule{APIGroups: []string{"openreports.io"},
 		Resources: []string{"clusterreports"}, Verbs: []string{"get", "create", "patch"}})

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,4 +275,47 @@ func TestNodeScanClusterReport(t *testing.T) {
 	again, err := or.OpenreportsV1alpha1().ClusterReports().Get(ctx, r.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, r.ResourceVersion, again.ResourceVersion, "an unchanged scan writes nothing")
+
+	// The node's results are not in the report ConfigMap, and its Event points to the report.
+	cm, err := env.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, cm.Data, report.NodeKey(node.Name).Name)
+	events, err := env.Clientset.EventsV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	pointed := false
+	for _, e := range events.Items {
+		if e.Regarding.Name == node.Name && e.Reason == string(report.ReasonNodeScan) {
+			pointed = strings.Contains(e.Note, "details in ClusterReport "+r.Name)
+		}
+	}
+	assert.True(t, pointed, "the CISNodeScan Event names the ClusterReport")
+
+	// The leader's summary.json counts the node from its ClusterReport's metadata.
+	pol, err := policy.DefaultConfig().Compile()
+	require.NoError(t, err)
+	meta, err := metadata.NewForConfig(env.Config)
+	require.NoError(t, err)
+	auditor := controller.NewAuditor(env.Clientset, ns, func() *policy.Policy { return pol }, nil, controller.NewAuditOptions())
+	auditor.ReadNodeReports(openreports.NewNodeReports(meta))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- auditor.Start(runCtx) }()
+	defer func() { stop(); <-done }()
+	framework.WaitFor(t, 30*time.Second, "summary.json to count the node", func() error {
+		cm, err := env.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var summary controller.Summary
+		if err := json.Unmarshal([]byte(cm.Data[report.SummaryKey().Name]), &summary); err != nil {
+			return err
+		}
+		for id := range wantFail {
+			c := summary.Checks[id]
+			if c == nil || c.Node == nil || c.Node.Fail < 1 {
+				return fmt.Errorf("%s: no node failure counted: %+v", id, c)
+			}
+		}
+		return nil
+	})
 }
