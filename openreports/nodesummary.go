@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
@@ -114,23 +113,4 @@ func (n *NodeReports) Summaries() ([]NodeSummary, bool) {
 	}
 	slices.SortFunc(out, func(a, b NodeSummary) int { return strings.Compare(a.Node, b.Node) })
 	return out, true
-}
-
-// syncTimeout bounds how long a caller waits for the first list (WaitSynced).
-const syncTimeout = 30 * time.Second
-
-// WaitSynced waits until the follower has listed the reports, ctx ends or syncTimeout passes.
-func (n *NodeReports) WaitSynced(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
-	defer cancel()
-	for {
-		if _, ok := n.Summaries(); ok {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
