@@ -119,6 +119,9 @@ func (w *Writer) Sync(ctx context.Context, reports []*orv1alpha1.Report, cluster
 			return
 		}
 		if err := apply(); err != nil {
+			if goneWithItsNamespace(err) {
+				return // the namespace is being deleted, and its report with it
+			}
 			syncedTotal.WithLabelValues(OutcomeError).Inc()
 			errs = append(errs, err)
 			return
@@ -157,6 +160,12 @@ func (w *Writer) Sync(ctx context.Context, reports []*orv1alpha1.Report, cluster
 		syncedTotal.WithLabelValues(OutcomeDeleted).Inc()
 	}
 	return stats, errors.Join(errs...)
+}
+
+// goneWithItsNamespace tells an apply refused because the report's namespace is being deleted
+// (or is gone): nothing to report there any more.
+func goneWithItsNamespace(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }
 
 // existing lists the content hashes of the writer's reports, by key, page by page.

@@ -186,6 +186,16 @@ func TestAuditReports(t *testing.T) {
 	assert.False(t, failing(teamA.Results)[priv.ID+" Pod "+bad+"/web"], "the fix reached the report")
 	_, err = or.OpenreportsV1alpha1().Reports(bad).Get(ctx, "cisgate-audit-old", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the stale report is deleted: %v", err)
+
+	// A namespace being deleted (envtest has no namespace controller: it stays Terminating with
+	// its objects) gets no new report, and the audit does not fail for it.
+	leaving := env.Namespace(t, "leaving")
+	_, err = cs.CoreV1().Pods(leaving).Create(ctx, workload(leaving, "web", privileged), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, cs.CoreV1().Namespaces().Delete(ctx, leaving, metav1.DeleteOptions{}))
+	require.NoError(t, auditor.RunOnce(ctx), "a namespace on its way out is no failure")
+	_, err = or.OpenreportsV1alpha1().Reports(leaving).Get(ctx, openreports.NamespaceReportName, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "no report is created in a terminating namespace: %v", err)
 }
 
 func nonCisgateManagers(entries []metav1.ManagedFieldsEntry) []metav1.ManagedFieldsEntry {
