@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -83,7 +85,21 @@ type Auditor struct {
 	platformCounts map[policy.Slug]*Counts
 	// namespaceModes are the last audit's cisgate.io/mode labels, for the summary's downgrades.
 	namespaceModes map[string]string
+	// openReports writes each audit's OpenReports; nil: none.
+	openReports *openreports.Writer
+	// nodeReports follows the node scans' ClusterReports, the summary's node counts; nil: the
+	// node keys of the report ConfigMap alone.
+	nodeReports *openreports.NodeReports
 }
+
+// ReadNodeReports makes the summary merge the node scans' OpenReports ClusterReports (followed by
+// n, which Start runs) before the node keys of the report ConfigMap, whose node keys then only
+// count for nodes without a ClusterReport. Call it before Start.
+func (a *Auditor) ReadNodeReports(n *openreports.NodeReports) { a.nodeReports = n }
+
+// WriteOpenReports makes every audit also write its findings as OpenReports through w (see
+// package openreports). Call it before Start.
+func (a *Auditor) WriteOpenReports(w *openreports.Writer) { a.openReports = w }
 
 // alertKey is one check failing on one object (its UID, else kind/namespace/name). It holds the
 // slug, not the ID: a config that changes benchmark renumbers the checks, not the findings.
@@ -118,6 +134,19 @@ func (a *Auditor) Start(ctx context.Context) error {
 		}
 	}()
 	defer func() { cancel(); <-watchDone }()
+	if a.nodeReports != nil {
+		reportsDone := make(chan struct{})
+		go func() {
+			defer close(reportsDone)
+			a.nodeReports.Run(ctx, func() {
+				select {
+				case keysChanged <- struct{}{}:
+				default: // one is pending already
+				}
+			})
+		}()
+		defer func() { cancel(); <-reportsDone }()
+	}
 	audit := func() {
 		if err := survive(func() error { return a.RunOnce(ctx) }); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Background audit failed; retrying at the next interval")
@@ -193,32 +222,51 @@ func isWriterKey(key string) bool {
 }
 
 // RunOnce audits the cluster once: it raises the Events of new findings, then writes audit.json
-// and summary.json, and returns when both are written.
+// and summary.json, and, when set, the OpenReports, and returns when all are written.
 func (a *Auditor) RunOnce(ctx context.Context) error {
+	run, pol, err := a.audit(ctx)
+	if err != nil || a.openReports == nil {
+		return err
+	}
+	// Outside the lock: the writer's rate limit may make this the longest part, and the summary
+	// must not wait for it.
+	start := time.Now()
+	reports := openreports.BuildAudit(openreports.Audit{Catalogue: pol.Catalogue, Time: run.Time, Findings: run.Report.Findings, Passes: run.Passes})
+	stats, err := a.openReports.Sync(ctx, reports.Namespaced, []*orv1alpha1.ClusterReport{reports.Cluster})
+	log.FromContext(ctx).WithName("audit").Info("Wrote the OpenReports", "applied", stats.Applied, "unchanged", stats.Unchanged,
+		"deleted", stats.Deleted, "duration", time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("audit: writing the OpenReports: %w", err)
+	}
+	return nil
+}
+
+// audit runs the audit and writes audit.json and summary.json.
+func (a *Auditor) audit(ctx context.Context) (*AuditRun, *policy.Policy, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	pol := a.policy()
 	if pol == nil {
-		return errors.New("audit: no policy loaded")
+		return nil, nil, errors.New("audit: no policy loaded")
 	}
 	start := time.Now()
 	run, err := Audit(ctx, a.client, pol, a.opts.PageSize)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return nil, nil, fmt.Errorf("audit: %w", err)
 	}
 	a.auditCounts, a.platformCounts, a.namespaceModes = run.Counts, run.PlatformCounts, run.NamespaceModes
 	a.alert(run)
 	auditReport := NewAuditReport(run)
 	data, err := report.MarshalWithin(auditReport, report.AuditShare)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return nil, nil, fmt.Errorf("audit: %w", err)
 	}
 	if err := report.ApplyKey(ctx, a.client, a.namespace, report.AuditKey(), data); err != nil {
-		return err
+		return nil, nil, err
 	}
 	log.FromContext(ctx).WithName("audit").Info("Audited the cluster", "objects", auditReport.Checked,
 		"failingChecks", len(auditReport.Checks), "bytes", len(data), "duration", time.Since(start).Round(time.Millisecond))
-	return a.writeSummary(ctx, pol)
+	return run, pol, a.writeSummary(ctx, pol)
 }
 
 // RefreshSummary writes summary.json from the last audit and the report keys as they are now.
@@ -242,9 +290,16 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 		b.addAudit(a.auditCounts, a.platformCounts)
 	}
 	b.addNamespaceModes(pol, a.namespaceModes)
-	if cm != nil {
-		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data))
+	var fromReports map[string]bool
+	if a.nodeReports != nil {
+		if summaries, ok := a.nodeReports.Summaries(); ok {
+			fromReports = b.addNodeSummaries(summaries)
+		}
 	}
+	if cm != nil {
+		b.addReportKeys(a.releaseGoneReplicas(ctx, cm.Data), fromReports)
+	}
+	b.capNotScanned()
 	data, err := report.MarshalWithin(b.summary, report.SummaryShare)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
@@ -68,6 +69,9 @@ type AuditRun struct {
 	// NamespaceModes are the cisgate.io/mode label values by namespace, where set: summary.json
 	// lists the downgrades among them.
 	NamespaceModes map[string]string
+	// Passes are how many objects passed each check, by the namespace they are in or are ("" for
+	// the other cluster-scoped objects): the OpenReports' pass results.
+	Passes map[string]map[policy.Slug]int
 }
 
 // auditedKind is one kind the audit lists and evaluates.
@@ -275,6 +279,7 @@ func newRunRecorder(pol *policy.Policy) *runRecorder {
 			Platform:       map[output.ObjectRef]bool{},
 			references:     map[output.ObjectRef]corev1.ObjectReference{},
 			NamespaceModes: map[string]string{},
+			Passes:         map[string]map[policy.Slug]int{},
 		},
 	}
 	for _, e := range pol.Catalogue.Entries() {
@@ -331,8 +336,28 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 		if !ok || !check.AppliesTo(obj) || rec.pol.ModeFor(e.Slug, namespaceMode) == policy.ModeOff {
 			continue
 		}
-		countsOf(counts, e.Slug).add(outcome(e.Slug, judged))
+		o := outcome(e.Slug, judged)
+		countsOf(counts, e.Slug).add(o)
+		if o.Pass > 0 {
+			rec.pass(reportScope(k.kind, obj.Namespace, obj.Name), e.Slug)
+		}
 	}
+}
+
+// pass counts an object of scope that passed a check.
+func (rec *runRecorder) pass(scope string, slug policy.Slug) {
+	m := rec.run.Passes[scope]
+	if m == nil {
+		m = map[policy.Slug]int{}
+		rec.run.Passes[scope] = m
+	}
+	m[slug]++
+}
+
+// reportScope is the namespace whose report carries an object's results: its own, or, for a
+// Namespace, the one it is; "" for the other cluster-scoped objects (openreports.ScopeOf).
+func reportScope(kind, namespace, name string) string {
+	return openreports.ScopeOf(output.ObjectRef{Kind: kind, Namespace: namespace, Name: name})
 }
 
 // outcome classifies an object's results of one check: FAIL before WARN before exempt; no result
@@ -372,6 +397,7 @@ func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int
 	counts := rec.counts(entry.Slug)
 	if networkPolicies > 0 {
 		counts.Pass++
+		rec.pass(ns.Name, entry.Slug)
 		return
 	}
 	f := output.Finding{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -51,6 +53,9 @@ type NodeScanOptions struct {
 	PriorityClassName string
 	// ExtraHostPaths are mounted read-only besides the known layouts' paths.
 	ExtraHostPaths []HostPath
+	// OpenReports makes each scan also write its node's OpenReports ClusterReport (nodescan
+	// --openreports); serve sets it from its own --openreports.
+	OpenReports bool
 }
 
 // NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.
@@ -228,7 +233,7 @@ func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts No
 	}
 	if _, err := jobInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueueJobNode,
-		UpdateFunc: func(_, obj any) { enqueueJobNode(obj) },
+		UpdateFunc: func(old, obj any) { countFinished(old, obj); enqueueJobNode(obj) },
 		DeleteFunc: enqueueJobNode,
 	}); err != nil {
 		return nil, err
@@ -483,6 +488,7 @@ func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) erro
 	if err != nil {
 		return fmt.Errorf("creating Job %s/%s: %w", s.namespace, job.Name, err)
 	}
+	nodeScanJobsCreated.Inc()
 	s.pending[nodeName] = pendingJob{name: created.Name, created: s.clock.Now()}
 	s.lastScan[nodeName] = s.clock.Now()
 	log.FromContext(ctx).V(1).Info("Started a node scan", "node", nodeName, "job", created.Name)
@@ -565,6 +571,39 @@ func (s *NodeScanScheduler) dropDue(nodeName string) {
 	for i, n := range s.due {
 		if n == nodeName {
 			s.due = append(s.due[:i], s.due[i+1:]...)
+			return
+		}
+	}
+}
+
+var (
+	nodeScanJobsCreated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cisgate_nodescan_jobs_created_total",
+		Help: "Node scan Jobs the leader created.",
+	})
+	nodeScanJobsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cisgate_nodescan_jobs_finished_total",
+		Help: "Node scan Jobs the leader saw finish, by condition: Complete (every check passed or warned), Failed (a FAIL, a node not scanned, or the scan could not run).",
+	}, []string{"condition"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(nodeScanJobsCreated, nodeScanJobsFinished)
+	// Both series exist from the start, at 0, for dashboards' rates.
+	nodeScanJobsFinished.WithLabelValues(string(batchv1.JobComplete))
+	nodeScanJobsFinished.WithLabelValues(string(batchv1.JobFailed))
+}
+
+// countFinished counts a Job's move to Complete or Failed, seen by the leader's informer.
+func countFinished(old, obj any) {
+	before, ok1 := old.(*batchv1.Job)
+	after, ok2 := obj.(*batchv1.Job)
+	if !ok1 || !ok2 || jobFinished(before) || !jobFinished(after) {
+		return
+	}
+	for _, c := range after.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			nodeScanJobsFinished.WithLabelValues(string(c.Type)).Inc()
 			return
 		}
 	}

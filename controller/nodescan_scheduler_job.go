@@ -255,6 +255,10 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 			},
 		},
 	}
+	if opts.OpenReports {
+		c := &job.Spec.Template.Spec.Containers[0]
+		c.Args = append(c.Args, "--openreports")
+	}
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/webhook"
@@ -39,7 +40,9 @@ type Summary struct {
 	Denials int `json:"denials"`
 	// NotScanned are the nodes whose last scan could not read the kubelet's configuration, with
 	// why; their results are not merged into the node counts, where they would read as WARNs.
-	NotScanned []NotScannedNode `json:"notScanned"`
+	// At most MaxNotScannedListed, by node name; NotScannedTotal counts them all.
+	NotScanned      []NotScannedNode `json:"notScanned"`
+	NotScannedTotal int              `json:"notScannedTotal"`
 	// Section3 is cloudscan.AutoModeSection3 when the cloud scan found an EKS Auto Mode cluster,
 	// whose nodes no scan can read: AWS manages their kubelet.
 	Section3 string                   `json:"section3,omitempty"`
@@ -48,6 +51,19 @@ type Summary struct {
 	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
 	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
 	NamespaceModeDowngrades []NamespaceModeDowngrade `json:"namespaceModeDowngrades"`
+}
+
+// MaxNotScannedListed bounds summary.json's list of nodes not scanned, so that its size follows
+// the catalogue, not the node count: a broken node image can leave thousands unscanned.
+const MaxNotScannedListed = 50
+
+// capNotScanned sorts the nodes not scanned, counts them all and keeps the first
+// MaxNotScannedListed.
+func (b *summaryBuilder) capNotScanned() {
+	ns := b.summary.NotScanned
+	slices.SortFunc(ns, func(x, y NotScannedNode) int { return strings.Compare(x.Node, y.Node) })
+	b.summary.NotScannedTotal = len(ns)
+	b.summary.NotScanned = ns[:min(len(ns), MaxNotScannedListed)]
 }
 
 // NotScannedNode is one node the scan could not read.
@@ -169,8 +185,8 @@ func (b *summaryBuilder) addAudit(auditCounts, platformCounts map[policy.Slug]*C
 }
 
 // addReportKeys merges the admission.<replica>.json, node.<node>.json and cloud.json keys of the
-// report ConfigMap's data.
-func (b *summaryBuilder) addReportKeys(data map[string]string) {
+// report ConfigMap's data, except the keys of the nodes in skipNodes (merged from their ClusterReports).
+func (b *summaryBuilder) addReportKeys(data map[string]string, skipNodes map[string]bool) {
 	for key, value := range data {
 		switch {
 		case key == report.CloudKey().Name:
@@ -179,9 +195,42 @@ func (b *summaryBuilder) addReportKeys(data map[string]string) {
 		case strings.HasPrefix(key, "admission."):
 			b.addAdmission(value)
 		case strings.HasPrefix(key, "node."):
-			b.addNode(value)
+			if !skipNodes[key] {
+				b.addNode(value)
+			}
 		}
 	}
+}
+
+// addNodeSummaries merges the nodes' scans from their OpenReports ClusterReports (their
+// openreports.NodeSummary annotation) and returns the report keys of those nodes, which a node
+// scanned before it wrote OpenReports may still have, to be left out.
+func (b *summaryBuilder) addNodeSummaries(summaries []openreports.NodeSummary) map[string]bool {
+	keys := b.summary.Sources[SourceNode]
+	merged := map[string]bool{}
+	for _, s := range summaries {
+		merged[report.NodeKey(s.Node).Name] = true
+		if s.Benchmark != b.catalogue.Benchmark() {
+			keys.Skipped++
+			continue
+		}
+		keys.Merged++
+		if s.NotScanned != nil {
+			b.summary.NotScanned = append(b.summary.NotScanned, NotScannedNode{Node: s.Node, NotScanned: *s.NotScanned})
+			continue
+		}
+		for _, ids := range []struct {
+			ids []string
+			add Counts
+		}{{s.Pass, Counts{Pass: 1}}, {s.Fail, Counts{Fail: 1}}, {s.Warn, Counts{Warn: 1}}} {
+			for _, id := range ids.ids {
+				if counts := b.counts(id, SourceNode); counts != nil {
+					counts.add(ids.add)
+				}
+			}
+		}
+	}
+	return merged
 }
 
 func (b *summaryBuilder) addAdmission(value string) {

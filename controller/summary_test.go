@@ -208,8 +208,32 @@ func TestSummaryCountsUnscannedNodesApart(t *testing.T) {
 
 	got, _ := reportKey[Summary](t, client, report.SummaryKey())
 	assert.Equal(t, []NotScannedNode{{Node: "node-2", NotScanned: unread}}, got.NotScanned)
+	assert.Equal(t, 1, got.NotScannedTotal)
 	assert.Equal(t, &Counts{Pass: 1}, got.Checks["3.2.1"].Node, "only node-1 was scanned")
 	assert.Equal(t, &Counts{Pass: 1}, got.Checks["3.2.4"].Node)
+}
+
+// TestSummaryCapsTheNodesNotScanned: summary.json lists the first MaxNotScannedListed nodes not
+// scanned, by name, and counts them all: its size follows the catalogue, not the node count.
+func TestSummaryCapsTheNodesNotScanned(t *testing.T) {
+	data := map[string]string{}
+	unread := nodescan.NotScanned{Reason: "no kubelet process, unit or known layout"}
+	total := MaxNotScannedListed + 7
+	for i := range total {
+		node := fmt.Sprintf("node-%03d", total-i) // written in reverse: the list comes out sorted
+		payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, NotScanned: &unread}, time.Now()),
+			report.SplitBudget(report.NodeShare, total))
+		require.NoError(t, err)
+		data[report.NodeKey(node).Name] = string(payload)
+	}
+	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}, Data: data})
+	runAuditor(t, client, "mode: audit")
+
+	got, _ := reportKey[Summary](t, client, report.SummaryKey())
+	assert.Equal(t, total, got.NotScannedTotal)
+	require.Len(t, got.NotScanned, MaxNotScannedListed)
+	assert.Equal(t, "node-001", got.NotScanned[0].Node)
+	assert.Equal(t, fmt.Sprintf("node-%03d", MaxNotScannedListed), got.NotScanned[MaxNotScannedListed-1].Node)
 }
 
 // TestSummaryFollowsTheReportKeys: with both intervals far off, a replica's new denial still reaches

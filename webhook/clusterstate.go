@@ -67,7 +67,13 @@ func countFailure(lookup string, err error) error {
 	return err
 }
 
-func init() { metrics.Registry.MustRegister(lookupFailures, networkPolicyLookups) }
+func init() {
+	metrics.Registry.MustRegister(lookupFailures, networkPolicyLookups)
+	// Every lookup's series exists from the start, at 0, for dashboards' rates.
+	for _, l := range []string{lookupNamespaces, lookupNetworkPolicies, lookupNetworkPoliciesLive, lookupServiceAccounts, lookupIngressClasses} {
+		lookupFailures.WithLabelValues(l)
+	}
+}
 
 func countNetworkPolicyAnswer(source string, n int, err error) {
 	result := "found"

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openreports/reports-api/pkg/client/clientset/versioned"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -42,6 +44,8 @@ type NodeScanOptions struct {
 	Report     bool
 	Kubeconfig string
 	Namespace  string
+	// OpenReports, with Report, also writes the node's OpenReports ClusterReport.
+	OpenReports bool
 
 	// newReporter builds the reporter for --report; tests replace it.
 	newReporter func(*NodeScanOptions) (NodeScanReporter, error)
@@ -76,6 +80,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Report, "report", o.Report, "also record the results as a CISNodeScan Event on the Node and in the report ConfigMap")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")
+	fs.BoolVar(&o.OpenReports, "openreports", o.OpenReports, "with --report: write the node's results to its OpenReports ClusterReport "+openreports.NodeReportName("<node>")+" instead of the report ConfigMap (the CRDs must be installed)")
 }
 
 // Validate reports every problem with the options.
@@ -161,11 +166,18 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 
 // newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
 func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
-	_, client, err := connect(o.Kubeconfig)
+	cfg, client, err := connect(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}
-	return newNodeScanReporter(client, o.Namespace)
+	r, err := newNodeScanReporter(client, o.Namespace)
+	if err != nil || !o.OpenReports {
+		return r, err
+	}
+	if r.openReports, err = versioned.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("--openreports: %w", err)
+	}
+	return r, nil
 }
 
 func newNodeScanReporter(client kubernetes.Interface, namespace string) (*clusterNodeScanReporter, error) {
@@ -182,16 +194,35 @@ type clusterNodeScanReporter struct {
 	client    kubernetes.Interface
 	namespace string
 	events    *report.EventSink
+	// openReports, when set, writes the node's ClusterReport.
+	openReports versioned.Interface
 }
 
-// ReportNodeScan writes both sinks; a failure of one does not skip the other.
+// ReportNodeScan writes every sink; a failure of one does not skip the others.
 func (r *clusterNodeScanReporter) ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error {
-	keyErr := r.writeKey(ctx, payload)
+	var keyErr error
+	if r.openReports == nil {
+		keyErr = r.writeKey(ctx, payload)
+	} else {
+		// The node's results live in its ClusterReport; a key from before stays out of the
+		// ConfigMap, whose size must not follow the node count.
+		keyErr = report.ReleaseKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node))
+	}
 	node, err := r.client.CoreV1().Nodes().Get(ctx, payload.Node, metav1.GetOptions{})
 	if err != nil {
-		return errors.Join(keyErr, fmt.Errorf("--report: the Event needs the Node: %w", err))
+		return errors.Join(keyErr, fmt.Errorf("--report: the Event needs the Node (and so does the ClusterReport): %w", err))
 	}
-	return errors.Join(keyErr, r.emitEvent(ctx, node, payload))
+	var reportErr error
+	if r.openReports != nil {
+		cat, err := policy.CatalogueFor(payload.Benchmark)
+		if err == nil {
+			_, err = openreports.ApplyClusterReportIfChanged(ctx, r.openReports, openreports.BuildNode(cat, payload, node))
+		}
+		if err != nil {
+			reportErr = fmt.Errorf("--openreports: %w", err)
+		}
+	}
+	return errors.Join(keyErr, reportErr, r.emitEvent(ctx, node, payload))
 }
 
 // writeKey applies node.<node>.json within this node's share of the ConfigMap budget. The share
@@ -219,26 +250,30 @@ func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.No
 	if payload.Counts[policy.StatusFail] > 0 || payload.NotScanned != nil {
 		eventType = report.EventWarning
 	}
-	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload))
+	where := "ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name
+	if r.openReports != nil {
+		where = "ClusterReport " + openreports.NodeReportName(payload.Node)
+	}
+	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload, where))
 }
 
 // nodeScanNote summarises a scan in an Event note, e.g.
 // "eks-2.0.0 section 3: 2 FAIL, 0 WARN, 10 PASS; details in ConfigMap cisgate-report key
 // node.n1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth); ...". The sink cuts
 // it to the API server's limit, so the pointer to the details comes before the list.
-func nodeScanNote(payload nodescan.NodeReport) string {
+func nodeScanNote(payload nodescan.NodeReport, where string) string {
 	var b strings.Builder
 	if n := payload.NotScanned; n != nil {
 		// Nothing was decided: the counts would read as a node with WARNs.
 		b.WriteString(string(payload.Benchmark) + " section 3: " + n.String())
-		b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+		b.WriteString("; details in " + where)
 		return b.String()
 	}
 	b.WriteString(string(payload.Benchmark) + " section 3: " +
 		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
 		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +
 		strconv.Itoa(payload.Counts[policy.StatusPass]) + " PASS")
-	b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name)
+	b.WriteString("; details in " + where)
 	for _, res := range payload.Results {
 		if res.Status == policy.StatusFail {
 			b.WriteString("; FAIL [" + res.ID + "] " + string(res.Slug) + " (" + res.Actual + ", " + res.Source + ")")

@@ -30,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cisgate/cisgate/controller"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/webhook"
@@ -74,6 +75,13 @@ type ServeOptions struct {
 	Audit     controller.AuditOptions
 	NodeScan  *controller.NodeScanOptions
 	CloudScan *controller.CloudScanOptions
+	// OpenReports configures the audit's OpenReports.
+	OpenReports *openreports.Options
+
+	// openReports is the leader's writer of OpenReports and nodeReports its reader of the node
+	// scans' ones, built by Run when enabled.
+	openReports *openreports.Writer
+	nodeReports *openreports.NodeReports
 }
 
 // NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
@@ -107,6 +115,7 @@ func NewServeOptions() *ServeOptions {
 		Audit:            controller.NewAuditOptions(),
 		NodeScan:         controller.NewNodeScanOptions(),
 		CloudScan:        controller.NewCloudScanOptions(),
+		OpenReports:      openreports.NewOptions(),
 	}
 }
 
@@ -136,6 +145,7 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Audit.AddFlags(fs)
 	o.NodeScan.AddFlags(fs)
 	o.CloudScan.AddFlags(fs)
+	o.OpenReports.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -173,6 +183,7 @@ func (o *ServeOptions) Validate() []error {
 		errs = append(errs, errors.New("leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period > 0"))
 	}
 	errs = append(errs, o.Audit.Validate()...)
+	errs = append(errs, o.OpenReports.Validate()...)
 	errs = append(errs, o.NodeScan.Validate()...)
 	return append(errs, o.CloudScan.Validate()...)
 }
@@ -222,6 +233,12 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return err
+	}
+	if o.OpenReports.Enabled {
+		o.NodeScan.OpenReports = true
+		if o.openReports, o.nodeReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
+			return err
+		}
 	}
 	// This manager has no leader election: everything in it runs on every replica, and losing a
 	// lease cannot stop it.
@@ -381,7 +398,12 @@ func (f *partFailures) err() error {
 func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.Interface, pol func() *policy.Policy, events *report.EventSink) error {
 	logger := log.Log.WithName("leader")
 	loops := func() ([]manager.Runnable, error) {
-		all := []manager.Runnable{controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)}
+		auditor := controller.NewAuditor(clientset, o.Namespace, pol, events, o.Audit)
+		if o.openReports != nil {
+			auditor.WriteOpenReports(o.openReports)
+			auditor.ReadNodeReports(o.nodeReports)
+		}
+		all := []manager.Runnable{auditor}
 		if o.NodeScan.Enabled {
 			benchmark := func() policy.Benchmark { return pol().Catalogue.Benchmark() }
 			s, err := controller.NewNodeScanScheduler(clientset, o.Namespace, *o.NodeScan, benchmark)

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cisgate/cisgate/test/e2e/framework"
@@ -49,4 +52,42 @@ func metricsPresent(series ...string) error {
 		}
 	}
 	return nil
+}
+
+// TestDashboardSeries: every series the chart's Grafana dashboard selects
+// (charts/cisgate/dashboards/series.txt, which test/dashboards holds to the dashboard's parsed
+// PromQL) is on a running cisgate's /metrics, so no panel stays empty for a misspelt name.
+func TestDashboardSeries(t *testing.T) {
+	serve(t)
+	ns := prepareNamespace(t, "dashboard", "")
+	_, err := env.Clientset.CoreV1().Pods(ns).Create(context.Background(), privilegedPod(ns, "priv"), metav1.CreateOptions{})
+	requireDenied(t, err, "[4.2.1]") // cisgate_check_info maps the checks once a request was decided
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "charts", "cisgate", "dashboards", "series.txt"))
+	require.NoError(t, err)
+	names := strings.Fields(string(data))
+	require.NotEmpty(t, names)
+	framework.WaitFor(t, 10*time.Second, "the dashboard's series", func() error {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		exported := map[string]bool{}
+		for _, line := range strings.Split(string(body), "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			exported[strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
+		}
+		for _, n := range names {
+			if !exported[n] {
+				return fmt.Errorf("the dashboard selects %s, which /metrics does not have", n)
+			}
+		}
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -97,4 +98,54 @@ func escapeModulePath(p string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// OpenReportsModule is the module whose config/crd directory holds the OpenReports CRDs (Report,
+// ClusterReport), at the version go.mod requires.
+const OpenReportsModule = "github.com/openreports/reports-api"
+
+// OpenReportsCRDDir returns the config/crd directory of the reports-api module this test binary
+// was built with, in the Go module cache.
+func OpenReportsCRDDir() (string, error) {
+	modDir, err := moduleDir(OpenReportsModule)
+	if err != nil {
+		return "", fmt.Errorf("finding reports-api's CRDs: %w", err)
+	}
+	dir := filepath.Join(modDir, "config", "crd")
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("finding reports-api's CRDs: %w (try `go mod download %s`)", err, OpenReportsModule)
+	}
+	return dir, nil
+}
+
+// MonitoringModule is the Prometheus Operator's API module, whose types the tests decode
+// ServiceMonitors with; its CRDs ship in the operator's main module (PrometheusOperatorModule)
+// at the same version.
+const (
+	MonitoringModule         = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
+	PrometheusOperatorModule = "github.com/prometheus-operator/prometheus-operator"
+)
+
+// ServiceMonitorCRD returns the ServiceMonitor CRD file of the Prometheus Operator release whose
+// API module go.mod requires, fetched into the module cache with `go mod download` (the main
+// module is not a dependency: only its CRD files are needed).
+func ServiceMonitorCRD() (string, error) {
+	apiDir, err := moduleDir(MonitoringModule)
+	if err != nil {
+		return "", fmt.Errorf("finding the Prometheus Operator's version: %w", err)
+	}
+	version := apiDir[strings.LastIndex(apiDir, "@")+1:]
+	out, err := exec.Command("go", "mod", "download", "-json", PrometheusOperatorModule+"@"+version).Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s@%s: %w", PrometheusOperatorModule, version, err)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download %s@%s: %s %v", PrometheusOperatorModule, version, mod.Error, err)
+	}
+	file := filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml")
+	if _, err := os.Stat(file); err != nil {
+		return "", err
+	}
+	return file, nil
 }

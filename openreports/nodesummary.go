@@ -1,0 +1,116 @@
+package openreports
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/policy"
+)
+
+// NodeSummaryAnnotation is the annotation of a node's ClusterReport that holds its NodeSummary:
+// what summary.json needs of the node, readable from the report's metadata alone, so the leader
+// follows every node with a metadata informer instead of reading every node's results.
+const NodeSummaryAnnotation = "cisgate.io/node-summary"
+
+// NodeSummary is a node's scan in short: its checks by result, or why it was not scanned.
+type NodeSummary struct {
+	Node       string               `json:"node"`
+	Benchmark  policy.Benchmark     `json:"benchmark"`
+	NotScanned *nodescan.NotScanned `json:"notScanned,omitempty"`
+	Pass       []string             `json:"pass,omitempty"`
+	Fail       []string             `json:"fail,omitempty"`
+	Warn       []string             `json:"warn,omitempty"`
+}
+
+// nodeSummary is the annotation's value for a scan.
+func nodeSummary(scan nodescan.NodeReport) string {
+	s := NodeSummary{Node: scan.Node, Benchmark: scan.Benchmark, NotScanned: scan.NotScanned}
+	if scan.NotScanned == nil {
+		for _, r := range scan.Results {
+			switch r.Status {
+			case policy.StatusPass:
+				s.Pass = append(s.Pass, r.ID)
+			case policy.StatusFail:
+				s.Fail = append(s.Fail, r.ID)
+			default:
+				s.Warn = append(s.Warn, r.ID)
+			}
+		}
+	}
+	data, _ := json.Marshal(s) // strings and slices of strings always encode
+	return string(data)
+}
+
+// NodeReports follows the node scans' ClusterReports through their metadata (one watch, no
+// results): the leader's source of the node counts in summary.json when the scans write
+// OpenReports instead of node keys in the report ConfigMap.
+type NodeReports struct {
+	meta metadata.Interface
+
+	mu       sync.Mutex
+	informer cache.SharedIndexInformer
+}
+
+// NewNodeReports returns the follower; Run starts it.
+func NewNodeReports(meta metadata.Interface) *NodeReports { return &NodeReports{meta: meta} }
+
+// Run follows the reports until ctx ends, calling changed after each change once the first list
+// is in.
+func (n *NodeReports) Run(ctx context.Context, changed func()) {
+	factory := metadatainformer.NewFilteredSharedInformerFactory(n.meta, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+		o.LabelSelector = k8slabels.Set{ManagedByLabel: Source, WriterLabel: WriterNodeScan}.String()
+	})
+	informer := factory.ForResource(clusterReportsGVR).Informer()
+	notify := func(any) {
+		if informer.HasSynced() {
+			changed()
+		}
+	}
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: notify, UpdateFunc: func(_, obj any) { notify(obj) }, DeleteFunc: notify,
+	})
+	n.mu.Lock()
+	n.informer = informer
+	n.mu.Unlock()
+	factory.Start(ctx.Done())
+	if cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		changed()
+	}
+	<-ctx.Done()
+	factory.Shutdown()
+}
+
+// Summaries returns every node's summary, by node name, and whether the follower has listed the
+// reports yet (before that it knows nothing, which is not the same as no node).
+func (n *NodeReports) Summaries() ([]NodeSummary, bool) {
+	n.mu.Lock()
+	informer := n.informer
+	n.mu.Unlock()
+	if informer == nil || !informer.HasSynced() {
+		return nil, false
+	}
+	var out []NodeSummary
+	for _, obj := range informer.GetStore().List() {
+		m, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			continue
+		}
+		var s NodeSummary
+		if json.Unmarshal([]byte(m.Annotations[NodeSummaryAnnotation]), &s) != nil || s.Node == "" {
+			continue
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b NodeSummary) int { return strings.Compare(a.Node, b.Node) })
+	return out, true
+}
