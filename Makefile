@@ -44,8 +44,12 @@ cluster-down:
 
 # moto's server, the AWS API emulator the cloud scan's tests run against (cloudscan,
 # test/e2e/cloudscan); those tests fail under CI=true without it.
+# Found on PATH, else in pyenv's versions (where these machines have it, off a non-login shell's
+# PATH), else installed with pip; the tests run $(MOTO_SERVER) when it is set.
+MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null || ls $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/*/bin/moto_server 2>/dev/null | tail -n 1)
+export MOTO_SERVER
 moto:
-	@command -v moto_server >/dev/null 2>&1 || pip install 'moto[server]==5.2.1'
+	@if [ -z "$(MOTO_SERVER)" ]; then python3 -m pip install 'moto[server]==5.2.1'; else echo "moto_server: $(MOTO_SERVER)"; fi
 
 unit: moto
 	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v /test/e2e)

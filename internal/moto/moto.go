@@ -38,13 +38,16 @@ type Server struct {
 	cmd *exec.Cmd
 }
 
-// Start runs moto_server on a free loopback port until Stop. Without moto_server on PATH it fails
-// under CI=true (make test installs it) and is skipped elsewhere, saying why: skip is nil then and
-// the caller skips.
+// Start runs moto_server ($MOTO_SERVER, which make sets when it finds one off PATH, else the one
+// on PATH) on a free loopback port until Stop. Without it, it fails under CI=true (make test
+// installs it) and is skipped elsewhere, saying why: skip is nil then and the caller skips.
 func Start() (s *Server, skip error, err error) {
-	path, lookErr := exec.LookPath("moto_server")
+	path, lookErr := os.Getenv("MOTO_SERVER"), error(nil)
+	if path == "" {
+		path, lookErr = exec.LookPath("moto_server")
+	}
 	if lookErr != nil {
-		why := errors.New("moto_server not found on PATH: pip install 'moto[server]' (make test does)")
+		why := errors.New("moto_server not found on PATH nor in $MOTO_SERVER: pip install 'moto[server]' (make test does)")
 		if os.Getenv("CI") == "true" {
 			return nil, nil, why
 		}
