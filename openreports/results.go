@@ -28,8 +28,8 @@ const FieldManager = "cisgate"
 const (
 	// ManagedByLabel is app.kubernetes.io/managed-by=cisgate on every report cisgate writes.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
-	// WriterLabel says which part of cisgate wrote a report (WriterAudit, WriterNodeScan): each
-	// deletes only its own stale reports.
+	// WriterLabel says which part of cisgate wrote a report (WriterAudit, WriterNodeScan,
+	// WriterCloudScan): each deletes only its own stale reports.
 	WriterLabel = "cisgate.io/writer"
 	// ContentHashAnnotation holds the hash of what the report says (ContentHash), which the
 	// writer compares before it writes: an unchanged report is not written again.
@@ -40,8 +40,9 @@ const (
 
 // The writers, values of WriterLabel.
 const (
-	WriterAudit    = "audit"
-	WriterNodeScan = "nodescan"
+	WriterAudit     = "audit"
+	WriterNodeScan  = "nodescan"
+	WriterCloudScan = "cloudscan"
 )
 
 // Names of the reports.
@@ -50,7 +51,10 @@ const (
 	NamespaceReportName = "cisgate-audit"
 	// ClusterReportName is the ClusterReport of the audit's cluster-scoped objects and manual items.
 	ClusterReportName = "cisgate-audit-cluster"
-	nodeReportPrefix  = "cisgate-node-"
+	// CloudReportName is the ClusterReport of the leader's cloud scan (the items decided through
+	// the AWS API).
+	CloudReportName  = "cisgate-cloud"
+	nodeReportPrefix = "cisgate-node-"
 )
 
 // NodeReportName is the name of a node's ClusterReport: cisgate-node-<node>. Node names are DNS
