@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cisgate/cisgate/cloudscan"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -61,7 +63,13 @@ type CloudScanner struct {
 	opts      CloudScanOptions
 	policy    func() *policy.Policy
 	events    *report.EventSink
+	// openReports writes each scan as the ClusterReport openreports.CloudReportName; nil: none.
+	openReports *openreports.Writer
 }
+
+// WriteOpenReports makes every scan also write its results as an OpenReports ClusterReport
+// through w, a writer of openreports.WriterCloudScan. Call it before Start.
+func (s *CloudScanner) WriteOpenReports(w *openreports.Writer) { s.openReports = w }
 
 // NewCloudScanner returns the scan of the cluster behind client, writing to the report ConfigMap
 // in namespace, under the policy current at each run (its benchmark, and its exemptions for the
@@ -126,6 +134,12 @@ func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
 	}
 	if err := report.ApplyKey(ctx, s.client, s.namespace, report.CloudKey(), data); err != nil {
 		return result, err
+	}
+	if s.openReports != nil {
+		cr := openreports.BuildCloud(pol.Catalogue, result, time.Now())
+		if _, err := s.openReports.Sync(ctx, nil, []*orv1alpha1.ClusterReport{cr}); err != nil {
+			return result, fmt.Errorf("cloud scan: writing the OpenReports: %w", err)
+		}
 	}
 	if s.events == nil {
 		return result, nil

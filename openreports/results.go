@@ -28,8 +28,8 @@ const FieldManager = "cisgate"
 const (
 	// ManagedByLabel is app.kubernetes.io/managed-by=cisgate on every report cisgate writes.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
-	// WriterLabel says which part of cisgate wrote a report (WriterAudit, WriterNodeScan): each
-	// deletes only its own stale reports.
+	// WriterLabel says which part of cisgate wrote a report (WriterAudit, WriterNodeScan,
+	// WriterCloudScan): each deletes only its own stale reports.
 	WriterLabel = "cisgate.io/writer"
 	// ContentHashAnnotation holds the hash of what the report says (ContentHash), which the
 	// writer compares before it writes: an unchanged report is not written again.
@@ -40,8 +40,9 @@ const (
 
 // The writers, values of WriterLabel.
 const (
-	WriterAudit    = "audit"
-	WriterNodeScan = "nodescan"
+	WriterAudit     = "audit"
+	WriterNodeScan  = "nodescan"
+	WriterCloudScan = "cloudscan"
 )
 
 // Names of the reports.
@@ -50,7 +51,10 @@ const (
 	NamespaceReportName = "cisgate-audit"
 	// ClusterReportName is the ClusterReport of the audit's cluster-scoped objects and manual items.
 	ClusterReportName = "cisgate-audit-cluster"
-	nodeReportPrefix  = "cisgate-node-"
+	// CloudReportName is the ClusterReport of the leader's cloud scan (the items decided through
+	// the AWS API).
+	CloudReportName  = "cisgate-cloud"
+	nodeReportPrefix = "cisgate-node-"
 )
 
 // NodeReportName is the name of a node's ClusterReport: cisgate-node-<node>. Node names are DNS
@@ -112,52 +116,25 @@ var highSeverity = map[policy.Slug]bool{
 	"anonymous-auth": true, "authorization-mode": true, "client-ca": true, "read-only-port": true,
 }
 
-// Scored says whether a check's results are scored: the benchmark's automated items are, its
-// manual ones are not. cisgate's catalogue marks manual items by their section.
-func Scored(e policy.Entry) bool { return e.Section != policy.SectionManual }
+// Scored says whether a check's results are scored: the items the benchmark version assesses as
+// Automated are, its Manual ones and the checks it does not number are not.
+func Scored(e policy.Entry) bool { return e.Assessment == policy.Automated }
 
-// Category is the benchmark section of a check ID, e.g. "4.2 Pod Security Standards", named as
-// the benchmark version names it (sectionTitles); an ID outside them (cisgate's own) is
-// "cisgate".
-func Category(b policy.Benchmark, id string) string {
-	major, rest, ok := strings.Cut(id, ".")
-	minor, _, _ := strings.Cut(rest, ".")
-	if _, err := strconv.Atoi(major); err != nil || !ok {
+// Category is the benchmark section of a check, e.g. "4.2 Pod Security Standards", as the
+// benchmark version names it (policy.SectionTitle); a check the version does not number (kept by
+// slug) is "not numbered by <version>", and cisgate's own is "cisgate".
+func Category(b policy.Benchmark, e policy.Entry) string {
+	if !e.Numbered() {
+		return "not numbered by " + string(b)
+	}
+	section, ok := policy.SectionOf(e.ID)
+	if !ok {
 		return "cisgate"
 	}
-	section := major + "." + minor
-	if t, ok := sectionTitles[b][section]; ok {
-		return section + " " + t
-	}
-	if t, ok := sectionTitles[""][section]; ok {
+	if t, ok := policy.SectionTitle(b, section); ok {
 		return section + " " + t
 	}
 	return section
-}
-
-// sectionTitles are the benchmark's section titles ("" for those every version shares). Versions
-// up to 1.2.0 had Pod Security Policies in 4.2 and a 4.5 on admission control before the general
-// policies in 4.6; 1.5.0 renamed 4.2 and moved the general policies to 4.5.
-var sectionTitles = map[policy.Benchmark]map[string]string{
-	"": {
-		"2.1": "Logging",
-		"3.1": "Worker Node Configuration Files",
-		"3.2": "Kubelet",
-		"4.1": "RBAC and Service Accounts",
-		"4.2": "Pod Security Standards",
-		"4.3": "CNI Plugin",
-		"4.4": "Secrets Management",
-		"4.5": "General Policies",
-		"5.1": "Image Registry and Image Scanning",
-		"5.2": "Identity and Access Management (IAM)",
-		"5.3": "AWS EKS Key Management Service",
-		"5.4": "Cluster Networking",
-		"5.5": "Authentication and Authorization",
-		"5.6": "Other Cluster Configurations",
-	},
-	policy.EKS101: {"4.2": "Pod Security Policies", "4.5": "Extensible Admission Control", "4.6": "General Policies"},
-	policy.EKS110: {"4.2": "Pod Security Policies", "4.5": "Extensible Admission Control", "4.6": "General Policies"},
-	policy.EKS120: {"4.2": "Pod Security Policies", "4.5": "Extensible Admission Control", "4.6": "General Policies"},
 }
 
 // Result values, the CRD's enum.
@@ -186,7 +163,7 @@ func resultOf(status policy.Status, exempt bool) orv1alpha1.Result {
 // newResult fills what every result of a check carries.
 func newResult(b policy.Benchmark, e policy.Entry, r orv1alpha1.Result, at time.Time) orv1alpha1.ReportResult {
 	return orv1alpha1.ReportResult{
-		Source: Source, Policy: PolicyName(b), Rule: e.ID, Category: Category(b, e.ID),
+		Source: Source, Policy: PolicyName(b), Rule: e.ID, Category: Category(b, e),
 		Severity: Severity(e), Result: r, Scored: Scored(e),
 		Timestamp:  metav1.Timestamp{Seconds: at.Unix()},
 		Properties: map[string]string{PropertySlug: string(e.Slug), PropertyTitle: e.Title},

@@ -110,7 +110,9 @@ func TestBuildAuditCluster(t *testing.T) {
 		manual++
 		r := find(c.Results, e.ID, openreports.ResultWarn)
 		require.NotNil(t, r, "manual item %s is listed as a warning on the cluster", e.ID)
-		require.False(t, r.Scored, "manual items are not scored")
+		// cisgate cannot decide these, yet the benchmark scores those it assesses Automated
+		// (eks-2.0.0's 5.2.1, kube-bench cfg/eks-2.0.0/managedservices.yaml).
+		require.Equal(t, e.Assessment == policy.Automated, r.Scored, "%s is scored as %s assesses it", e.ID, cat.Benchmark())
 		require.Equal(t, orv1alpha1.ResultSeverity("low"), r.Severity)
 		require.Empty(t, r.Subjects, "a manual item is about the cluster, the report's scope")
 	}
@@ -184,7 +186,7 @@ func TestSeverityAndCategoryTables(t *testing.T) {
 		cat, err := policy.CatalogueFor(b)
 		require.NoError(t, err)
 		for _, e := range cat.Entries() {
-			c := openreports.Category(b, e.ID)
+			c := openreports.Category(b, e)
 			if e.ID == policy.NamespaceModeLabelID {
 				require.Equal(t, "cisgate", c)
 				continue
@@ -196,6 +198,47 @@ func TestSeverityAndCategoryTables(t *testing.T) {
 		}
 	}
 	require.Len(t, high, 10, "every slug of the high-severity table (openreports.Severity) is a check of some version")
+}
+
+// TestCategoryAndScoredOfAKeptCheck: eks-2.0.0 does not number namespace-network-policy (4.3.2 of
+// eks-1.8.0; cfg/eks-2.0.0/policies.yaml's 4.3.2 is a manual review item); a config that keeps it
+// reports it under its slug, in no section of 2.0.0 and unscored. Under eks-1.8.0 it is 4.3.2 in
+// "4.3 CNI Plugin" and scored, as 1.8.0 assesses it Automated (kube-bench cfg/eks-1.8.0/policies.yaml).
+func TestCategoryAndScoredOfAKeptCheck(t *testing.T) {
+	cfg := policy.DefaultConfig()
+	require.Equal(t, policy.EKS200, cfg.Benchmark)
+	cfg.Checks = map[string]policy.Mode{"namespace-network-policy": policy.ModeAudit}
+	pol, err := cfg.Compile()
+	require.NoError(t, err)
+	kept, ok := pol.Catalogue.Entry("namespace-network-policy")
+	require.True(t, ok)
+	require.Equal(t, "namespace-network-policy", kept.ID)
+	require.Equal(t, "not numbered by eks-2.0.0", openreports.Category(policy.EKS200, kept))
+	require.False(t, openreports.Scored(kept))
+
+	v18, err := policy.CatalogueFor(policy.EKS180)
+	require.NoError(t, err)
+	numbered, ok := v18.Entry("namespace-network-policy")
+	require.True(t, ok)
+	require.Equal(t, "4.3.2", numbered.ID)
+	require.Equal(t, "4.3 CNI Plugin", openreports.Category(policy.EKS180, numbered))
+	require.Equal(t, numbered.Assessment == policy.Automated, openreports.Scored(numbered))
+}
+
+// TestScoredIsTheAssessment: an item is scored when the version assesses it Automated, whichever
+// part of cisgate decides it (both are object checks); eks-2.0.0 assesses 4.1.1 (cluster-admin) Manual and 4.1.5
+// (default service account) Automated (kube-bench cfg/eks-2.0.0/policies.yaml).
+func TestScoredIsTheAssessment(t *testing.T) {
+	cat, err := policy.CatalogueFor(policy.EKS200)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		id     string
+		scored bool
+	}{{"4.1.1", false}, {"4.1.5", true}} {
+		e, ok := cat.Resolve(c.id)
+		require.True(t, ok, c.id)
+		require.Equal(t, c.scored, openreports.Scored(e), c.id)
+	}
 }
 
 // TestChartCRDsAreTheModules: the chart installs reports-api's own CRDs, byte for byte, of the

@@ -37,7 +37,7 @@ func NewOptions() *Options { return &Options{QPS: 5, Burst: 10} }
 
 // AddFlags binds the options to flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&o.Enabled, "openreports", o.Enabled, "write the audit's findings as OpenReports (openreports.io/v1alpha1 Reports per namespace and a ClusterReport; the CRDs must be installed)")
+	fs.BoolVar(&o.Enabled, "openreports", o.Enabled, "write the audit's findings as OpenReports (openreports.io/v1alpha1 Reports per namespace and a ClusterReport), and with --cloud-scan the cloud scan's as ClusterReport "+CloudReportName+" (the CRDs must be installed)")
 	fs.Float64Var(&o.QPS, "openreports-qps", o.QPS, "most report writes (applies and deletes) a second")
 	fs.IntVar(&o.Burst, "openreports-burst", o.Burst, "most report writes at once after a quiet spell")
 }

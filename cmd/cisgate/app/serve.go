@@ -75,13 +75,14 @@ type ServeOptions struct {
 	Audit     controller.AuditOptions
 	NodeScan  *controller.NodeScanOptions
 	CloudScan *controller.CloudScanOptions
-	// OpenReports configures the audit's OpenReports.
+	// OpenReports configures the audit's and the cloud scan's OpenReports.
 	OpenReports *openreports.Options
 
-	// openReports is the leader's writer of OpenReports and nodeReports its reader of the node
-	// scans' ones, built by Run when enabled.
-	openReports *openreports.Writer
-	nodeReports *openreports.NodeReports
+	// openReports is the leader's writer of the audit's OpenReports, cloudReports that of the
+	// cloud scan's, and nodeReports its reader of the node scans' ones, built by Run when enabled.
+	openReports  *openreports.Writer
+	cloudReports *openreports.Writer
+	nodeReports  *openreports.NodeReports
 }
 
 // NewServeOptions returns the defaults (docs/architecture.md, "Fixed interfaces").
@@ -237,6 +238,9 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if o.OpenReports.Enabled {
 		o.NodeScan.OpenReports = true
 		if o.openReports, o.nodeReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
+			return err
+		}
+		if o.cloudReports, _, err = newOpenReportsWriter(cfg, openreports.WriterCloudScan, *o.OpenReports); err != nil {
 			return err
 		}
 	}
@@ -413,7 +417,11 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			all = append(all, s)
 		}
 		if o.CloudScan.Enabled {
-			all = append(all, controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events))
+			cloud := controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events)
+			if o.cloudReports != nil {
+				cloud.WriteOpenReports(o.cloudReports)
+			}
+			all = append(all, cloud)
 		}
 		var leaderOnly []manager.Runnable
 		for _, r := range all {

@@ -22,6 +22,8 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	"github.com/openreports/reports-api/pkg/client/clientset/versioned"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +35,7 @@ import (
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/internal/moto"
 	"github.com/cisgate/cisgate/internal/testcerts"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
@@ -42,7 +45,14 @@ const namespace = "cisgate-system"
 
 var env *framework.Env
 
-func TestMain(m *testing.M) { os.Exit(framework.Main(m, framework.Options{}, &env)) }
+func TestMain(m *testing.M) {
+	dir, err := framework.OpenReportsCRDDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(framework.Main(m, framework.Options{CRDPaths: []string{dir}}, &env))
+}
 
 func TestServeLeaderScansTheCloud(t *testing.T) {
 	framework.Require(t, env)
@@ -90,7 +100,7 @@ func TestServeLeaderScansTheCloud(t *testing.T) {
 	_, err = env.Clientset.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
-	startServe(t, "--cloud-scan", "--cloud-cluster=prod", "--cloud-region="+moto.Region, "--cloud-interval=1h")
+	startServe(t, "--cloud-scan", "--cloud-cluster=prod", "--cloud-region="+moto.Region, "--cloud-interval=1h", "--openreports")
 
 	// cloud.json: every cloud item of eks-1.8.0 under its ID, with the value read.
 	var cloud cloudscan.CloudReport
@@ -123,6 +133,28 @@ func TestServeLeaderScansTheCloud(t *testing.T) {
 		"cni-network-policy":         policy.StatusPass,
 		"ecr-image-scanning":         policy.StatusPass,
 	}, statuses)
+
+	// The OpenReports ClusterReport cisgate-cloud, as Policy Reporter reads it: the same verdicts
+	// as cloud.json, one result per item.
+	or, err := versioned.NewForConfig(env.Config)
+	require.NoError(t, err)
+	var cr *orv1alpha1.ClusterReport
+	framework.WaitFor(t, 60*time.Second, "ClusterReport "+openreports.CloudReportName, func() error {
+		cr, err = or.OpenreportsV1alpha1().ClusterReports().Get(ctx, openreports.CloudReportName, metav1.GetOptions{})
+		return err
+	})
+	assert.Equal(t, openreports.WriterCloudScan, cr.Labels[openreports.WriterLabel])
+	reported := map[policy.Slug]policy.Status{}
+	for _, res := range cr.Results {
+		reported[policy.Slug(res.Properties[openreports.PropertySlug])] = map[orv1alpha1.Result]policy.Status{
+			openreports.ResultFail: policy.StatusFail, openreports.ResultPass: policy.StatusPass, openreports.ResultWarn: policy.StatusWarn,
+		}[res.Result]
+		if e, ok := cat.Entry(policy.Slug(res.Properties[openreports.PropertySlug])); ok {
+			assert.Equal(t, e.ID, res.Rule)
+		}
+	}
+	assert.Equal(t, statuses, reported, "the ClusterReport gives each cloud item cloud.json's verdict")
+	assert.Equal(t, orv1alpha1.ReportSummary{Fail: 4, Pass: 4}, cr.Summary)
 
 	// summary.json: the cloud scan as a source of its own.
 	logging, _ := cat.Entry("control-plane-logging")
