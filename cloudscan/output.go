@@ -3,8 +3,6 @@ package cloudscan
 import (
 	"encoding/json"
 	"io"
-	"strconv"
-	"text/tabwriter"
 
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -38,27 +36,7 @@ func writeTable(w io.Writer, r Report) error {
 	for _, e := range r.Errors {
 		head += "error: " + e + "\n"
 	}
-	if _, err := io.WriteString(w, head+"\n"); err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if _, err := io.WriteString(tw, "ID\tSTATUS\tCHECK\tEXPECTED\tACTUAL\tSOURCE\tDETAIL\n"); err != nil {
-		return err
-	}
-	for _, res := range r.Results {
-		row := res.ID + "\t" + string(res.Status) + "\t" + string(res.Slug) + "\t" + res.Expected + "\t" +
-			res.Actual + "\t" + res.Source + "\t" + res.Detail + "\n"
-		if _, err := io.WriteString(tw, row); err != nil {
-			return err
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	counts := r.counts()
-	_, err := io.WriteString(w, "\n"+strconv.Itoa(counts[policy.StatusPass])+" PASS, "+
-		strconv.Itoa(counts[policy.StatusFail])+" FAIL, "+strconv.Itoa(counts[policy.StatusWarn])+" WARN\n")
-	return err
+	return output.WriteEvidenceTable(w, head+"\n", r.Results)
 }
 
 // writeJUnit writes one test case per item: FAIL as <failure>, WARN as <skipped>.
@@ -70,19 +48,7 @@ func writeJUnit(w io.Writer, r Report) error {
 		Failures: counts[policy.StatusFail],
 		Skipped:  counts[policy.StatusWarn],
 	}
-	for _, res := range r.Results {
-		evidence := "expected: " + res.Expected + "\nactual: " + res.Actual + "\nsource: " + res.Source
-		c := output.JUnitCase{Classname: "cisgate.cloudscan." + string(r.Benchmark), Name: "[" + res.ID + "] " + string(res.Slug) + ": " + res.Title}
-		switch res.Status {
-		case policy.StatusFail:
-			c.Failure = &output.JUnitMessage{Message: res.Detail, Text: evidence}
-		case policy.StatusWarn:
-			c.Skipped = &output.JUnitMessage{Message: res.Detail, Text: evidence}
-		default:
-			c.SystemOut = res.Detail + "\n" + evidence
-		}
-		suite.Cases = append(suite.Cases, c)
-	}
+	suite.Cases = append(suite.Cases, output.EvidenceJUnitCases("cisgate.cloudscan."+string(r.Benchmark), r.Results)...)
 	return output.WriteJUnit(w, output.JUnitSuites{Suites: []output.JUnitSuite{suite}})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -27,17 +28,8 @@ type Outcome struct {
 	Detail string
 }
 
-// Result is an Outcome placed in a benchmark. Its JSON is a contract, as nodescan's.
-type Result struct {
-	ID       string        `json:"id"`
-	Slug     policy.Slug   `json:"slug"`
-	Title    string        `json:"title"`
-	Status   policy.Status `json:"status"`
-	Expected string        `json:"expected"`
-	Actual   string        `json:"actual"`
-	Source   string        `json:"source"`
-	Detail   string        `json:"detail"`
-}
+// Result is an Outcome placed in a benchmark, the same row as the node scan's.
+type Result = output.EvidenceResult
 
 // AutoModeSection3 is what the report says of section 3 on an EKS Auto Mode cluster: its nodes
 // allow no host access, so no node scan can run, and AWS manages the kubelet.
@@ -64,13 +56,7 @@ func (r Report) HasFailures() bool {
 	return slices.ContainsFunc(r.Results, func(res Result) bool { return res.Status == policy.StatusFail })
 }
 
-func (r Report) counts() map[policy.Status]int {
-	counts := map[policy.Status]int{}
-	for _, res := range r.Results {
-		counts[res.Status]++
-	}
-	return counts
-}
+func (r Report) counts() map[policy.Status]int { return output.CountEvidence(r.Results) }
 
 // checks are the cloud items of every benchmark version, added by each check's file.
 var checks []*Check

@@ -3,8 +3,6 @@ package nodescan
 import (
 	"encoding/json"
 	"io"
-	"strconv"
-	"text/tabwriter"
 
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -37,41 +35,14 @@ func WriteJSON(w io.Writer, r Report) error {
 
 // WriteTable writes one aligned row per result and a count per status.
 func WriteTable(w io.Writer, r Report) error {
-	if _, err := io.WriteString(w, "node "+r.Node+", benchmark "+string(r.Benchmark)+"\n\n"); err != nil {
-		return err
-	}
+	head := "node " + r.Node + ", benchmark " + string(r.Benchmark) + "\n\n"
 	if r.NotScanned != nil {
-		if _, err := io.WriteString(w, r.NotScanned.String()+"\n\n"); err != nil {
-			return err
-		}
+		head += r.NotScanned.String() + "\n\n"
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if _, err := io.WriteString(tw, "ID\tSTATUS\tCHECK\tEXPECTED\tACTUAL\tSOURCE\tDETAIL\n"); err != nil {
-		return err
-	}
-	for _, res := range r.Results {
-		row := res.ID + "\t" + string(res.Status) + "\t" + string(res.Slug) + "\t" + res.Expected + "\t" +
-			res.Actual + "\t" + res.Source + "\t" + res.Detail + "\n"
-		if _, err := io.WriteString(tw, row); err != nil {
-			return err
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	counts := r.counts()
-	_, err := io.WriteString(w, "\n"+strconv.Itoa(counts[policy.StatusPass])+" PASS, "+
-		strconv.Itoa(counts[policy.StatusFail])+" FAIL, "+strconv.Itoa(counts[policy.StatusWarn])+" WARN\n")
-	return err
+	return output.WriteEvidenceTable(w, head, r.Results)
 }
 
-func (r Report) counts() map[policy.Status]int {
-	counts := map[policy.Status]int{}
-	for _, res := range r.Results {
-		counts[res.Status]++
-	}
-	return counts
-}
+func (r Report) counts() map[policy.Status]int { return output.CountEvidence(r.Results) }
 
 // WriteJUnit writes the report as a JUnit XML test suite named after the node: one test case
 // per check, FAIL as <failure>, WARN as <skipped>.
@@ -90,18 +61,6 @@ func WriteJUnit(w io.Writer, r Report) error {
 		suite.Cases = append(suite.Cases, output.JUnitCase{Classname: "cisgate.nodescan." + string(r.Benchmark),
 			Name: "node scanned", Failure: &output.JUnitMessage{Message: r.NotScanned.String()}})
 	}
-	for _, res := range r.Results {
-		evidence := "expected: " + res.Expected + "\nactual: " + res.Actual + "\nsource: " + res.Source
-		c := output.JUnitCase{Classname: "cisgate.nodescan." + string(r.Benchmark), Name: "[" + res.ID + "] " + string(res.Slug) + ": " + res.Title}
-		switch res.Status {
-		case policy.StatusFail:
-			c.Failure = &output.JUnitMessage{Message: res.Detail, Text: evidence}
-		case policy.StatusWarn:
-			c.Skipped = &output.JUnitMessage{Message: res.Detail, Text: evidence}
-		default:
-			c.SystemOut = res.Detail + "\n" + evidence
-		}
-		suite.Cases = append(suite.Cases, c)
-	}
+	suite.Cases = append(suite.Cases, output.EvidenceJUnitCases("cisgate.nodescan."+string(r.Benchmark), r.Results)...)
 	return output.WriteJUnit(w, output.JUnitSuites{Suites: []output.JUnitSuite{suite}})
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -76,17 +77,8 @@ type Outcome struct {
 	Detail   string
 }
 
-// Result is an Outcome placed in a benchmark. Its JSON is a contract (docs/architecture.md, "Fixed interfaces").
-type Result struct {
-	ID       string        `json:"id"`
-	Slug     policy.Slug   `json:"slug"`
-	Title    string        `json:"title"`
-	Status   policy.Status `json:"status"`
-	Expected string        `json:"expected"`
-	Actual   string        `json:"actual"`
-	Source   string        `json:"source"`
-	Detail   string        `json:"detail"`
-}
+// Result is an Outcome placed in a benchmark, the same row as the cloud scan's.
+type Result = output.EvidenceResult
 
 // Report is one node's section 3 results under a benchmark, sorted by ID.
 type Report struct {
