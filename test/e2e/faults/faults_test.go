@@ -223,7 +223,8 @@ func runReplica(t *testing.T, e *framework.Env, name, kubeconfig string, extra .
 	return r
 }
 
-// metric reads one unlabelled sample from the replica's /metrics.
+// metric reads one sample from the replica's /metrics, named as /metrics prints it: the name,
+// then its labels in braces if it has any.
 func (r *replica) metric(t *testing.T, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + r.metrics + "/metrics")

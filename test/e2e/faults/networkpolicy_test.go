@@ -6,10 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +86,7 @@ func TestNoNetworkPolicyDuringAnOutage(t *testing.T) {
 		return nil
 	})
 	liveNone := func() float64 {
-		return r.labelledMetric(t, `cisgate_networkpolicy_lookups_total{result="none",source="live"}`)
+		return r.metric(t, `cisgate_networkpolicy_lookups_total{result="none",source="live"}`)
 	}
 
 	for _, outage := range []struct {
@@ -187,22 +185,4 @@ func podReview(t *testing.T, namespace string) []byte {
 	})
 	require.NoError(t, err)
 	return data
-}
-
-// labelledMetric reads one sample, named with its labels as /metrics prints them.
-func (r *replica) labelledMetric(t *testing.T, series string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + r.metrics + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			require.NoError(t, err)
-			return f
-		}
-	}
-	return 0
 }
