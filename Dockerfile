@@ -19,7 +19,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
       -o /out/cisgate ./cmd/cisgate
 
 # No shell, no package manager; CA certificates and /etc/passwd's nonroot (65532) only.
-# `make image` builds the same image without Docker (test/imagebuild); test/image holds the two
+# `make image` builds the same image without Docker (build/imagebuild); test/image holds the two
 # to the same user, entrypoint, arguments and labels.
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev

@@ -1,4 +1,4 @@
-// Package image holds the image `make image` builds (an OCI image layout, test/imagebuild) to
+// Package image holds the image `make image` builds (an OCI image layout, build/imagebuild) to
 // the Dockerfile that Docker users build: the same user, entrypoint, arguments and labels, for
 // each platform, tagged with the chart's appVersion. It reads the layout's JSON files as the
 // OCI image spec defines them (github.com/opencontainers/image-spec: image-layout.md,
