@@ -22,6 +22,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,8 +69,14 @@ type file struct {
 	SHA256   string // regular files
 }
 
-func (f file) String() string {
-	return fmt.Sprintf("%v %d:%d %s", f.Mode, f.UID, f.GID, f.SHA256)
+// listing is one line per file, sorted, for a readable diff.
+func listing(files map[string]file) []string {
+	var lines []string
+	for name, f := range files {
+		lines = append(lines, fmt.Sprintf("%s %v %d:%d %s", name, f.Mode, f.UID, f.GID, f.SHA256))
+	}
+	sort.Strings(lines)
+	return lines
 }
 
 const modeBits = fs.ModeType | fs.ModePerm | fs.ModeSticky | fs.ModeSetuid | fs.ModeSetgid
@@ -381,9 +388,9 @@ func TestDockerfileHoldsTheSameFiles(t *testing.T) {
 			require.NoError(t, err, "imagebuild %s: %s", strings.Join(run, " "), out)
 
 			got := walk(t, rootfs)
-			assert.Equal(t, want, got, "the Dockerfile's files (left: make image's layer)")
-			assert.Contains(t, got, entry)
-			assert.Contains(t, got, "etc/passwd")
+			assert.Equal(t, listing(want), listing(got), "the Dockerfile's files (expected: make image's layer)")
+			assert.Contains(t, want, entry)
+			assert.Contains(t, want, "etc/passwd")
 		})
 	}
 }
