@@ -14,7 +14,7 @@ build:
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	cd test/imagebuild && $(GO) vet ./...
+	cd build/imagebuild && $(GO) vet ./...
 	cd test/dashboards && $(GO) vet ./...
 
 fmt:
@@ -77,15 +77,15 @@ cluster-packages:
 
 # The image, without Docker or a registry: an OCI image layout at bin/image whose index.json
 # leads to a linux/amd64 and a linux/arm64 manifest (EKS node groups are often Graviton), tagged
-# with the chart's appVersion. test/imagebuild packs the static binaries with go-containerregistry.
+# with the chart's appVersion. build/imagebuild packs the static binaries with go-containerregistry.
 IMAGE_REPO    := ghcr.io/cisgate/cisgate
 IMAGE_VERSION := $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*$$/\1/p' charts/cisgate/Chart.yaml)
 IMAGE_REV     := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 IMAGE_ARCHES  := amd64 arm64
 IMAGEBUILD    := bin/imagebuild
 
-$(IMAGEBUILD): test/imagebuild/main.go test/imagebuild/go.mod test/imagebuild/go.sum
-	cd test/imagebuild && CGO_ENABLED=0 $(GO) build -trimpath -o ../../$@ .
+$(IMAGEBUILD): build/imagebuild/main.go build/imagebuild/go.mod build/imagebuild/go.sum
+	cd build/imagebuild && CGO_ENABLED=0 $(GO) build -trimpath -o ../../$@ .
 
 image: $(IMAGEBUILD)
 	@for a in $(IMAGE_ARCHES); do \

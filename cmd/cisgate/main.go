@@ -7,6 +7,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	// Mozilla's roots for the HTTPS calls to AWS, used where the system has none: the image
+	// holds no CA certificate files.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 )
 

@@ -1,11 +1,12 @@
-// Package image holds the image `make image` builds (an OCI image layout, test/imagebuild) to
-// the Dockerfile that Docker users build: the same user, entrypoint, arguments and labels, for
-// each platform, tagged with the chart's appVersion. It reads the layout's JSON files as the
-// OCI image spec defines them (github.com/opencontainers/image-spec: image-layout.md,
-// image-index.md, manifest.md, config.md).
+// Package image holds the image `make image` builds (an OCI image layout, build/imagebuild) to
+// the Dockerfile that Docker users build: the same files, user, entrypoint, arguments and labels,
+// for each platform, tagged with the chart's appVersion; and it runs the image's own binary in
+// the image's own root filesystem to show that it trusts the public roots AWS's endpoints chain
+// to. It reads the layout as the OCI image spec defines it (github.com/opencontainers/image-spec:
+// image-layout.md, image-index.md, manifest.md, config.md, layer.md).
 //
 // CISGATE_IMAGE names the layout (make test sets it to bin/image after building it); without it
-// the test skips.
+// the tests skip.
 package image
 
 import (
@@ -62,6 +63,70 @@ func readBlob(t *testing.T, dir, digest string, v any) {
 	require.NoError(t, json.Unmarshal(data, v))
 }
 
+// instruction is one Dockerfile instruction, continuation lines joined.
+type instruction struct {
+	cmd  string // upper case
+	args string
+}
+
+// stage is one FROM and the instructions up to the next.
+type stage struct {
+	from, name string
+	instrs     []instruction
+}
+
+// parseStages reads the Dockerfile's stages (Dockerfile reference: Format, FROM).
+func parseStages(t *testing.T, path string) []stage {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	cont := ""
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") || line == "" && cont == "" {
+			continue
+		}
+		if strings.HasSuffix(line, `\`) {
+			cont += strings.TrimSuffix(line, `\`) + " "
+			continue
+		}
+		lines = append(lines, cont+line)
+		cont = ""
+	}
+	require.NoError(t, sc.Err())
+	var stages []stage
+	for _, line := range lines {
+		cmd, args, _ := strings.Cut(line, " ")
+		in := instruction{cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)}
+		if in.cmd == "FROM" {
+			fields := strings.Fields(in.args)
+			var st stage
+			for i := 0; i < len(fields); i++ {
+				switch {
+				case strings.HasPrefix(fields[i], "--"):
+				case strings.EqualFold(fields[i], "AS") && i+1 < len(fields):
+					st.name = fields[i+1]
+					i++
+				default:
+					st.from = fields[i]
+				}
+			}
+			stages = append(stages, st)
+			continue
+		}
+		if in.cmd == "ARG" && len(stages) == 0 {
+			continue // a global ARG, before the first FROM
+		}
+		require.NotEmpty(t, stages, "%s: %q before the first FROM", path, line)
+		stages[len(stages)-1].instrs = append(stages[len(stages)-1].instrs, in)
+	}
+	require.NotEmpty(t, stages, "%s: no FROM", path)
+	return stages
+}
+
 // dockerfile is what the Dockerfile's final stage says about the image.
 type dockerfile struct {
 	user       string
@@ -74,38 +139,18 @@ var labelPair = regexp.MustCompile(`([a-z0-9.]+)="([^"]*)"`)
 
 func parseDockerfile(t *testing.T, path string) dockerfile {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var d dockerfile
-	var lines []string
-	sc := bufio.NewScanner(f)
-	cont := ""
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasSuffix(line, `\`) {
-			cont += strings.TrimSuffix(line, `\`) + " "
-			continue
-		}
-		lines = append(lines, cont+line)
-		cont = ""
-	}
-	for _, line := range lines {
-		instr, rest, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(instr) {
-		case "FROM":
-			d = dockerfile{labels: map[string]string{}} // only the final stage counts
+	stages := parseStages(t, path)
+	d := dockerfile{labels: map[string]string{}}
+	for _, in := range stages[len(stages)-1].instrs {
+		switch in.cmd {
 		case "USER":
-			d.user = strings.TrimSpace(rest)
+			d.user = in.args
 		case "ENTRYPOINT":
-			require.NoError(t, json.Unmarshal([]byte(rest), &d.entrypoint), line)
+			require.NoError(t, json.Unmarshal([]byte(in.args), &d.entrypoint), in.args)
 		case "CMD":
-			require.NoError(t, json.Unmarshal([]byte(rest), &d.cmd), line)
+			require.NoError(t, json.Unmarshal([]byte(in.args), &d.cmd), in.args)
 		case "LABEL":
-			for _, m := range labelPair.FindAllStringSubmatch(rest, -1) {
+			for _, m := range labelPair.FindAllStringSubmatch(in.args, -1) {
 				d.labels[m[1]] = m[2]
 			}
 		}

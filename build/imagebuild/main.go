@@ -1,5 +1,6 @@
-// Command imagebuild writes an OCI image layout holding one FROM-scratch image per platform, each
-// with a single static binary, as `make image` needs it:
+// Command imagebuild builds cisgate's release image: one FROM-scratch image per platform, each
+// a single layer holding the static binary, /etc/passwd and /etc/group naming the user, its home
+// and a world-writable /tmp. `make image` writes it as an OCI image layout:
 //
 //	imagebuild -o bin/image -name ghcr.io/cisgate/cisgate:0.1.0 -path /usr/local/bin/cisgate \
 //	  -binary linux/amd64=bin/linux_amd64/cisgate -binary linux/arm64=bin/linux_arm64/cisgate \
@@ -8,6 +9,14 @@
 // The layout's index.json holds one entry, an image index with a manifest per platform,
 // annotated with the image's name (io.containerd.image.name, which `ctr images import` reads)
 // and its tag (org.opencontainers.image.ref.name, the OCI layout's own convention).
+//
+// The Dockerfile writes the same files as a directory (-rootfs, one platform's binary) and copies
+// that directory into a FROM-scratch image, so both images hold the same files by construction:
+//
+//	imagebuild -rootfs /out/rootfs -path /usr/local/bin/cisgate -user 65532:65532 -binary linux/arm64=/out/cisgate
+//
+// The image holds no CA certificates: cisgate carries Mozilla's roots in the binary
+// (golang.org/x/crypto/x509roots/fallback), used when the system has none.
 package main
 
 import (
@@ -18,7 +27,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +46,7 @@ import (
 // options of one build; see addFlags.
 type options struct {
 	out     string
+	rootfs  string
 	name    string
 	path    string
 	user    string
@@ -49,7 +62,8 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func (o *options) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.out, "o", "", "output directory (replaced)")
+	fs.StringVar(&o.out, "o", "", "output directory of the OCI image layout (replaced)")
+	fs.StringVar(&o.rootfs, "rootfs", "", "instead of -o: write the image's files into this new or empty directory (one -binary; owners need root)")
 	fs.StringVar(&o.name, "name", "", "image name with tag, e.g. ghcr.io/cisgate/cisgate:0.1.0")
 	fs.StringVar(&o.path, "path", "", "absolute path of the binary in the image; also the entrypoint")
 	fs.StringVar(&o.user, "user", "65532:65532", "user:group the image runs as")
@@ -61,14 +75,28 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 
 func (o *options) validate() []error {
 	var errs []error
-	if o.out == "" {
-		errs = append(errs, errors.New("-o is required"))
-	}
-	if _, err := name.NewTag(o.name); err != nil {
-		errs = append(errs, fmt.Errorf("-name: %w", err))
+	switch {
+	case o.out == "" && o.rootfs == "":
+		errs = append(errs, errors.New("-o or -rootfs is required"))
+	case o.out != "" && o.rootfs != "":
+		errs = append(errs, errors.New("-o and -rootfs exclude each other"))
+	case o.out != "":
+		if _, err := name.NewTag(o.name); err != nil {
+			errs = append(errs, fmt.Errorf("-name: %w", err))
+		}
+	case o.rootfs != "":
+		if len(o.binary) > 1 {
+			errs = append(errs, fmt.Errorf("-rootfs takes one -binary, got %d", len(o.binary)))
+		}
+		if o.name != "" || len(o.cmd) > 0 || len(o.label) > 0 {
+			errs = append(errs, errors.New("-name, -cmd and -label are the image's configuration: with -rootfs the Dockerfile sets them"))
+		}
 	}
 	if !strings.HasPrefix(o.path, "/") {
 		errs = append(errs, fmt.Errorf("-path must be absolute, got %q", o.path))
+	}
+	if _, _, err := parseUser(o.user); err != nil {
+		errs = append(errs, err)
 	}
 	if len(o.binary) == 0 {
 		errs = append(errs, errors.New("at least one -binary is required"))
@@ -87,6 +115,20 @@ func (o *options) validate() []error {
 		errs = append(errs, fmt.Errorf("-created: %w", err))
 	}
 	return errs
+}
+
+// parseUser reads -user: numeric UID[:GID], the GID defaulting to the UID.
+func parseUser(s string) (uid, gid int, err error) {
+	u, g, ok := strings.Cut(s, ":")
+	if !ok {
+		g = u
+	}
+	uid, errU := strconv.Atoi(u)
+	gid, errG := strconv.Atoi(g)
+	if errU != nil || errG != nil || uid < 0 || gid < 0 {
+		return 0, 0, fmt.Errorf("-user %q: want numeric UID[:GID]", s)
+	}
+	return uid, gid, nil
 }
 
 func parseBinary(s string) (v1.Platform, string, error) {
@@ -109,13 +151,17 @@ func main() {
 		}
 		os.Exit(2)
 	}
+	build := buildLayout
+	if o.rootfs != "" {
+		build = writeRootfs
+	}
 	if err := build(o); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
 }
 
-func build(o *options) error {
+func buildLayout(o *options) error {
 	created, _ := time.Parse(time.RFC3339, o.created)
 	labels := map[string]string{}
 	for _, l := range o.label {
@@ -148,26 +194,13 @@ func build(o *options) error {
 	}))
 }
 
-// image is one platform's image: a single layer with the binary, /etc/passwd and /etc/group
-// naming the user (as distroless does for nonroot) and a world-writable /tmp.
+// image is one platform's image: a single layer holding files(o, bin).
 func image(o *options, plat v1.Platform, file string, labels map[string]string, created time.Time) (v1.Image, error) {
 	bin, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	uid, gid, _ := strings.Cut(o.user, ":")
-	if gid == "" {
-		gid = uid
-	}
-	layerTar, err := layerTar(created, []entry{
-		{name: "etc/", mode: 0o755, dir: true},
-		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:" + uid + ":" + gid + ":nonroot:/home/nonroot:/sbin/nologin\n")},
-		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:" + gid + ":\n")},
-		{name: "home/", mode: 0o755, dir: true},
-		{name: "home/nonroot/", mode: 0o700, dir: true, uid: uid, gid: gid},
-		{name: "tmp/", mode: 0o1777, dir: true},
-		{name: strings.TrimPrefix(o.path, "/"), mode: 0o755, data: bin},
-	})
+	layerTar, err := layerTar(created, files(o, bin))
 	if err != nil {
 		return nil, err
 	}
@@ -199,26 +232,51 @@ func image(o *options, plat v1.Platform, file string, labels map[string]string, 
 	return mutate.ConfigFile(img, cf)
 }
 
+// entry is one file or directory of the image, its name relative to / (directories end in /).
 type entry struct {
 	name     string
 	mode     int64
 	dir      bool
 	data     []byte
-	uid, gid string
+	uid, gid int
+}
+
+// files are the image's files, sorted by name: the binary at -path with its parent directories,
+// /etc/passwd and /etc/group naming the user nonroot (as distroless does) with its home, and a
+// world-writable /tmp. Every entry is root's but the home.
+func files(o *options, bin []byte) []entry {
+	uid, gid, _ := parseUser(o.user)
+	u, g := strconv.Itoa(uid), strconv.Itoa(gid)
+	entries := []entry{
+		{name: "etc/", mode: 0o755, dir: true},
+		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:" + u + ":" + g + ":nonroot:/home/nonroot:/sbin/nologin\n")},
+		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:" + g + ":\n")},
+		{name: "home/", mode: 0o755, dir: true},
+		{name: "home/nonroot/", mode: 0o700, dir: true, uid: uid, gid: gid},
+		{name: "tmp/", mode: 0o1777, dir: true},
+		{name: strings.TrimPrefix(o.path, "/"), mode: 0o755, data: bin},
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.name] = true
+	}
+	for dir := path.Dir(strings.TrimPrefix(o.path, "/")); dir != "."; dir = path.Dir(dir) {
+		if !have[dir+"/"] {
+			entries = append(entries, entry{name: dir + "/", mode: 0o755, dir: true})
+			have[dir+"/"] = true
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	return entries
 }
 
 func layerTar(mtime time.Time, entries []entry) ([]byte, error) {
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Mode: e.mode, ModTime: mtime, Typeflag: tar.TypeReg, Size: int64(len(e.data)), Format: tar.FormatPAX}
+		h := &tar.Header{Name: e.name, Mode: e.mode, ModTime: mtime, Typeflag: tar.TypeReg, Size: int64(len(e.data)), Uid: e.uid, Gid: e.gid, Format: tar.FormatPAX}
 		if e.dir {
 			h.Typeflag, h.Size = tar.TypeDir, 0
-		}
-		if e.uid != "" {
-			fmt.Sscan(e.uid, &h.Uid)
-			fmt.Sscan(e.gid, &h.Gid)
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
@@ -231,4 +289,50 @@ func layerTar(mtime time.Time, entries []entry) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writeRootfs writes files(o, bin) under o.rootfs with their modes, owners and the creation time,
+// for the Dockerfile to copy into its FROM-scratch image (COPY --from keeps owners and modes).
+// The directory must be new or empty: nothing already there would be in `make image`'s image.
+func writeRootfs(o *options) error {
+	_, file, _ := parseBinary(o.binary[0])
+	bin, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	created, _ := time.Parse(time.RFC3339, o.created)
+	if err := os.MkdirAll(o.rootfs, 0o755); err != nil {
+		return err
+	}
+	if there, err := os.ReadDir(o.rootfs); err != nil {
+		return err
+	} else if len(there) > 0 {
+		return fmt.Errorf("-rootfs %s is not empty", o.rootfs)
+	}
+	entries := files(o, bin)
+	for _, e := range entries {
+		p := filepath.Join(o.rootfs, filepath.FromSlash(e.name))
+		mode := (&tar.Header{Mode: e.mode}).FileInfo().Mode() // the tar mode as Go's, sticky bit included
+		if e.dir {
+			err = os.Mkdir(p, 0o700)
+		} else {
+			err = os.WriteFile(p, e.data, 0o600)
+		}
+		if err == nil {
+			err = os.Chmod(p, mode)
+		}
+		if err == nil {
+			err = os.Lchown(p, e.uid, e.gid)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// Times last: writing a directory's children changes its modification time.
+	for _, e := range entries {
+		if err := os.Chtimes(filepath.Join(o.rootfs, filepath.FromSlash(e.name)), created, created); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,7 +1,7 @@
 // Build-only module for `make image`: it packs the static cisgate binary (and the test cluster's
 // pause program) into an OCI image layout with go-containerregistry, without Docker or a
 // registry. A module of its own so the product module does not carry go-containerregistry.
-module github.com/cisgate/cisgate/test/imagebuild
+module github.com/cisgate/cisgate/build/imagebuild
 
 go 1.26.0
 
