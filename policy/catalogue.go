@@ -203,8 +203,12 @@ var items = []item{
 		at("4.2.9", Manual, EKS101, EKS110), at("4.2.8", Manual, EKS120))},
 
 	// Section 4.3: CNI and network policies.
+	// 1.0.1 and 1.1.0 number another recommendation 4.3.1 (kube-bench cfg/eks-1.0.1/policies.yaml,
+	// cfg/eks-1.1.0/policies.yaml): keeping the CNI current. Network policy support is 4.3.1 from
+	// 1.2.0 on; those two versions do not carry it, so the cloud scan does not decide it there.
+	{"cni-latest-version", "Ensure that the latest CNI version is used", SectionManual, at("4.3.1", Manual, EKS101, EKS110)},
 	{"cni-network-policy", "Ensure CNI plugin supports network policies", SectionCloud, merge(
-		titled("Ensure that the latest CNI version is used", at("4.3.1", Manual, EKS101, EKS110)), at("4.3.1", Manual, EKS120, EKS150, EKS170, EKS180),
+		at("4.3.1", Manual, EKS120, EKS150, EKS170, EKS180),
 		in2("4.3.1", Automated, "Ensure VPC CNI network policy support is enabled"))},
 	{"namespace-network-policy", "Ensure that all Namespaces have Network Policies defined", SectionObject, merge(
 		at("4.3.2", Automated, EKS101), at("4.3.2", Manual, EKS110, EKS120), at("4.3.2", Automated, from150...))},

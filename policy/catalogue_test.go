@@ -66,7 +66,10 @@ var versionTable = map[policy.Slug][7]string{
 	"added-capabilities":       {"4.2.8", "4.2.8", "4.2.7", "", "", "", ""},
 	"capabilities-not-dropped": {"4.2.9", "4.2.9", "4.2.8", "", "", "", ""},
 	// Sections 4.3 to 4.6.
-	"cni-network-policy":       {"4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1"},
+	// 1.0.1 and 1.1.0's 4.3.1 is "Ensure that the latest CNI version is used" (kube-bench
+	// cfg/eks-1.0.1/policies.yaml, cfg/eks-1.1.0/policies.yaml); network policy support from 1.2.0.
+	"cni-latest-version":       {"4.3.1", "4.3.1", "", "", "", "", ""},
+	"cni-network-policy":       {"", "", "4.3.1", "4.3.1", "4.3.1", "4.3.1", "4.3.1"},
 	"namespace-network-policy": {"4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2", "4.3.2", ""},
 	"workload-network-policy":  {"", "", "", "", "", "", "4.3.2"},
 	"image-provenance":         {"4.5.1", "", "", "", "", "", ""},
@@ -301,7 +304,8 @@ func TestCatalogueTitlesOfEKS200(t *testing.T) {
 		{policy.EKS200, "iptables-util-chains", "Ensure the kubelet iptables utility chains are enabled"},
 		{policy.EKS200, "control-plane-logging", "Enable EKS control plane logging"},
 		{policy.EKS180, "control-plane-logging", "Enable audit Logs"},
-		{policy.EKS101, "cni-network-policy", "Ensure that the latest CNI version is used"},
+		{policy.EKS101, "cni-latest-version", "Ensure that the latest CNI version is used"},  // kube-bench cfg/eks-1.0.1/policies.yaml 4.3.1
+		{policy.EKS120, "cni-network-policy", "Ensure CNI plugin supports network policies"}, // kube-bench cfg/eks-1.2.0/policies.yaml 4.3.1
 		{policy.EKS200, "cni-network-policy", "Ensure VPC CNI network policy support is enabled"},
 	} {
 		cat, err := policy.CatalogueFor(tc.b)

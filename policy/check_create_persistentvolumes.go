@@ -1,7 +1,8 @@
 package policy
 
 // create-persistentvolumes: no Role or ClusterRole rule grants create (or "*") on core
-// "persistentvolumes" (or "*").
+// "persistentvolumes" (or "*"), resourceNames or not (a server-side apply creates the named
+// volume: rbacVerbs, the create row).
 
 func init() {
 	register(ruleCheck("create-persistentvolumes", "no rule grants create on persistentvolumes",

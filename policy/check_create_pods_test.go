@@ -21,8 +21,13 @@ func TestCreatePods(t *testing.T) {
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"*" on "pods")`)}},
 		{name: "* resources and group", rules: []rbacv1.PolicyRule{rule(ss(""), ss("configmaps"), ss("get")), rule(ss("*"), ss("*"), ss("create"))},
 			want: []want{fails("rules[1]", `rules[1]`+prefix+`"create" on "pods")`)}},
-		// A create on the collection carries no name (requestinfo.go:209-218): resourceNames
-		// leave it nothing to match (ResourceNameMatches, evaluation_helpers.go:80).
-		{name: "create limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("pods"), Verbs: ss("create", "*"), ResourceNames: ss("web")}}},
+		// Server-side apply of a missing Pod asks create with the Pod's name (k8s.io/apiserver
+		// pkg/endpoints/handlers/patch.go:214, createAuthorizerAttributes), which resourceNames
+		// match (ResourceNameMatches, evaluation_helpers.go:80): the rule lets its holder create
+		// Pod "web" (test/e2e/admission TestCreateByNameIsGranted proves it on a kube-apiserver).
+		{name: "create limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("pods"), Verbs: ss("create", "patch"), ResourceNames: ss("web")}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "pods")`)}},
+		{name: "* verbs limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(""), Resources: ss("pods"), Verbs: ss("create", "*"), ResourceNames: ss("web")}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"*" on "pods")`)}},
 	})
 }

@@ -32,6 +32,11 @@ func TestWebhookConfigAccess(t *testing.T) {
 		// leave it nothing to match (ResourceNameMatches, evaluation_helpers.go:80).
 		{name: "deletecollection limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(group), Resources: ss("validatingwebhookconfigurations"),
 			Verbs: ss("deletecollection"), ResourceNames: ss("cisgate")}}},
+		// Server-side apply of a missing configuration asks create with its name (k8s.io/apiserver
+		// pkg/endpoints/handlers/patch.go:214), which resourceNames match.
+		{name: "create limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(group), Resources: ss("mutatingwebhookconfigurations"),
+			Verbs: ss("create", "deletecollection"), ResourceNames: ss("cisgate")}},
+			want: []want{fails("rules[0]", `rules[0]`+prefix+`"create" on "mutatingwebhookconfigurations")`)}},
 		{name: "delete limited by resourceNames", rules: []rbacv1.PolicyRule{{APIGroups: ss(group), Resources: ss("validatingwebhookconfigurations"),
 			Verbs: ss("delete", "deletecollection"), ResourceNames: ss("cisgate")}},
 			want: []want{fails("rules[0]", `rules[0]`+prefix+`"delete" on "validatingwebhookconfigurations")`)}},

@@ -29,7 +29,7 @@ func grantedVerbs(rule rbacv1.PolicyRule, ref resourceRef, rows []rbacVerb) []st
 	}
 	var out []string
 	for _, row := range rows {
-		if row.grantsOn(rule, ref) {
+		if row.grantsOn(rule) {
 			out = appendNew(out, row.ruleVerbs(rule)...)
 		}
 	}

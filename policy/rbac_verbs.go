@@ -20,9 +20,10 @@ type rbacVerb struct {
 	// on are the resources the API server authorizes the verb against. Empty: the resource of
 	// whatever request is made (any resource).
 	on []resourceRef
-	// names is whether the verb's requests carry an object name: a rule limited by resourceNames
-	// grants a verb whose requests carry none nothing (RBAC's ResourceNameMatches compares the
-	// request's name, k8s.io/kubernetes pkg/apis/rbac/v1/evaluation_helpers.go:80).
+	// names is whether any of the verb's requests carries an object name: a rule limited by
+	// resourceNames grants a verb whose requests never carry one nothing (RBAC's
+	// ResourceNameMatches compares the request's name, k8s.io/kubernetes
+	// pkg/apis/rbac/v1/evaluation_helpers.go:80), and grants one that some request names.
 	names requestNames
 	// notByStar: a rule's "*" verbs do not count as granting it for 4.1.8, because the verb
 	// grants nothing alone (see the impersonate-on rows).
@@ -35,14 +36,11 @@ type rbacVerb struct {
 type requestNames int
 
 const (
-	// named requests carry the object's name (list and watch too, with a metadata.name field
-	// selector).
+	// named: some request with the verb carries the object's name (list and watch with a
+	// metadata.name field selector; create by server-side apply or on update).
 	named requestNames = iota
 	// unnamed requests never carry one.
 	unnamed
-	// unnamedOnCollection requests carry none on a resource itself (POST to the collection) and
-	// carry the parent's on a subresource (POST .../serviceaccounts/NAME/token).
-	unnamedOnCollection
 )
 
 const (
@@ -58,8 +56,12 @@ var rbacVerbs = []rbacVerb{
 	{verb: "get", source: "k8s.io/apiserver pkg/endpoints/request/requestinfo.go:215 (the name is the path's second part)"},
 	{verb: "list", source: "requestinfo.go:221-250 (a GET without a name; a metadata.name field selector names the object)"},
 	{verb: "watch", source: "requestinfo.go:221-250 (as list, with watch=true)"},
-	{verb: "create", names: unnamedOnCollection,
-		source: "requestinfo.go:209-218 (a POST to the collection has no name; one to a subresource names its parent); RBAC documentation: create cannot be limited by resourceNames"},
+	// The RBAC documentation's "create cannot be restricted by resourceName" is about the POST
+	// to the collection; a create that names the object is granted by a rule listing its name.
+	{verb: "create",
+		source: "k8s.io/apiserver pkg/endpoints/handlers/patch.go:214 (server-side apply of a missing object asks create with its name, any resource), " +
+			"update.go:192 (so does a PUT to a missing object where the resource allows create on update); " +
+			"requestinfo.go:209-218 (a POST to a subresource names its parent; only a POST to the collection has no name)"},
 	{verb: "update", source: "requestinfo.go:215 (PUT names the object)"},
 	{verb: "patch", source: "requestinfo.go:215 (PATCH names the object)"},
 	{verb: "delete", source: "requestinfo.go:215 (DELETE names the object)"},
@@ -132,17 +134,11 @@ func (v rbacVerb) ruleVerbs(rule rbacv1.PolicyRule) []string {
 	return out
 }
 
-// grantsOn reports whether the verb's requests on ref can pass rule's resourceNames: a rule that
+// grantsOn reports whether the verb's requests can pass rule's resourceNames: a rule that
 // lists names grants only requests that carry a name.
-func (v rbacVerb) grantsOn(rule rbacv1.PolicyRule, ref resourceRef) bool {
+func (v rbacVerb) grantsOn(rule rbacv1.PolicyRule) bool {
 	if len(rule.ResourceNames) == 0 {
 		return true
 	}
-	switch v.names {
-	case unnamed:
-		return false
-	case unnamedOnCollection:
-		return strings.Contains(ref.resource, "/")
-	}
-	return true
+	return v.names != unnamed
 }
