@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -107,7 +108,8 @@ type RBACConfig struct {
 	ClusterAdminSubjects []rbacv1.Subject `json:"clusterAdminSubjects,omitempty"`
 }
 
-// DefaultConfig is what an empty file means.
+// DefaultConfig is what a config leaves out: `{}` is these defaults. A config with no YAML
+// document at all (ErrEmptyConfig) is refused.
 func DefaultConfig() Config {
 	return Config{
 		Benchmark: DefaultBenchmark,
@@ -120,22 +122,43 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads and validates a config file. Keys absent from the file keep their defaults;
-// unknown keys are errors.
+// ErrEmptyConfig is a config with no YAML document: empty, blank, or only comments or a bare
+// "---". It is refused rather than read as the defaults (audit mode): a truncated or unrendered
+// config file must not quietly turn an enforcing gate off. `{}` states the defaults explicitly.
+var ErrEmptyConfig = errors.New("the config is empty (no YAML document: blank, or only comments); an empty config is not the defaults, write at least \"mode: audit\"")
+
+// LoadConfig reads and validates a config file (ReadConfig).
 func LoadConfig(file string) (*Policy, error) {
+	p, _, err := ReadConfig(file)
+	return p, err
+}
+
+// ReadConfig is the one loader of a config file, for serve's config watcher and for check,
+// audit and cloudscan: it reads the file, parses and validates it (ParseConfig) and returns the
+// policy with the content it was built from. Every error names the file. Keys absent from the
+// file keep their defaults; unknown keys are errors. When the file was read but is invalid, the
+// content is returned with the error, so the watcher can tell a change from the last content.
+func ReadConfig(file string) (*Policy, []byte, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, data, fmt.Errorf("%s: %w", file, err)
 	}
-	return p, nil
+	return p, data, nil
 }
 
-// ParseConfig decodes and validates YAML or JSON config.
+// ParseConfig decodes and validates a YAML or JSON config; a content with no document is
+// ErrEmptyConfig.
 func ParseConfig(data []byte) (*Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, ErrEmptyConfig
+	}
+	if doc, err := yaml.YAMLToJSON(data); err == nil && string(bytes.TrimSpace(doc)) == "null" {
+		return nil, ErrEmptyConfig
+	}
 	cfg := DefaultConfig()
 	// encoding/json decodes a list into the existing elements of the default slice, so an entry
 	// that omits a field would inherit the default subject's (e.g. {kind: Group} would become

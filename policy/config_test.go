@@ -18,8 +18,21 @@ import (
 	"github.com/cisgate/cisgate/policy"
 )
 
+// TestParseConfigEmpty: a config with no YAML document is refused, not read as the defaults
+// (audit mode): a truncated or unrendered file must not turn an enforcing gate off.
+func TestParseConfigEmpty(t *testing.T) {
+	for name, data := range map[string]string{"empty": "", "blank": " \n\t\n", "comment only": "# nothing set\n",
+		"comments and a separator": "# rendered by CI\n---\n# mode: enforce\n", "null": "null\n"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := policy.ParseConfig([]byte(data))
+			assert.ErrorIs(t, err, policy.ErrEmptyConfig)
+			assert.Nil(t, p)
+		})
+	}
+}
+
 func TestParseConfigDefaults(t *testing.T) {
-	for name, data := range map[string]string{"empty": "", "comment only": "# nothing set\n", "empty object": "{}"} {
+	for name, data := range map[string]string{"empty object": "{}", "only a separator and an object": "---\n{}\n"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := policy.ParseConfig([]byte(data))
 			require.NoError(t, err)
@@ -159,6 +172,12 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("mode: block\n"), 0o644))
 	_, err = policy.LoadConfig(bad)
 	require.EqualError(t, err, bad+`: mode: Unsupported value: "block": supported values: "enforce", "audit"`)
+
+	empty := filepath.Join(dir, "empty.yaml")
+	require.NoError(t, os.WriteFile(empty, []byte("# mode: enforce\n"), 0o644))
+	_, err = policy.LoadConfig(empty)
+	require.ErrorIs(t, err, policy.ErrEmptyConfig)
+	require.ErrorContains(t, err, empty+": the config is empty")
 
 	_, err = policy.LoadConfig(filepath.Join(dir, "missing.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)

@@ -32,7 +32,7 @@ func TestConfigWatcherReloadsValidChangesOnly(t *testing.T) {
 	w.reload(ctx)
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "an invalid change leaves the config in force")
 
-	for _, empty := range []string{"", " \n\t\n"} {
+	for _, empty := range []string{"", " \n\t\n", "# mode: enforce\n", "---\n"} {
 		before := counterValue(t, configReloadErrors)
 		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
 		w.reload(ctx)
@@ -56,10 +56,11 @@ func TestConfigWatcherRefusesABadFileAtStart(t *testing.T) {
 	_, err := NewConfigWatcher(path, time.Hour)
 	assert.ErrorContains(t, err, `checks[9.9.9]: Invalid value: "9.9.9": no check with this ID or slug in benchmark eks-2.0.0`)
 
-	for _, empty := range []string{"", "\n  \n"} {
+	for _, empty := range []string{"", "\n  \n", "# config: rendered by CI\n"} {
 		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
 		_, err = NewConfigWatcher(path, time.Hour)
-		assert.ErrorIs(t, err, errEmptyConfig)
+		assert.ErrorIs(t, err, policy.ErrEmptyConfig)
+		assert.ErrorContains(t, err, path+": the config is empty")
 	}
 
 	_, err = NewConfigWatcher(filepath.Join(t.TempDir(), "missing.yaml"), time.Hour)
