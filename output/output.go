@@ -68,6 +68,9 @@ type Finding struct {
 	Path         string        `json:"path"`
 	Detail       string        `json:"detail"`
 	ExemptReason string        `json:"exemptReason,omitempty"`
+	// ExpiredExemption names the exemption that covered the finding until it expired
+	// (policy.Judged.ExpiredExemption).
+	ExpiredExemption string `json:"expiredExemption,omitempty"`
 	// Advisory findings never block (policy.Finding.Advisory), e.g. the default ServiceAccount.
 	Advisory bool `json:"advisory,omitempty"`
 }
@@ -90,7 +93,7 @@ type Report struct {
 func NewFinding(j policy.Judged, obj ObjectRef) Finding {
 	return Finding{
 		ID: j.ID, Slug: j.Slug, Title: j.Title, Status: j.Status, Mode: j.Mode,
-		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, Advisory: j.Advisory,
+		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, ExpiredExemption: j.ExpiredExemption, Advisory: j.Advisory,
 	}
 }
 

@@ -21,6 +21,9 @@ func writeTable(w io.Writer, r *Report) error {
 		if f.Advisory {
 			mode = "advisory" // never blocks
 		}
+		if f.ExpiredExemption != "" {
+			detail += " [" + f.ExpiredExemption + "]"
+		}
 		if f.ExemptReason != "" {
 			mode, detail = "exempt", detail+" [exempt: "+f.ExemptReason+"]"
 			exempt++

@@ -39,8 +39,8 @@ func TestParseConfigDefaults(t *testing.T) {
 			assert.Equal(t, policy.DefaultConfig(), p.Config)
 			assert.Equal(t, policy.EKS200, p.Catalogue.Benchmark())
 			assert.Equal(t, policy.ModeAudit, p.Config.Mode)
-			assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
-			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
+			assert.Equal(t, policy.ExemptNames("kube-system", "cisgate-system"), p.Config.Exemptions.Namespaces)
+			assert.Equal(t, policy.ExemptNames("system:nodes", "system:serviceaccounts:kube-system"), p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
 			assert.Empty(t, p.Config.Registries)
 			require.NotNil(t, p.Evaluator)
@@ -70,15 +70,15 @@ rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: Servic
 	assert.Equal(t, policy.ModeEnforce, p.ModeFor("added-capabilities", "")) // 4.2.7 in eks-1.2.0
 	assert.Equal(t, policy.ModeEnforce, p.ModeFor("approved-registries", ""))
 	// Exemptions keep what the file lists, not the defaults.
-	assert.Equal(t, []string{"system:nodes"}, p.Config.Exemptions.Groups)
+	assert.Equal(t, policy.ExemptNames("system:nodes"), p.Config.Exemptions.Groups)
 	assert.Len(t, p.Config.RBAC.ClusterAdminSubjects, 2)
 }
 
 func TestParseConfigPartialExemptionsKeepDefaults(t *testing.T) {
 	p, err := policy.ParseConfig([]byte("exemptions: {usernames: [ops]}\n"))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
-	assert.Equal(t, []string{"ops"}, p.Config.Exemptions.Usernames)
+	assert.Equal(t, policy.ExemptNames("kube-system", "cisgate-system"), p.Config.Exemptions.Namespaces)
+	assert.Equal(t, policy.ExemptNames("ops"), p.Config.Exemptions.Usernames)
 }
 
 func TestParseConfigErrors(t *testing.T) {
