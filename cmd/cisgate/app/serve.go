@@ -227,6 +227,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
+	controller.ReportExemptions(pol.Policy)
 	cfg, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
