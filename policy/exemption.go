@@ -99,8 +99,8 @@ func (e Exemption) ExpiredAt(now time.Time) bool {
 	return !e.Expires.IsZero() && !now.Before(e.Expires)
 }
 
-// describe is how messages name the exemption: its key and what it matches, with its owner.
-func (e Exemption) describe() string {
+// String is how messages name the exemption: its key and what it matches, with its owner.
+func (e Exemption) String() string {
 	s := "exemption " + e.Key + " (" + string(e.Kind) + " " + strconv.Quote(e.Name)
 	if e.Owner != "" {
 		s += ", owner " + strconv.Quote(e.Owner)
@@ -110,7 +110,7 @@ func (e Exemption) describe() string {
 
 // expiredText says why an exemption no longer applies.
 func (e Exemption) expiredText() string {
-	return e.describe() + " expired at " + e.Expires.UTC().Format(time.RFC3339)
+	return e.String() + " expired at " + e.Expires.UTC().Format(time.RFC3339)
 }
 
 // terms is the suffix of an exempt finding's reason: the entry's reason, then annotation.

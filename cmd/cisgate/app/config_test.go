@@ -1,12 +1,18 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 )
@@ -62,4 +68,77 @@ func TestEmptyConfigIsBadInput(t *testing.T) {
 			assert.NotContains(t, res.stderr, "config.yaml")
 		})
 	}
+}
+
+// TestCheckExemptionsExpire: check decides at the clock's instant as admission does. An expired
+// exemption no longer applies (the privileged Pod fails and exits 1), its finding names it, and
+// stderr lists the exemptions expired and expiring within exemptions.expiryWarning.
+func TestCheckExemptionsExpire(t *testing.T) {
+	privilegedPod := filepath.Join(corpus, "noncompliant", "privileged-pod.yaml") // Pod shop/debug-tools, privileged (4.2.1)
+	expiry := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	config := writeConfig(t, `
+mode: enforce
+exemptions:
+  expiryWarning: 72h
+  namespaces: [{name: shop, expires: "2026-12-01T00:00:00Z", reason: migrating, owner: team-shop}]
+  usernames: [{name: ci-bot, expires: "2027-06-01T00:00:00Z"}]
+`)
+	const expired = `exemption exemptions.namespaces[0] (namespace "shop", owner "team-shop") expired at 2026-12-01T00:00:00Z`
+	check := func(at time.Time) runResult {
+		o := app.NewCheckOptions()
+		o.Files, o.ConfigFile, o.Output, o.Clock = []string{privilegedPod}, config, "json", clocktesting.NewFakePassiveClock(at)
+		var out, errOut bytes.Buffer
+		err := o.Run(app.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+		code := app.ExitOK
+		var exit *app.ExitError
+		if errors.As(err, &exit) {
+			code = exit.Code
+		} else {
+			require.NoError(t, err)
+		}
+		return runResult{code, out.String(), errOut.String()}
+	}
+
+	res := check(expiry.Add(-73 * time.Hour))
+	assert.Equal(t, app.ExitOK, res.code)
+	assert.Empty(t, res.stderr, "nothing expires within 72h")
+	assert.Equal(t, "namespace shop is exempt: migrating (owner team-shop, until 2026-12-01T00:00:00Z)", findingOf(t, res.stdout, "4.2.1").ExemptReason)
+
+	res = check(expiry.Add(-time.Second))
+	assert.Equal(t, app.ExitOK, res.code, "the exemption still applies")
+	assert.Equal(t, `warning: exemption exemptions.namespaces[0] (namespace "shop", owner "team-shop") expires at 2026-12-01T00:00:00Z, within the expiry warning of 72h0m0s`+"\n", res.stderr)
+
+	res = check(expiry)
+	assert.Equal(t, app.ExitFindings, res.code, "at expiry the privileged Pod fails as if the exemption never existed")
+	assert.Equal(t, "warning: "+expired+" and no longer applies\n", res.stderr)
+	f := findingOf(t, res.stdout, "4.2.1")
+	assert.Empty(t, f.ExemptReason)
+	assert.Equal(t, expired, f.ExpiredExemption)
+
+	// Through the command line, on the real clock: an exemption that expired an hour ago.
+	past := writeConfig(t, "mode: enforce\nexemptions: {namespaces: [{name: shop, expires: \""+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"\"}]}\n")
+	res = run(t, nil, "check", "--config", past, "-f", privilegedPod)
+	assert.Equal(t, app.ExitFindings, res.code)
+	assert.Contains(t, res.stderr, `warning: exemption exemptions.namespaces[0] (namespace "shop") expired at`)
+	assert.Contains(t, res.stdout, `[exemption exemptions.namespaces[0] (namespace "shop") expired at`, "the table names it beside the finding")
+}
+
+// expiringFinding is a finding of check's JSON with its exemption fields.
+type expiringFinding struct {
+	ID               string `json:"id"`
+	ExemptReason     string `json:"exemptReason"`
+	ExpiredExemption string `json:"expiredExemption"`
+}
+
+func findingOf(t *testing.T, stdout, id string) expiringFinding {
+	t.Helper()
+	var r struct{ Findings []expiringFinding }
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+	for _, f := range r.Findings {
+		if f.ID == id {
+			return f
+		}
+	}
+	t.Fatalf("no finding %s in %s", id, stdout)
+	return expiringFinding{}
 }
