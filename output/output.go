@@ -81,6 +81,14 @@ func (f Finding) Blocks() bool {
 	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == "" && !f.Advisory
 }
 
+// expiredNote is " [<the expired exemption>]" when one covered the finding until it expired.
+func (f Finding) expiredNote() string {
+	if f.ExpiredExemption == "" {
+		return ""
+	}
+	return " [" + f.ExpiredExemption + "]"
+}
+
 // Report is the result of checking a set of objects.
 type Report struct {
 	Benchmark policy.Benchmark `json:"benchmark"`
