@@ -101,10 +101,14 @@ func TestConfigWatcherFollowsTheConfigMap(t *testing.T) {
 	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.8.0\n"}, func() bool { return w.Policy().Config.Mode == policy.ModeEnforce })
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "the mounted file still says audit and is not read")
 
-	// An invalid change and a ConfigMap without the key leave the config in force; the valid
+	// An invalid change, a ConfigMap without the key and a key with no YAML document (the loader's
+	// one rule, policy.ErrEmptyConfig) leave the config in force; the valid
 	// change after them is the barrier that shows the watcher handled them.
+	rejected := counterValue(t, configReloadErrors)
 	update(map[string]string{"config.yaml": "mode: block-everything\n"})
 	update(map[string]string{"other": "x"})
+	update(map[string]string{"config.yaml": "# emptied by a bad render\n"})
 	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.5.0\n"}, func() bool { return w.Policy().Config.Benchmark == policy.EKS150 })
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode)
+	assert.Equal(t, rejected+3, counterValue(t, configReloadErrors), "each of the three was rejected and counted")
 }
