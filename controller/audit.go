@@ -360,7 +360,11 @@ func (a *Auditor) alert(run *AuditRun) {
 		if notes[f.Object] == nil {
 			order = append(order, f.Object)
 		}
-		notes[f.Object] = append(notes[f.Object], "["+f.ID+"] "+f.Detail)
+		note := "[" + f.ID + "] " + f.Detail
+		if f.ExpiredExemption != "" {
+			note += " (" + f.ExpiredExemption + ")"
+		}
+		notes[f.Object] = append(notes[f.Object], note)
 	}
 	a.alerted = failing
 	if a.events == nil {

@@ -248,7 +248,7 @@ func (p *Policy) ExemptionFor(slug Slug, obj Object) (string, bool) {
 }
 
 // ExpiringExemptions are the exemptions that expire within the config's expiry warning of now
-// (expiring) and those that have expired (expired), each by expiry, then key.
+// (expiring) and those that have expired (expired), each by expiry (Exemptions).
 func (p *Policy) ExpiringExemptions(now time.Time) (expiring, expired []Exemption) {
 	for _, e := range p.Exemptions() {
 		switch {
@@ -265,8 +265,8 @@ func (p *Policy) ExpiringExemptions(now time.Time) (expiring, expired []Exemptio
 // ExpiryWarning is how long before its expiry an exemption is listed as expiring.
 func (p *Policy) ExpiryWarning() time.Duration { return p.expiryWarning }
 
-// Exemptions are every exemption of the config: namespaces, usernames, groups, then rules, by
-// expiry (those that never expire last), then key.
+// Exemptions are every exemption of the config by expiry, those that never expire last; equal
+// expiries keep the config's order: namespaces, usernames, groups, rules.
 func (p *Policy) Exemptions() []Exemption {
 	all := slices.Concat(p.namespaces, p.usernames, p.groups)
 	for _, r := range p.rules {

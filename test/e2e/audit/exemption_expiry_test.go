@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,14 +33,14 @@ func TestTheAuditStopsApplyingAnExpiredExemption(t *testing.T) {
 	pol, err := policy.ParseConfig(fmt.Appendf(nil, `%s
   expiryWarning: 24h
   rules:
-    - {checks: [privileged], namespace: %s, kind: Deployment, name: gpu, reason: loads a kernel module, expires: "2026-12-01T00:00:00Z", owner: team-gpu}
+    - {checks: [privileged, privilege-escalation], namespace: %s, kind: Deployment, name: gpu, reason: loads a kernel module, expires: "2026-12-01T00:00:00Z", owner: team-gpu}
 `, auditConfig, ns))
 	require.NoError(t, err)
 	pol = pol.WithClock(clock)
 	ensureNamespace(t, env, cisgateNamespace)
-	auditor := controller.NewAuditor(env.Clientset, cisgateNamespace, func() *policy.Policy { return pol }, nil, controller.NewAuditOptions())
+	auditor := controller.NewAuditor(env.Clientset, cisgateNamespace, func() *policy.Policy { return pol }, startEventSink(t, env), controller.NewAuditOptions())
 	object := "Deployment " + ns + "/gpu"
-	rule := policy.Exemption{Key: "exemptions.rules[0]", Kind: policy.ExemptRuleKind, Name: "privileged on Deployment " + ns + "/gpu",
+	rule := policy.Exemption{Key: "exemptions.rules[0]", Kind: policy.ExemptRuleKind, Name: "privileged,privilege-escalation on Deployment " + ns + "/gpu",
 		Expires: expiry, Reason: "loads a kernel module", Owner: "team-gpu"}
 
 	require.NoError(t, auditor.RunOnce(ctx))
@@ -57,4 +58,17 @@ func TestTheAuditStopsApplyingAnExpiredExemption(t *testing.T) {
 	assert.Empty(t, summary.Exemptions.Expiring)
 	assert.Equal(t, []policy.Exemption{rule}, summary.Exemptions.Expired)
 	assert.Equal(t, expiry, summary.Time)
+
+	// The CISViolation Event (the first: the rule covered all the Deployment's findings) says why
+	// findings that were exempt yesterday appear today.
+	framework.WaitFor(t, 10*time.Second, "the CISViolation Event on the Deployment", func() error {
+		evs := violations(t, ns, "Deployment", "gpu")
+		if len(evs) != 1 {
+			return fmt.Errorf("%d Events", len(evs))
+		}
+		if want := `(exemption exemptions.rules[0] (rule "privileged,privilege-escalation on Deployment ` + ns + `/gpu", owner "team-gpu") expired at 2026-12-01T00:00:00Z)`; !strings.Contains(evs[0].Note, want) {
+			return fmt.Errorf("the Event's note %q does not name the expired exemption", evs[0].Note)
+		}
+		return nil
+	})
 }
