@@ -285,11 +285,13 @@ func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("summary: reading the report ConfigMap: %w", err)
 	}
-	b := newSummaryBuilder(pol.Catalogue, time.Now())
+	now := pol.Now()
+	b := newSummaryBuilder(pol.Catalogue, now)
 	if a.auditCounts != nil {
 		b.addAudit(a.auditCounts, a.platformCounts)
 	}
 	b.addNamespaceModes(pol, a.namespaceModes)
+	b.addExemptions(pol, now)
 	var fromReports map[string]bool
 	if a.nodeReports != nil {
 		if summaries, ok := a.nodeReports.Summaries(); ok {
@@ -358,7 +360,11 @@ func (a *Auditor) alert(run *AuditRun) {
 		if notes[f.Object] == nil {
 			order = append(order, f.Object)
 		}
-		notes[f.Object] = append(notes[f.Object], "["+f.ID+"] "+f.Detail)
+		note := "[" + f.ID + "] " + f.Detail
+		if f.ExpiredExemption != "" {
+			note += " (" + f.ExpiredExemption + ")"
+		}
+		notes[f.Object] = append(notes[f.Object], note)
 	}
 	a.alerted = failing
 	if a.events == nil {

@@ -259,7 +259,10 @@ func Audit(ctx context.Context, client kubernetes.Interface, pol *policy.Policy,
 
 // runRecorder accumulates one audit run.
 type runRecorder struct {
-	pol      *policy.Policy
+	pol *policy.Policy
+	// now is the instant the run judges at (the policy's clock at its start): the exemptions in
+	// force then apply to every object of the run.
+	now      time.Time
 	registry *policy.Registry
 	// objectChecks are the benchmark's checks decided on objects, except 4.3.2.
 	objectChecks []policy.Entry
@@ -267,12 +270,14 @@ type runRecorder struct {
 }
 
 func newRunRecorder(pol *policy.Policy) *runRecorder {
+	now := pol.Now()
 	rec := &runRecorder{
 		pol:      pol,
+		now:      now,
 		registry: policy.DefaultRegistry(),
 		run: &AuditRun{
 			Benchmark:      pol.Catalogue.Benchmark(),
-			Time:           time.Now().UTC().Truncate(time.Second),
+			Time:           now.UTC().Truncate(time.Second),
 			Report:         &output.Report{Benchmark: pol.Catalogue.Benchmark()},
 			Counts:         map[policy.Slug]*Counts{},
 			PlatformCounts: map[policy.Slug]*Counts{},
@@ -317,7 +322,7 @@ func (rec *runRecorder) judge(k auditedKind, raw runtime.Object, state policy.Lo
 		counts = rec.run.PlatformCounts
 	}
 	namespaceMode := namespaceModes[obj.Namespace]
-	judged := rec.pol.Judge(obj, policy.OperationNone, state, namespaceMode)
+	judged := rec.pol.JudgeAt(obj, policy.OperationNone, state, namespaceMode, rec.now)
 	failing := false
 	for _, j := range judged {
 		if j.Slug == namespaceNetworkPolicy {
@@ -405,11 +410,9 @@ func (rec *runRecorder) judgeNamespace(ns *corev1.Namespace, networkPolicies int
 		Detail: "namespace " + strconv.Quote(ns.Name) + " has no NetworkPolicy; add one (at least a default deny) to every namespace",
 	}
 	// A rule scoped to a namespace covers the Namespace object itself.
-	if rec.pol.ExemptNamespace(ns.Name) {
-		f.ExemptReason = "namespace " + ns.Name + " is exempt"
-	} else if reason, ok := rec.pol.ExemptionFor(namespaceNetworkPolicy, policy.Object{Kind: "Namespace", Namespace: ns.Name, Name: ns.Name}); ok {
-		f.ExemptReason = reason
-	}
+	v := rec.pol.ExemptNamespaceAt(ns.Name, rec.now).Or(
+		rec.pol.ExemptionForAt(namespaceNetworkPolicy, policy.Object{Kind: "Namespace", Namespace: ns.Name, Name: ns.Name}, rec.now))
+	f.ExemptReason, f.ExpiredExemption = v.Reason, v.Expired
 	rec.run.Report.Findings = append(rec.run.Report.Findings, f)
 	if f.ExemptReason != "" {
 		counts.Exempt++

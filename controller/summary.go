@@ -51,6 +51,35 @@ type Summary struct {
 	// configured mode (enforce to audit), from the last audit, by name: every downgrade in one
 	// place for a reviewer. Ignored labels ("off") lower nothing and are listed in audit.json.
 	NamespaceModeDowngrades []NamespaceModeDowngrade `json:"namespaceModeDowngrades"`
+	// Exemptions are the config's exemptions that expire soon or have expired, at Time.
+	Exemptions ExemptionsSummary `json:"exemptions"`
+}
+
+// ExemptionsSummary lists the config's exemptions that expire within ExpiryWarning of the
+// summary's time, and those that have expired (and no longer apply), each by expiry, at most
+// MaxExemptionsListed of each with their totals: a reviewer sees what is about to start denying.
+type ExemptionsSummary struct {
+	ExpiryWarning string             `json:"expiryWarning"`
+	Expiring      []policy.Exemption `json:"expiring"`
+	ExpiringTotal int                `json:"expiringTotal"`
+	Expired       []policy.Exemption `json:"expired"`
+	ExpiredTotal  int                `json:"expiredTotal"`
+}
+
+// MaxExemptionsListed bounds each list of summary.json's exemptions: the config bounds them, but
+// a config generated per namespace can hold thousands.
+const MaxExemptionsListed = 50
+
+// addExemptions lists pol's exemptions expiring or expired at the summary's time.
+func (b *summaryBuilder) addExemptions(pol *policy.Policy, now time.Time) {
+	expiring, expired := pol.ExpiringExemptions(now)
+	b.summary.Exemptions = ExemptionsSummary{
+		ExpiryWarning: pol.ExpiryWarning().String(),
+		Expiring:      append([]policy.Exemption{}, expiring[:min(len(expiring), MaxExemptionsListed)]...),
+		ExpiringTotal: len(expiring),
+		Expired:       append([]policy.Exemption{}, expired[:min(len(expired), MaxExemptionsListed)]...),
+		ExpiredTotal:  len(expired),
+	}
 }
 
 // MaxNotScannedListed bounds summary.json's list of nodes not scanned, so that its size follows

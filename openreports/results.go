@@ -88,6 +88,8 @@ const (
 	PropertyActual   = "actual"
 	// PropertyExemptReason is why a skipped result is exempt.
 	PropertyExemptReason = "exemptReason"
+	// PropertyExpiredExemption names the exemption that covered a result until it expired.
+	PropertyExpiredExemption = "expiredExemption"
 	// PropertyObjects is how many objects in the report's scope pass the check (pass results
 	// stand for all of them, one result per check).
 	PropertyObjects = "objects"
@@ -223,6 +225,8 @@ func BuildAudit(a Audit) AuditReports {
 		}
 		if res.Result == ResultSkip {
 			res.Properties[PropertyExemptReason] = f.ExemptReason
+		} else if f.ExpiredExemption != "" {
+			res.Properties[PropertyExpiredExemption] = f.ExpiredExemption
 		}
 		if f.Object.Kind != clusterKind {
 			res.Subjects = []corev1.ObjectReference{{

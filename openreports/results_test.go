@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/controller"
@@ -254,4 +255,29 @@ func TestChartCRDsAreTheModules(t *testing.T) {
 		require.NoError(t, err, "run: cp %s charts/cisgate/files/openreports/", filepath.Join(dir, "config", "crd", name))
 		require.Equal(t, string(want), string(got), "charts/cisgate/files/openreports/%s differs from reports-api's", name)
 	}
+}
+
+// TestBuildAuditNamesAnExpiredExemption: a result an exemption covered until it expired fails
+// with the expired exemption in its properties; before the expiry it is a skip with its reason.
+func TestBuildAuditNamesAnExpiredExemption(t *testing.T) {
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, pod("team-a", "web", true))
+	pol, err := policy.ParseConfig([]byte(`exemptions: {namespaces: [{name: team-a, expires: "2026-12-01T00:00:00Z", owner: team-a}]}`))
+	require.NoError(t, err)
+	privileged, ok := pol.Catalogue.Entry("privileged")
+	require.True(t, ok)
+	expiry := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	result := func(at time.Time, r orv1alpha1.Result) *orv1alpha1.ReportResult {
+		p := pol.WithClock(clocktesting.NewFakePassiveClock(at))
+		run, err := controller.Audit(context.Background(), client, p, 100)
+		require.NoError(t, err)
+		reports := openreports.BuildAudit(openreports.Audit{Catalogue: p.Catalogue, Time: run.Time, Findings: run.Report.Findings, Passes: run.Passes})
+		require.Len(t, reports.Namespaced, 1)
+		return find(reports.Namespaced[0].Results, privileged.ID, r)
+	}
+	skip := result(expiry.Add(-time.Second), openreports.ResultSkip)
+	require.NotNil(t, skip)
+	require.Equal(t, "namespace team-a is exempt (owner team-a, until 2026-12-01T00:00:00Z)", skip.Properties[openreports.PropertyExemptReason])
+	fail := result(expiry, openreports.ResultFail)
+	require.NotNil(t, fail)
+	require.Equal(t, `exemption exemptions.namespaces[0] (namespace "team-a", owner "team-a") expired at 2026-12-01T00:00:00Z`, fail.Properties[openreports.PropertyExpiredExemption])
 }

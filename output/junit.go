@@ -19,7 +19,7 @@ func writeJUnit(w io.Writer, r *Report) error {
 		c := JUnitCase{Name: obj.String(), Classname: obj.File}
 		var blocking, other []string
 		for _, f := range byObject[obj] {
-			line := "[" + f.ID + "] " + string(f.Status) + " " + f.Path + ": " + f.Detail
+			line := "[" + f.ID + "] " + string(f.Status) + " " + f.Path + ": " + f.Detail + f.expiredNote()
 			switch {
 			case f.Blocks():
 				blocking = append(blocking, line)

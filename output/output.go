@@ -68,6 +68,9 @@ type Finding struct {
 	Path         string        `json:"path"`
 	Detail       string        `json:"detail"`
 	ExemptReason string        `json:"exemptReason,omitempty"`
+	// ExpiredExemption names the exemption that covered the finding until it expired
+	// (policy.Judged.ExpiredExemption).
+	ExpiredExemption string `json:"expiredExemption,omitempty"`
 	// Advisory findings never block (policy.Finding.Advisory), e.g. the default ServiceAccount.
 	Advisory bool `json:"advisory,omitempty"`
 }
@@ -76,6 +79,14 @@ type Finding struct {
 // and that is not advisory, exactly what admission would deny (policy.Judged.Denies).
 func (f Finding) Blocks() bool {
 	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == "" && !f.Advisory
+}
+
+// expiredNote is " [<the expired exemption>]" when one covered the finding until it expired.
+func (f Finding) expiredNote() string {
+	if f.ExpiredExemption == "" {
+		return ""
+	}
+	return " [" + f.ExpiredExemption + "]"
 }
 
 // Report is the result of checking a set of objects.
@@ -90,7 +101,7 @@ type Report struct {
 func NewFinding(j policy.Judged, obj ObjectRef) Finding {
 	return Finding{
 		ID: j.ID, Slug: j.Slug, Title: j.Title, Status: j.Status, Mode: j.Mode,
-		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, Advisory: j.Advisory,
+		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, ExpiredExemption: j.ExpiredExemption, Advisory: j.Advisory,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -206,4 +207,26 @@ func TestWriteUnknownFormat(t *testing.T) {
 func TestObjectRefString(t *testing.T) {
 	assert.Equal(t, "Deployment shop/web", deployment.String())
 	assert.Equal(t, "ClusterRole everything", role.String())
+}
+
+// TestAnExpiredExemptionIsNamedInEveryFormat: a finding an exemption covered until it expired
+// names that exemption in each format, so a CI user sees why a manifest that passed now fails.
+func TestAnExpiredExemptionIsNamedInEveryFormat(t *testing.T) {
+	const expired = `exemption exemptions.namespaces[1] (namespace "shop", owner "team-a") expired at 2026-12-01T00:00:00Z`
+	r := &output.Report{Benchmark: policy.EKS180, Checked: []output.ObjectRef{deployment}, Findings: []output.Finding{{
+		ID: "4.2.1", Slug: "privileged", Title: "Minimize the admission of privileged containers", Status: policy.StatusFail, Mode: policy.ModeEnforce,
+		Object: deployment, Path: "spec.template.spec.containers[0].securityContext.privileged", Detail: `container "app" must not set securityContext.privileged=true`,
+		ExpiredExemption: expired,
+	}}}
+	for _, f := range output.Formats() {
+		out := string(render(t, r, f))
+		if f == output.FormatJSON {
+			assert.Contains(t, out, `"expiredExemption": "exemption exemptions.namespaces[1] (namespace \"shop\", owner \"team-a\") expired at 2026-12-01T00:00:00Z"`)
+			continue
+		}
+		// XML escapes the quotes as &#34;, JSON (SARIF) as \".
+		out = strings.NewReplacer("&#34;", `"`, `\"`, `"`).Replace(out)
+		assert.Contains(t, out, "["+expired+"]", f)
+	}
+	assert.Equal(t, 1, r.Blocking(), "it blocks as if it had never been exempt")
 }

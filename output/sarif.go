@@ -74,7 +74,7 @@ func writeSARIF(w io.Writer, r *Report) error {
 			run.Tool.Driver.Rules = append(run.Tool.Driver.Rules,
 				sarifRule{ID: f.ID, Name: string(f.Slug), ShortDescription: sarifMessage{Text: f.Title}})
 		}
-		res := sarifResult{RuleID: f.ID, RuleIndex: idx, Level: sarifLevel(f), Message: sarifMessage{Text: f.Object.String() + ": " + f.Detail + " (" + f.Path + ")"}}
+		res := sarifResult{RuleID: f.ID, RuleIndex: idx, Level: sarifLevel(f), Message: sarifMessage{Text: f.Object.String() + ": " + f.Detail + " (" + f.Path + ")" + f.expiredNote()}}
 		if f.Object.File != "" {
 			res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Object.File}}}}
 		}

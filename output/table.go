@@ -17,7 +17,7 @@ func writeTable(w io.Writer, r *Report) error {
 		if f.Object.File != "" {
 			obj += " (" + f.Object.File + ")"
 		}
-		mode, detail := string(f.Mode), f.Detail
+		mode, detail := string(f.Mode), f.Detail+f.expiredNote()
 		if f.Advisory {
 			mode = "advisory" // never blocks
 		}

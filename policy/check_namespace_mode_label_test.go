@@ -76,5 +76,5 @@ func TestNamespaceModeEditors(t *testing.T) {
 	assert.True(t, e.Includes("bob", []string{"devs", "platform"}))
 	assert.False(t, e.Includes("bob", []string{"devs"}))
 	assert.False(t, e.Includes("platform", nil), "a user named like a group is not the group")
-	assert.False(t, mustParse(t, "").Config.NamespaceModeEditors.Set(), "unset restricts nobody")
+	assert.False(t, mustParse(t, "{}").Config.NamespaceModeEditors.Set(), "unset restricts nobody")
 }

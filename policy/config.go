@@ -1,17 +1,19 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/yaml"
 )
 
@@ -83,11 +85,18 @@ func (e Editors) Includes(username string, groups []string) bool {
 }
 
 // Exemptions name what is neither denied nor warned; exempt findings are counted with a reason.
+// Every entry may carry expires (RFC 3339), reason and owner; an expired one no longer applies.
 type Exemptions struct {
-	Namespaces []string        `json:"namespaces,omitempty"`
-	Groups     []string        `json:"groups,omitempty"`
-	Usernames  []string        `json:"usernames,omitempty"`
+	Namespaces []ExemptName    `json:"namespaces,omitempty"`
+	Groups     []ExemptName    `json:"groups,omitempty"`
+	Usernames  []ExemptName    `json:"usernames,omitempty"`
 	Rules      []ExemptionRule `json:"rules,omitempty"`
+	// RequireReason refuses a namespace, group or username entry without a reason (a rule always
+	// needs one).
+	RequireReason bool `json:"requireReason,omitempty"`
+	// ExpiryWarning (a Go duration, default DefaultExpiryWarning) is how long before its expiry
+	// an exemption is listed as expiring: in summary.json, the metric and check's output.
+	ExpiryWarning string `json:"expiryWarning,omitempty"`
 }
 
 // ExemptionRule exempts some checks on matching objects. Empty namespace or kind match any.
@@ -99,6 +108,9 @@ type ExemptionRule struct {
 	// Name is a glob (path.Match syntax), e.g. "cisgate-nodescan-*"; empty matches any.
 	Name   string `json:"name,omitempty"`
 	Reason string `json:"reason"`
+	// Expires and Owner are as in ExemptionTerms.
+	Expires string `json:"expires,omitempty"`
+	Owner   string `json:"owner,omitempty"`
 }
 
 // RBACConfig tunes the RBAC checks.
@@ -107,35 +119,57 @@ type RBACConfig struct {
 	ClusterAdminSubjects []rbacv1.Subject `json:"clusterAdminSubjects,omitempty"`
 }
 
-// DefaultConfig is what an empty file means.
+// DefaultConfig is what a config leaves out: `{}` is these defaults. A config with no YAML
+// document at all (ErrEmptyConfig) is refused.
 func DefaultConfig() Config {
 	return Config{
 		Benchmark: DefaultBenchmark,
 		Mode:      ModeAudit,
 		Exemptions: Exemptions{
-			Namespaces: []string{"kube-system", "cisgate-system"},
-			Groups:     []string{"system:nodes", "system:serviceaccounts:kube-system"},
+			Namespaces: ExemptNames("kube-system", "cisgate-system"),
+			Groups:     ExemptNames("system:nodes", "system:serviceaccounts:kube-system"),
 		},
 		RBAC: RBACConfig{ClusterAdminSubjects: DefaultSettings().ClusterAdminSubjects},
 	}
 }
 
-// LoadConfig reads and validates a config file. Keys absent from the file keep their defaults;
-// unknown keys are errors.
+// ErrEmptyConfig is a config with no YAML document: empty, blank, or only comments or a bare
+// "---". It is refused rather than read as the defaults (audit mode): a truncated or unrendered
+// config file must not quietly turn an enforcing gate off. `{}` states the defaults explicitly.
+var ErrEmptyConfig = errors.New("the config is empty (no YAML document: blank, or only comments); an empty config is not the defaults, write at least \"mode: audit\"")
+
+// LoadConfig reads and validates a config file (ReadConfig).
 func LoadConfig(file string) (*Policy, error) {
+	p, _, err := ReadConfig(file)
+	return p, err
+}
+
+// ReadConfig is the one loader of a config file, for serve's config watcher and for check,
+// audit and cloudscan: it reads the file, parses and validates it (ParseConfig) and returns the
+// policy with the content it was built from. Every error names the file. Keys absent from the
+// file keep their defaults; unknown keys are errors. When the file was read but is invalid, the
+// content is returned with the error, so the watcher can tell a change from the last content.
+func ReadConfig(file string) (*Policy, []byte, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, data, fmt.Errorf("%s: %w", file, err)
 	}
-	return p, nil
+	return p, data, nil
 }
 
-// ParseConfig decodes and validates YAML or JSON config.
+// ParseConfig decodes and validates a YAML or JSON config; a content with no document is
+// ErrEmptyConfig.
 func ParseConfig(data []byte) (*Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, ErrEmptyConfig
+	}
+	if doc, err := yaml.YAMLToJSON(data); err == nil && string(bytes.TrimSpace(doc)) == "null" {
+		return nil, ErrEmptyConfig
+	}
 	cfg := DefaultConfig()
 	// encoding/json decodes a list into the existing elements of the default slice, so an entry
 	// that omits a field would inherit the default subject's (e.g. {kind: Group} would become
@@ -157,12 +191,18 @@ type Policy struct {
 	Catalogue *Catalogue
 	Evaluator *Evaluator
 	modes     map[Slug]Mode
-	rules     []compiledRule
+	// namespaces, usernames, groups and rules are the exemptions, compiled.
+	namespaces, usernames, groups []Exemption
+	rules                         []compiledRule
+	expiryWarning                 time.Duration
+	// clock tells the time exemptions expire by (WithClock); nil: the real clock.
+	clock clock.PassiveClock
 }
 
 type compiledRule struct {
 	slugs map[Slug]bool
 	ExemptionRule
+	exemption Exemption
 }
 
 // Compile validates the config; every error names the key it is about, as a field path
@@ -179,10 +219,18 @@ func (c Config) Compile() (*Policy, error) {
 			modeErrs = append(modeErrs, field.InternalError(field.NewPath("checks"), err))
 		}
 	}
-	rules, ruleErrs := compileRules(cat, c.Exemptions.Rules, field.NewPath("exemptions", "rules"))
+	ex := field.NewPath("exemptions")
+	rules, ruleErrs := compileRules(cat, c.Exemptions.Rules, c.Exemptions.RequireReason, ex.Child("rules"))
 	errs = append(errs, modeErrs...)
 	errs = append(errs, ruleErrs...)
-	errs = append(errs, nonEmpty(c.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"))...)
+	namespaces, nsErrs := compileNames(c.Exemptions.Namespaces, ExemptNamespaceKind, c.Exemptions.RequireReason, ex.Child("namespaces"))
+	usernames, userErrs := compileNames(c.Exemptions.Usernames, ExemptUsernameKind, c.Exemptions.RequireReason, ex.Child("usernames"))
+	groups, groupErrs := compileNames(c.Exemptions.Groups, ExemptGroupKind, c.Exemptions.RequireReason, ex.Child("groups"))
+	expiryWarning, warnErrs := compileExpiryWarning(c.Exemptions.ExpiryWarning, ex.Child("expiryWarning"))
+	errs = append(errs, nsErrs...)
+	errs = append(errs, userErrs...)
+	errs = append(errs, groupErrs...)
+	errs = append(errs, warnErrs...)
 	errs = append(errs, validateRegistries(c.Registries, field.NewPath("registries"))...)
 	errs = append(errs, validateSubjects(c.RBAC.ClusterAdminSubjects, field.NewPath("rbac", "clusterAdminSubjects"))...)
 	errs = append(errs, nonEmpty(c.NamespaceModeEditors.Users, field.NewPath("namespaceModeEditors", "users"))...)
@@ -190,7 +238,8 @@ func (c Config) Compile() (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, joinFieldErrors(errs)
 	}
-	p := &Policy{Config: c, Catalogue: cat, modes: modes, rules: rules}
+	p := &Policy{Config: c, Catalogue: cat, modes: modes, rules: rules,
+		namespaces: namespaces, usernames: usernames, groups: groups, expiryWarning: expiryWarning}
 	p.Evaluator = NewEvaluator(cat, DefaultRegistry(), Settings{
 		Registries:           c.Registries,
 		ClusterAdminSubjects: c.RBAC.ClusterAdminSubjects,
@@ -251,12 +300,13 @@ func compileModes(cat *Catalogue, checks map[string]Mode, path *field.Path) (map
 	return modes, kept, errs
 }
 
-func compileRules(cat *Catalogue, rules []ExemptionRule, fp *field.Path) ([]compiledRule, field.ErrorList) {
+func compileRules(cat *Catalogue, rules []ExemptionRule, requireReason bool, fp *field.Path) ([]compiledRule, field.ErrorList) {
 	var errs field.ErrorList
 	var out []compiledRule
 	for i, r := range rules {
 		k := fp.Index(i)
-		cr := compiledRule{ExemptionRule: r, slugs: map[Slug]bool{}}
+		cr := compiledRule{ExemptionRule: r, slugs: map[Slug]bool{},
+			exemption: Exemption{Key: k.String(), Kind: ExemptRuleKind, Name: ruleName(r)}}
 		if len(r.Checks) == 0 {
 			errs = append(errs, field.Required(k.Child("checks"), "name at least one check ID or slug"))
 		}
@@ -277,6 +327,8 @@ func compileRules(cat *Catalogue, rules []ExemptionRule, fp *field.Path) ([]comp
 		if strings.TrimSpace(r.Reason) == "" {
 			errs = append(errs, field.Required(k.Child("reason"), "say why the exemption exists"))
 		}
+		// A rule always needs its reason (above); requireReason adds nothing to it.
+		errs = append(errs, compileTerms(&cr.exemption, ExemptionTerms{Expires: r.Expires, Reason: r.Reason, Owner: r.Owner}, false, k)...)
 		out = append(out, cr)
 	}
 	return out, errs
@@ -352,47 +404,4 @@ func (p *Policy) Downgrades(label string) []Entry {
 		}
 	}
 	return out
-}
-
-// ExemptNamespace reports whether the namespace is exempt from every check.
-func (p *Policy) ExemptNamespace(ns string) bool {
-	for _, n := range p.Config.Exemptions.Namespaces {
-		if n == ns {
-			return true
-		}
-	}
-	return false
-}
-
-// ExemptUser reports whether a request's user is exempt by username or group, and why.
-func (p *Policy) ExemptUser(username string, groups []string) (string, bool) {
-	for _, u := range p.Config.Exemptions.Usernames {
-		if u == username {
-			return "user " + strconv.Quote(username) + " is exempt", true
-		}
-	}
-	for _, g := range p.Config.Exemptions.Groups {
-		for _, have := range groups {
-			if g == have {
-				return "group " + strconv.Quote(g) + " is exempt", true
-			}
-		}
-	}
-	return "", false
-}
-
-// ExemptionFor returns the reason of the first rule that exempts the check on the object.
-func (p *Policy) ExemptionFor(slug Slug, obj Object) (string, bool) {
-	for _, r := range p.rules {
-		if !r.slugs[slug] ||
-			(r.Namespace != "" && r.Namespace != obj.Namespace) ||
-			(r.Kind != "" && r.Kind != obj.Kind) {
-			continue
-		}
-		if ok, _ := path.Match(r.Name, obj.Name); r.Name != "" && !ok {
-			continue
-		}
-		return r.Reason, true
-	}
-	return "", false
 }

@@ -18,16 +18,29 @@ import (
 	"github.com/cisgate/cisgate/policy"
 )
 
+// TestParseConfigEmpty: a config with no YAML document is refused, not read as the defaults
+// (audit mode): a truncated or unrendered file must not turn an enforcing gate off.
+func TestParseConfigEmpty(t *testing.T) {
+	for name, data := range map[string]string{"empty": "", "blank": " \n\t\n", "comment only": "# nothing set\n",
+		"comments and a separator": "# rendered by CI\n---\n# mode: enforce\n", "null": "null\n"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := policy.ParseConfig([]byte(data))
+			assert.ErrorIs(t, err, policy.ErrEmptyConfig)
+			assert.Nil(t, p)
+		})
+	}
+}
+
 func TestParseConfigDefaults(t *testing.T) {
-	for name, data := range map[string]string{"empty": "", "comment only": "# nothing set\n", "empty object": "{}"} {
+	for name, data := range map[string]string{"empty object": "{}", "only a separator and an object": "---\n{}\n"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := policy.ParseConfig([]byte(data))
 			require.NoError(t, err)
 			assert.Equal(t, policy.DefaultConfig(), p.Config)
 			assert.Equal(t, policy.EKS200, p.Catalogue.Benchmark())
 			assert.Equal(t, policy.ModeAudit, p.Config.Mode)
-			assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
-			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
+			assert.Equal(t, policy.ExemptNames("kube-system", "cisgate-system"), p.Config.Exemptions.Namespaces)
+			assert.Equal(t, policy.ExemptNames("system:nodes", "system:serviceaccounts:kube-system"), p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
 			assert.Empty(t, p.Config.Registries)
 			require.NotNil(t, p.Evaluator)
@@ -57,15 +70,15 @@ rbac: {clusterAdminSubjects: [{kind: Group, name: system:masters}, {kind: Servic
 	assert.Equal(t, policy.ModeEnforce, p.ModeFor("added-capabilities", "")) // 4.2.7 in eks-1.2.0
 	assert.Equal(t, policy.ModeEnforce, p.ModeFor("approved-registries", ""))
 	// Exemptions keep what the file lists, not the defaults.
-	assert.Equal(t, []string{"system:nodes"}, p.Config.Exemptions.Groups)
+	assert.Equal(t, policy.ExemptNames("system:nodes"), p.Config.Exemptions.Groups)
 	assert.Len(t, p.Config.RBAC.ClusterAdminSubjects, 2)
 }
 
 func TestParseConfigPartialExemptionsKeepDefaults(t *testing.T) {
 	p, err := policy.ParseConfig([]byte("exemptions: {usernames: [ops]}\n"))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"kube-system", "cisgate-system"}, p.Config.Exemptions.Namespaces)
-	assert.Equal(t, []string{"ops"}, p.Config.Exemptions.Usernames)
+	assert.Equal(t, policy.ExemptNames("kube-system", "cisgate-system"), p.Config.Exemptions.Namespaces)
+	assert.Equal(t, policy.ExemptNames("ops"), p.Config.Exemptions.Usernames)
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -159,6 +172,12 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("mode: block\n"), 0o644))
 	_, err = policy.LoadConfig(bad)
 	require.EqualError(t, err, bad+`: mode: Unsupported value: "block": supported values: "enforce", "audit"`)
+
+	empty := filepath.Join(dir, "empty.yaml")
+	require.NoError(t, os.WriteFile(empty, []byte("# mode: enforce\n"), 0o644))
+	_, err = policy.LoadConfig(empty)
+	require.ErrorIs(t, err, policy.ErrEmptyConfig)
+	require.ErrorContains(t, err, empty+": the config is empty")
 
 	_, err = policy.LoadConfig(filepath.Join(dir, "missing.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)

@@ -3,9 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -61,31 +58,16 @@ func (w *ConfigWatcher) FollowConfigMap(client kubernetes.Interface, namespace, 
 	w.configMap = &configMapSource{client: client, namespace: namespace, name: name, key: key}
 }
 
-// NewConfigWatcher loads the config once; a bad file at start is an error.
+// NewConfigWatcher loads the config once (policy.ReadConfig); a bad file at start is an error.
 func NewConfigWatcher(path string, interval time.Duration) (*ConfigWatcher, error) {
 	w := &ConfigWatcher{path: path, interval: interval}
-	data, err := os.ReadFile(path)
+	p, data, err := policy.ReadConfig(path)
 	if err != nil {
 		return nil, err
-	}
-	p, err := parseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	w.current.Store(p)
 	w.content = data
 	return w, nil
-}
-
-// errEmptyConfig: an empty file parses as the defaults, which would quietly turn enforce into
-// audit when a ConfigMap is emptied or a mount is half-written.
-var errEmptyConfig = errors.New("the config file is empty (an empty file is not the defaults; write at least \"mode: audit\")")
-
-func parseConfig(data []byte) (*policy.Policy, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errEmptyConfig
-	}
-	return policy.ParseConfig(data)
 }
 
 // Policy returns the policy in force.
@@ -109,8 +91,8 @@ func (w *ConfigWatcher) Start(ctx context.Context) error {
 }
 
 func (w *ConfigWatcher) reload(ctx context.Context) {
-	data, err := os.ReadFile(w.path)
-	if err != nil {
+	p, data, err := policy.ReadConfig(w.path)
+	if data == nil {
 		if err.Error() != w.readErr {
 			w.readErr = err.Error()
 			configReloadErrors.Inc()
@@ -119,17 +101,25 @@ func (w *ConfigWatcher) reload(ctx context.Context) {
 		return
 	}
 	w.readErr = ""
-	w.apply(ctx, data, "path", w.path)
+	w.put(ctx, data, p, err, "path", w.path)
 }
 
-// apply puts a new config content in force unless it is the one in force or invalid. Calls come
-// from one goroutine: the file poll or the ConfigMap informer's handler.
+// apply puts a new config content in force unless it is the one in force or invalid.
 func (w *ConfigWatcher) apply(ctx context.Context, data []byte, sourceKV ...any) {
 	if bytes.Equal(data, w.content) {
 		return
 	}
+	p, err := policy.ParseConfig(data)
+	w.put(ctx, data, p, err, sourceKV...)
+}
+
+// put puts a parsed content in force, or logs and counts why not. Calls come from one goroutine:
+// the file poll or the ConfigMap informer's handler.
+func (w *ConfigWatcher) put(ctx context.Context, data []byte, p *policy.Policy, err error, sourceKV ...any) {
+	if bytes.Equal(data, w.content) {
+		return
+	}
 	w.content = data
-	p, err := parseConfig(data)
 	if err != nil {
 		configReloadErrors.Inc()
 		log.FromContext(ctx).Error(err, "config change rejected; keeping the previous config", sourceKV...)

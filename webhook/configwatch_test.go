@@ -32,7 +32,7 @@ func TestConfigWatcherReloadsValidChangesOnly(t *testing.T) {
 	w.reload(ctx)
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "an invalid change leaves the config in force")
 
-	for _, empty := range []string{"", " \n\t\n"} {
+	for _, empty := range []string{"", " \n\t\n", "# mode: enforce\n", "---\n"} {
 		before := counterValue(t, configReloadErrors)
 		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
 		w.reload(ctx)
@@ -56,10 +56,11 @@ func TestConfigWatcherRefusesABadFileAtStart(t *testing.T) {
 	_, err := NewConfigWatcher(path, time.Hour)
 	assert.ErrorContains(t, err, `checks[9.9.9]: Invalid value: "9.9.9": no check with this ID or slug in benchmark eks-2.0.0`)
 
-	for _, empty := range []string{"", "\n  \n"} {
+	for _, empty := range []string{"", "\n  \n", "# config: rendered by CI\n"} {
 		require.NoError(t, os.WriteFile(path, []byte(empty), 0o644))
 		_, err = NewConfigWatcher(path, time.Hour)
-		assert.ErrorIs(t, err, errEmptyConfig)
+		assert.ErrorIs(t, err, policy.ErrEmptyConfig)
+		assert.ErrorContains(t, err, path+": the config is empty")
 	}
 
 	_, err = NewConfigWatcher(filepath.Join(t.TempDir(), "missing.yaml"), time.Hour)
@@ -100,10 +101,14 @@ func TestConfigWatcherFollowsTheConfigMap(t *testing.T) {
 	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.8.0\n"}, func() bool { return w.Policy().Config.Mode == policy.ModeEnforce })
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode, "the mounted file still says audit and is not read")
 
-	// An invalid change and a ConfigMap without the key leave the config in force; the valid
+	// An invalid change, a ConfigMap without the key and a key with no YAML document (the loader's
+	// one rule, policy.ErrEmptyConfig) leave the config in force; the valid
 	// change after them is the barrier that shows the watcher handled them.
+	rejected := counterValue(t, configReloadErrors)
 	update(map[string]string{"config.yaml": "mode: block-everything\n"})
 	update(map[string]string{"other": "x"})
+	update(map[string]string{"config.yaml": "# emptied by a bad render\n"})
 	updateUntil(map[string]string{"config.yaml": "mode: enforce\nbenchmark: eks-1.5.0\n"}, func() bool { return w.Policy().Config.Benchmark == policy.EKS150 })
 	assert.Equal(t, policy.ModeEnforce, w.Policy().Config.Mode)
+	assert.Equal(t, rejected+3, counterValue(t, configReloadErrors), "each of the three was rejected and counted")
 }

@@ -83,24 +83,30 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 	if !subresourceChecked(req.Object.Kind, req.SubResource) || (req.Operation == policy.OperationDelete && !policy.DecidedOnDelete(req.Object.Kind)) {
 		return Decision{Allowed: true}
 	}
-	judged := pol.Judge(req.Object, req.Operation, lookup, req.NamespaceMode)
+	// One instant for the whole request: an exemption applies to all of it or to none of it.
+	now := pol.Now()
+	judged := pol.JudgeAt(req.Object, req.Operation, lookup, req.NamespaceMode, now)
 	if len(judged) == 0 {
 		return Decision{Allowed: true}
 	}
 	var before map[findingKey]bool
 	if req.Operation == policy.OperationUpdate && req.OldObject != nil {
 		before = map[findingKey]bool{}
-		for _, j := range pol.Judge(*req.OldObject, req.Operation, lookup, req.NamespaceMode) {
+		for _, j := range pol.JudgeAt(*req.OldObject, req.Operation, lookup, req.NamespaceMode, now) {
 			before[keyOf(j)] = true
 		}
 	}
-	userReason, userExempt := pol.ExemptUser(req.Username, req.Groups)
+	user := pol.ExemptUserAt(req.Username, req.Groups, now)
 
 	d := Decision{Allowed: true, Rulings: make([]Ruling, 0, len(judged))}
 	var denials []string
 	for _, j := range judged {
-		if userExempt && j.ExemptReason == "" {
-			j.ExemptReason = userReason
+		switch {
+		case j.ExemptReason != "":
+		case user.Exempt():
+			j.ExemptReason, j.ExpiredExemption = user.Reason, ""
+		case j.ExpiredExemption == "":
+			j.ExpiredExemption = user.Expired
 		}
 		f := Ruling{Judged: j, Preexisting: before[keyOf(j)]}
 		switch {

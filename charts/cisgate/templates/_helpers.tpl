@@ -84,18 +84,33 @@ Ignore
 {{- end -}}
 {{- end -}}
 
-{{/* The config's exempt namespaces, as JSON: the values' and the release namespace. */}}
+{{/*
+The config's exempt namespaces, as JSON: the values' entries (a name, or {name, expires, reason,
+owner}) and the release namespace, unless an entry names it; with exemptions.requireReason the
+release namespace carries the chart's reason.
+*/}}
 {{- define "cisgate.exemptNamespaces" -}}
-{{- concat .Values.exemptions.namespaces (list .Release.Namespace) | uniq | toJson -}}
+{{- $named := false -}}
+{{- range .Values.exemptions.namespaces -}}
+{{- if or (eq (toString .) $.Release.Namespace) (and (kindIs "map" .) (eq (toString .name) $.Release.Namespace)) }}{{ $named = true }}{{ end -}}
+{{- end -}}
+{{- $own := .Release.Namespace -}}
+{{- if .Values.exemptions.requireReason }}{{ $own = dict "name" .Release.Namespace "reason" "cisgate's own namespace (chart): its webhook and node scan Jobs" }}{{ end -}}
+{{- if $named }}{{ .Values.exemptions.namespaces | uniq | toJson }}{{ else }}{{ concat .Values.exemptions.namespaces (list $own) | uniq | toJson }}{{ end -}}
 {{- end -}}
 
 {{/*
 The namespaces the webhook is never called for, as JSON: kube-system and the release namespace
 always (a webhook that fails closed must not block the pods that run it or the cluster's own),
-and every exempt namespace (exempt there anyway).
+and every exempt namespace without an expiry (exempt there anyway). A namespace exempt until a
+date stays under the webhook, which decides it again from that date on.
 */}}
 {{- define "cisgate.excludedNamespaces" -}}
-{{- concat (list "kube-system") (include "cisgate.exemptNamespaces" . | fromJsonArray) | uniq | toJson -}}
+{{- $names := list "kube-system" -}}
+{{- range include "cisgate.exemptNamespaces" . | fromJsonArray -}}
+{{- if not (kindIs "map" .) }}{{ $names = append $names . }}{{ else if not .expires }}{{ $names = append $names .name }}{{ end -}}
+{{- end -}}
+{{- append $names .Release.Namespace | uniq | toJson -}}
 {{- end -}}
 
 {{/*
@@ -135,10 +150,26 @@ gives the reason, so the node scan's rule comes before the webhook's broader nam
   reason: *webhookToken
 {{- end -}}
 
+{{/*
+With exemptions.requireReason, an entry without a reason fails the install here, naming it, rather
+than the pods at start (cisgate refuses that config).
+*/}}
+{{- define "cisgate.requireReasons" -}}
+{{- range $key := list "namespaces" "groups" "usernames" -}}
+{{- range $i, $e := index $.Values.exemptions $key -}}
+{{- $name := $e -}}
+{{- if kindIs "map" $e }}{{ $name = $e.name }}{{ if $e.reason }}{{ continue }}{{ end }}{{ end -}}
+{{- fail (printf "exemptions.%s[%d] (%q): exemptions.requireReason is set: write it as {name, reason}" $key $i (toString $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* config.yaml: the values' config and the chart's own exemption rules. */}}
 {{- define "cisgate.config" -}}
 {{- $rules := concat .Values.exemptions.rules (include "cisgate.chartExemptionRules" . | fromYamlArray) -}}
 {{- $exemptions := dict "namespaces" (include "cisgate.exemptNamespaces" . | fromJsonArray) "groups" .Values.exemptions.groups "usernames" .Values.exemptions.usernames "rules" $rules -}}
+{{- if .Values.exemptions.requireReason }}{{ $_ := set $exemptions "requireReason" true }}{{ include "cisgate.requireReasons" . }}{{ end -}}
+{{- with .Values.exemptions.expiryWarning }}{{ $_ := set $exemptions "expiryWarning" . }}{{ end -}}
 {{- $cfg := dict "benchmark" .Values.benchmark "mode" .Values.mode "exemptions" $exemptions "rbac" (dict "clusterAdminSubjects" .Values.rbac.clusterAdminSubjects) -}}
 {{- if .Values.checks }}{{ $_ := set $cfg "checks" .Values.checks }}{{ end -}}
 {{- if .Values.registries }}{{ $_ := set $cfg "registries" .Values.registries }}{{ end -}}

@@ -83,6 +83,7 @@ func (o *AuditOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
+	warnExemptions(streams.ErrOut, pol, pol.Now())
 	_, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))

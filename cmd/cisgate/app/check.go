@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/cisgate/cisgate/manifest"
 	"github.com/cisgate/cisgate/output"
@@ -27,10 +30,14 @@ type CheckOptions struct {
 	// Namespace is where objects without a namespace go, as `kubectl apply -n` sends them; empty
 	// leaves them to the client (4.5.2 then warns).
 	Namespace string
+	// Clock is the time exemptions expire by (not a flag: tests set it).
+	Clock clock.PassiveClock
 }
 
 // NewCheckOptions returns the defaults.
-func NewCheckOptions() *CheckOptions { return &CheckOptions{Output: string(output.FormatTable)} }
+func NewCheckOptions() *CheckOptions {
+	return &CheckOptions{Output: string(output.FormatTable), Clock: clock.RealClock{}}
+}
 
 // AddFlags binds the options to flags.
 func (o *CheckOptions) AddFlags(fs *pflag.FlagSet) {
@@ -63,8 +70,14 @@ func (o *CheckOptions) Validate() []error {
 	return errs
 }
 
-// policy builds the policy to check with (loadPolicy).
-func (o *CheckOptions) policy() (*policy.Policy, error) { return loadPolicy(o.ConfigFile, o.Benchmark) }
+// policy builds the policy to check with (loadPolicy), on the options' clock.
+func (o *CheckOptions) policy() (*policy.Policy, error) {
+	p, err := loadPolicy(o.ConfigFile, o.Benchmark)
+	if err != nil {
+		return nil, err
+	}
+	return p.WithClock(o.Clock), nil
+}
 
 // loadPolicy builds the policy check and audit judge with: the config file's, or every check in
 // enforce mode with no exemptions; with a benchmark, the config's check IDs carried to it by slug.
@@ -120,6 +133,7 @@ func (o *CheckOptions) Run(streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
+	warnExemptions(streams.ErrOut, pol, pol.Now())
 	loaded := manifest.Load(o.Files, streams.In)
 	loaded.Objects = withBundleScopes(loaded.Objects)
 	if o.Namespace != "" {
@@ -181,16 +195,30 @@ func CheckManifests(pol *policy.Policy, objects []manifest.Object) *output.Repor
 		}
 	}
 	report := &output.Report{Benchmark: pol.Catalogue.Benchmark()}
+	now := pol.Now() // one instant for every object, as the audit judges a run
 	for _, o := range objects {
 		if ing, ok := o.Raw.(*networkingv1.Ingress); ok {
 			o.IngressClass, _ = policy.ServingIngressClass(ing, classes)
 		}
 		ref := output.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.File}
 		report.Checked = append(report.Checked, ref)
-		for _, j := range pol.Judge(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace]) {
+		for _, j := range pol.JudgeAt(o.Object, policy.OperationNone, nil, namespaceModes[o.Namespace], now) {
 			report.Findings = append(report.Findings, output.NewFinding(j, ref))
 		}
 	}
 	report.Sort()
 	return report
+}
+
+// warnExemptions tells, on stderr, of the config's exemptions that have expired at now (their
+// findings are decided as if they had never existed) and of those that expire within its
+// exemptions.expiryWarning. Nothing is written when there are none.
+func warnExemptions(w io.Writer, pol *policy.Policy, now time.Time) {
+	expiring, expired := pol.ExpiringExemptions(now)
+	for _, e := range expired {
+		fmt.Fprintf(w, "warning: %s expired at %s and no longer applies\n", e, e.Expires.UTC().Format(time.RFC3339))
+	}
+	for _, e := range expiring {
+		fmt.Fprintf(w, "warning: %s expires at %s, within the expiry warning of %s\n", e, e.Expires.UTC().Format(time.RFC3339), pol.ExpiryWarning())
+	}
 }

@@ -56,4 +56,10 @@ func TestCloudScanOutputs(t *testing.T) {
 	r := run(t, nil, "cloudscan", "--cluster", "prod", "--benchmark", "eks-2.0.0", "--kubeconfig", "testdata/no-such-kubeconfig", "-o", "json")
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
 	assert.Equal(t, map[string]int{"eks:DescribeCluster": 1, "eks:DescribeAddon": 1}, out.Calls)
+
+	// A valid --config is read and scanned with (its benchmark); an empty one is refused in
+	// TestEmptyConfigIsBadInput.
+	r = run(t, nil, "cloudscan", "--cluster", "prod", "--config", writeConfig(t, "benchmark: eks-2.0.0\n"), "--kubeconfig", "testdata/no-such-kubeconfig", "-o", "json")
+	assert.Equal(t, 1, r.code, r.stderr)
+	golden.Assert(t, "testdata/cloudscan.json", []byte(r.stdout))
 }

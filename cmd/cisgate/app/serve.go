@@ -122,7 +122,7 @@ func NewServeOptions() *ServeOptions {
 
 // AddFlags binds the options to flags.
 func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file (reloaded when it changes); empty: the defaults, audit mode")
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file (reloaded when it changes); unset: the defaults, audit mode; a file with no YAML document (empty, only comments) is refused")
 	fs.StringVar(&o.ConfigMap, "config-map", o.ConfigMap, "ConfigMap in --namespace whose key "+configMapKey+" is the --config file's source: after start the config follows it through the API (in force within a second of a change) instead of polling the file")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "directory holding tls.crt and tls.key, reloaded when they change")
 	fs.IntVar(&o.Port, "port", o.Port, "webhook HTTPS port")
@@ -227,6 +227,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(err)
 	}
+	controller.ReportExemptions(pol.Policy)
 	cfg, clientset, err := connect(o.Kubeconfig)
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))

@@ -275,6 +275,18 @@ func TestAuditCommandPrintsTheCheckJSONShape(t *testing.T) {
 	stdout.Reset()
 	code = app.Run(context.Background(), []string{"audit", "--kubeconfig", env.KubeConfig, "-o", "json"}, app.IOStreams{Out: &stdout, ErrOut: &stderr})
 	assert.Equal(t, app.ExitFindings, code)
+
+	// An empty config, or one holding only a comment, is bad input naming the file, never the
+	// defaults: audit mode would exit 0 on the same findings.
+	for _, content := range []string{"", "# benchmark: eks-1.8.0\n# mode: enforce\n"} {
+		require.NoError(t, os.WriteFile(config, []byte(content), 0o644))
+		stdout.Reset()
+		stderr.Reset()
+		code = app.Run(context.Background(), []string{"audit", "--kubeconfig", env.KubeConfig, "--config", config, "-o", "json"}, app.IOStreams{Out: &stdout, ErrOut: &stderr})
+		assert.Equal(t, app.ExitUsage, code, "%q", content)
+		assert.Contains(t, stderr.String(), "error: "+config+": the config is empty")
+		assert.Empty(t, stdout.String())
+	}
 }
 
 // createInParallel runs create(i) for i in [0, n) on a few workers.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,6 +113,10 @@ func TestWebhookConfiguration(t *testing.T) {
 		// kube-system and the release namespace stay excluded whatever the exempt namespaces are.
 		{"more exempt namespaces", []string{"--set", "exemptions.namespaces={legacy,kube-system}"}, admissionregistrationv1.Ignore, []string{"kube-system", "legacy", releaseNamespace}},
 		{"kube-system not exempt", []string{"--set", "exemptions.namespaces={legacy}"}, admissionregistrationv1.Ignore, []string{"kube-system", "legacy", releaseNamespace}},
+		// A namespace exempt until a date stays under the webhook, which must see its requests
+		// again from that date on; the release namespace stays excluded even with an expiry.
+		{"exempt namespaces with an expiry", []string{"--set-json", `exemptions.namespaces=["old", {"name": "legacy", "expires": "2026-12-01T00:00:00Z", "owner": "team-a"}, {"name": "forever", "reason": "r"}, {"name": "` + releaseNamespace + `", "expires": "2026-12-01T00:00:00Z"}]`},
+			admissionregistrationv1.Ignore, []string{"kube-system", "old", "forever", releaseNamespace}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := decode(t, template(t, defaultRelease(tc.args...)))
@@ -455,8 +460,8 @@ func TestConfig(t *testing.T) {
 			}
 			assert.Equal(t, wantMode, p.Config.Mode)
 			assert.Equal(t, policy.EKS200, p.Config.Benchmark)
-			assert.Equal(t, []string{"kube-system", releaseNamespace}, p.Config.Exemptions.Namespaces)
-			assert.Equal(t, []string{"system:nodes", "system:serviceaccounts:kube-system"}, p.Config.Exemptions.Groups)
+			assert.Equal(t, policy.ExemptNames("kube-system", releaseNamespace), p.Config.Exemptions.Namespaces)
+			assert.Equal(t, policy.ExemptNames("system:nodes", "system:serviceaccounts:kube-system"), p.Config.Exemptions.Groups)
 			assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}, p.Config.RBAC.ClusterAdminSubjects)
 			assert.Empty(t, p.Config.Registries)
 			assert.Empty(t, p.Config.Checks)
@@ -491,15 +496,52 @@ rbac:
 		assert.Equal(t, policy.EKS120, c.Benchmark)
 		assert.Equal(t, policy.ModeEnforce, c.Mode)
 		assert.Equal(t, map[string]policy.Mode{"4.1.6": "off", "privileged": "enforce", "4.2.5": "audit"}, c.Checks)
-		assert.Equal(t, []string{"legacy", releaseNamespace}, c.Exemptions.Namespaces)
-		assert.Equal(t, []string{"ci-admins"}, c.Exemptions.Groups)
-		assert.Equal(t, []string{"alice"}, c.Exemptions.Usernames)
+		assert.Equal(t, policy.ExemptNames("legacy", releaseNamespace), c.Exemptions.Namespaces)
+		assert.Equal(t, policy.ExemptNames("ci-admins"), c.Exemptions.Groups)
+		assert.Equal(t, policy.ExemptNames("alice"), c.Exemptions.Usernames)
 		require.NotEmpty(t, c.Exemptions.Rules)
 		assert.Equal(t, policy.ExemptionRule{Checks: []string{"4.2.1"}, Namespace: "legacy", Kind: "DaemonSet", Name: "agent-*", Reason: "vendor agent (TICKET-1)"},
 			c.Exemptions.Rules[0], "the user's rules come first")
 		assert.Equal(t, []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com/"}, c.Registries)
 		assert.Equal(t, []rbacv1.Subject{{Kind: "Group", Name: "platform-admins"}, {Kind: "ServiceAccount", Name: "argo", Namespace: "argocd"}}, c.RBAC.ClusterAdminSubjects)
 		assert.Equal(t, policy.ModeOff, p.ModeFor("sa-token-automount", ""))
+	})
+
+	// Exemptions that end: the object form, requireReason and expiryWarning reach the config
+	// as written, and with requireReason the release namespace carries the chart's reason.
+	t.Run("exemption terms", func(t *testing.T) {
+		values := filepath.Join(t.TempDir(), "values.yaml")
+		require.NoError(t, os.WriteFile(values, []byte(`
+exemptions:
+  requireReason: true
+  expiryWarning: 72h
+  namespaces:
+    - {name: kube-system, reason: the control plane's add-ons}
+    - {name: legacy, expires: "2026-12-01T00:00:00Z", reason: moving to restricted PSS, owner: team-a}
+  groups: [{name: system:nodes, reason: the kubelets' mirror Pods}]
+  usernames: [{name: system:apiserver, reason: kube-apiserver's bootstrap RBAC}]
+  rules:
+    - {checks: [privileged], kind: DaemonSet, name: gpu-driver, reason: loads a kernel module, expires: "2027-01-01T00:00:00Z", owner: team-gpu}
+`), 0o644))
+		p, err := policy.ParseConfig([]byte(renderedConfig(t, decode(t, template(t, defaultRelease("-f", values))), releaseName)))
+		require.NoError(t, err)
+		ex := p.Config.Exemptions
+		assert.True(t, ex.RequireReason)
+		assert.Equal(t, 72*time.Hour, p.ExpiryWarning())
+		assert.Equal(t, []policy.ExemptName{
+			{Name: "kube-system", ExemptionTerms: policy.ExemptionTerms{Reason: "the control plane's add-ons"}},
+			{Name: "legacy", ExemptionTerms: policy.ExemptionTerms{Expires: "2026-12-01T00:00:00Z", Reason: "moving to restricted PSS", Owner: "team-a"}},
+			{Name: releaseNamespace, ExemptionTerms: policy.ExemptionTerms{Reason: "cisgate's own namespace (chart): its webhook and node scan Jobs"}},
+		}, ex.Namespaces)
+		assert.Equal(t, policy.ExemptionRule{Checks: []string{"privileged"}, Kind: "DaemonSet", Name: "gpu-driver", Reason: "loads a kernel module",
+			Expires: "2027-01-01T00:00:00Z", Owner: "team-gpu"}, ex.Rules[0])
+
+		// The defaults have no reason: with requireReason the install fails naming the first.
+		_, err = runHelm(t, "template", releaseName, chartDir(t), "--namespace", releaseNamespace, "--set", "exemptions.requireReason=true")
+		assert.ErrorContains(t, err, `exemptions.namespaces[0] ("kube-system"): exemptions.requireReason is set: write it as {name, reason}`)
+		// The schema refuses an expiry that is not RFC 3339.
+		_, err = runHelm(t, "template", releaseName, chartDir(t), "--namespace", releaseNamespace, "--set-json", `exemptions.namespaces=[{"name": "legacy", "expires": "2026-12-01"}]`)
+		assert.ErrorContains(t, err, "/exemptions/namespaces/0/expires")
 	})
 
 	// The chart's rules name checks by slug, so they hold in every benchmark version.
