@@ -1,16 +1,16 @@
-package nodescan
+package report
 
 import (
 	"time"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
-	"github.com/cisgate/cisgate/report"
 )
 
-// NodeReport is the content of the report ConfigMap key node.<node>.json (report.NodeKey): one
-// node's section 3 results with their value sources. It is a report.Payload.
+// NodeReport is the content of the report ConfigMap key node.<node>.json (NodeKey): one node's
+// section 3 results with their value sources. It is a Payload.
 type NodeReport struct {
-	report.Header
+	Header
 	Node      string           `json:"node"`
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Time      time.Time        `json:"time"`
@@ -18,27 +18,49 @@ type NodeReport struct {
 	// the summary counts the node as not scanned instead of merging them.
 	NotScanned *NotScanned `json:"notScanned,omitempty"`
 	// Counts are the results per status; they stay exact when the results are cut.
-	Counts  map[policy.Status]int `json:"counts"`
-	Results []Result              `json:"results"`
+	Counts  map[policy.Status]int   `json:"counts"`
+	Results []output.EvidenceResult `json:"results"`
 }
 
-// NewNodeReport builds the report payload of a scan taken at a time (UTC, whole seconds: the
-// key is rewritten on every scan and sub-second noise says nothing).
-func NewNodeReport(r Report, at time.Time) NodeReport {
+// NotScanned says why a scan could not decide section 3 on a node: the kubelet was not found,
+// or a file its command line names (config file, drop-in directory, kubeconfig) could not be
+// read. A scan that reads nothing must not look like a node with WARNs (it would pass review).
+type NotScanned struct {
+	// Reason is what went wrong, with the node path.
+	Reason string `json:"reason"`
+	// Path is the node path the scan could not reach; empty when no single path is to blame
+	// (no kubelet process, unit or known layout).
+	Path string `json:"path,omitempty"`
+	// Hint says what to change, e.g. which host path to mount.
+	Hint string `json:"hint,omitempty"`
+}
+
+// String is the one-line form of Events and the table output.
+func (n NotScanned) String() string {
+	s := "not scanned: " + n.Reason
+	if n.Hint != "" {
+		s += "; " + n.Hint
+	}
+	return s
+}
+
+// NewNodeReport builds the payload of a node scan (UTC, whole seconds: the key is rewritten on
+// every scan and sub-second noise says nothing).
+func NewNodeReport(s Scan) NodeReport {
 	return NodeReport{
-		Header:     report.NewHeader(),
-		Node:       r.Node,
-		Benchmark:  r.Benchmark,
-		Time:       at.UTC().Truncate(time.Second),
-		NotScanned: r.NotScanned,
-		Counts:     r.counts(),
-		Results:    r.Results,
+		Header:     NewHeader(),
+		Node:       s.Node,
+		Benchmark:  s.Benchmark,
+		Time:       s.Time.UTC().Truncate(time.Second),
+		NotScanned: s.NotScanned,
+		Counts:     output.CountEvidence(s.Results),
+		Results:    s.Results,
 	}
 }
 
 // Summarise shrinks the payload for a small budget (many nodes share the ConfigMap): the PASS
 // results go first, then the details and sources of the rest; the counts stay.
-func (n NodeReport) Summarise(budget int) report.Payload {
+func (n NodeReport) Summarise(budget int) Payload {
 	summary := n
 	summary.Truncated = true
 	summary.Results = nil
@@ -47,15 +69,15 @@ func (n NodeReport) Summarise(budget int) report.Payload {
 			summary.Results = append(summary.Results, res)
 		}
 	}
-	if report.Fits(summary, budget) {
+	if Fits(summary, budget) {
 		return summary
 	}
-	cut := make([]Result, len(summary.Results))
+	cut := make([]output.EvidenceResult, len(summary.Results))
 	for i, res := range summary.Results {
-		cut[i] = Result{ID: res.ID, Slug: res.Slug, Status: res.Status, Actual: res.Actual}
+		cut[i] = output.EvidenceResult{ID: res.ID, Slug: res.Slug, Status: res.Status, Actual: res.Actual}
 	}
 	summary.Results = cut
-	if report.Fits(summary, budget) {
+	if Fits(summary, budget) {
 		return summary
 	}
 	summary.Results = nil
