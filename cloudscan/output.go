@@ -6,10 +6,7 @@ import (
 	"github.com/cisgate/cisgate/output"
 )
 
-// Formats lists the output formats of `cisgate cloudscan --output`.
-func Formats() []output.Format { return output.Formats() }
-
-// Write renders a report in a format, one of Formats.
+// Write renders a report in a format, one of output.Formats.
 func Write(w io.Writer, r Report, f output.Format) error {
 	head := "cluster " + r.Cluster + " (" + r.Region + "), benchmark " + string(r.Benchmark) + "\n"
 	if r.Section3 != "" {

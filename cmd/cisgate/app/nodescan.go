@@ -98,7 +98,7 @@ func (o *NodeScanOptions) Validate() []error {
 	if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
 		errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 	}
-	if _, err := output.ParseFormat(o.Output, nodescan.Formats()...); err != nil {
+	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
 	if o.Report && o.Namespace == "" {
