@@ -4,10 +4,11 @@ import (
 	"io"
 
 	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/report"
 )
 
 // Write renders a report in a format, one of output.Formats.
-func Write(w io.Writer, r Report, f output.Format) error {
+func Write(w io.Writer, r report.Scan, f output.Format) error {
 	head := "cluster " + r.Cluster + " (" + r.Region + "), benchmark " + string(r.Benchmark) + "\n"
 	if r.Section3 != "" {
 		head += "section 3: " + r.Section3 + "\n"

@@ -147,7 +147,8 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 		if err != nil {
 			return err
 		}
-		if err := publisher.Publish(ctx, result.Publication(o.now())); err != nil {
+		result.Time = o.now()
+		if err := publisher.Publish(ctx, result); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
