@@ -29,6 +29,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cisgate/cisgate/admission"
+	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
@@ -232,7 +234,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}
-	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
+	live, err := client.New(clusterstate.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return err
 	}
@@ -268,7 +270,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
-	if err := webhook.WarmCaches(ctx, informers); err != nil {
+	if err := clusterstate.WarmCaches(ctx, informers); err != nil {
 		return err
 	}
 	events, err := report.NewEventSink(clientset, report.ReportingController)
@@ -280,18 +282,18 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
-	recorder := webhook.NewReportRecorder(o.Replica, events, writer)
+	recorder := admission.NewReportRecorder(o.Replica, events, writer)
 	recorder.Interval = o.ReportInterval
 	server := webhook.NewServer(webhook.ServerOptions{
 		Port: o.Port, CertDir: o.CertDir, ClientCAFile: o.ClientCAFile,
 		ShutdownDelay: o.ShutdownDelay, DrainTimeout: o.DrainTimeout,
 	})
-	server.Register(webhook.Path, &webhook.Handler{
+	server.Register(webhook.Path, &admission.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: informers, Live: live},
+		State:       &clusterstate.Cached{Reader: informers, Live: live},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
-		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),
+		Bodies:      admission.NewBodyBudget(admission.DefaultBodyBudget),
 	})
 	for _, r := range []manager.Runnable{informers, events, pol} {
 		if err := mgr.Add(r); err != nil {
@@ -418,11 +420,13 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			all = append(all, s)
 		}
 		if o.CloudScan.Enabled {
-			cloud := controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events)
+			sinks := []report.Sink{report.KeySink{Client: clientset, Namespace: o.Namespace}}
 			if o.cloudReports != nil {
-				cloud.WriteOpenReports(o.cloudReports)
+				sinks = append(sinks, openreports.ScanSink{Writer: o.cloudReports})
 			}
-			all = append(all, cloud)
+			sinks = append(sinks, report.ScanEvents{Events: events})
+			publisher := report.NewPublisher(clientset, o.Namespace, sinks...)
+			all = append(all, controller.NewCloudScanner(clientset, *o.CloudScan, pol, publisher))
 		}
 		var leaderOnly []manager.Runnable
 		for _, r := range all {

@@ -1,7 +1,4 @@
-// Package webhook is cisgate's validating admission webhook: a thin controller-runtime handler
-// (decode, evaluate, decide, respond) around Decide, which holds every admission rule and which
-// tests call without HTTP.
-package webhook
+package admission
 
 import (
 	"strconv"
