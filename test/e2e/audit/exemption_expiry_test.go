@@ -44,7 +44,7 @@ func TestTheAuditStopsApplyingAnExpiredExemption(t *testing.T) {
 		Expires: expiry, Reason: "loads a kernel module", Owner: "team-gpu"}
 
 	require.NoError(t, auditor.RunOnce(ctx))
-	got, _ := reportKey[controller.AuditReport](t, env, report.AuditKey())
+	got, _ := reportKey[report.AuditReport](t, env, report.AuditKey())
 	assert.False(t, listed(got, "4.2.1", object), "exempt an hour before the expiry")
 	summary, _ := reportKey[controller.Summary](t, env, report.SummaryKey())
 	assert.Equal(t, []policy.Exemption{rule}, summary.Exemptions.Expiring)
@@ -52,7 +52,7 @@ func TestTheAuditStopsApplyingAnExpiredExemption(t *testing.T) {
 
 	clock.SetTime(expiry)
 	require.NoError(t, auditor.RunOnce(ctx))
-	got, _ = reportKey[controller.AuditReport](t, env, report.AuditKey())
+	got, _ = reportKey[report.AuditReport](t, env, report.AuditKey())
 	assert.True(t, listed(got, "4.2.1", object), "from the expiry on, decided as if never exempt")
 	summary, _ = reportKey[controller.Summary](t, env, report.SummaryKey())
 	assert.Empty(t, summary.Exemptions.Expiring)
