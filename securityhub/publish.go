@@ -85,6 +85,8 @@ type Config struct {
 	Burst int
 	// Logger receives the failures.
 	Logger logr.Logger
+	// Now is the clock of UpdatedAt and the other timestamps; nil: time.Now. Tests set it.
+	Now func() time.Time
 }
 
 // New builds a publisher from the SDK's default configuration chain (environment, IRSA web
@@ -125,9 +127,13 @@ func NewWithClients(client API, stsClient STSAPI, region string, c Config) *Publ
 	if c.QPS <= 0 {
 		limit = rate.Inf
 	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Publisher{
 		client: client, sts: stsClient, region: region, cluster: c.Cluster,
-		limiter: rate.NewLimiter(limit, burst), logger: c.Logger, now: time.Now,
+		limiter: rate.NewLimiter(limit, burst), logger: c.Logger, now: now,
 	}
 }
 
