@@ -336,3 +336,23 @@ func counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
 }
+
+func TestFindingsOfOneObjectAndCheckAreOneFinding(t *testing.T) {
+	_, direct := env(t)
+	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
+	cat, err := policy.CatalogueFor(policy.EKS200)
+	require.NoError(t, err)
+	pod := output.ObjectRef{Kind: "Pod", Namespace: "team-a", Name: "web"}
+	rows := securityhub.AuditRows(cat, []output.Finding{
+		{ID: "4.2.1", Slug: "privileged", Status: policy.StatusFail, Object: pod, Detail: `container "app" must not set securityContext.privileged=true`},
+		{ID: "4.2.1", Slug: "privileged", Status: policy.StatusFail, Object: pod, Detail: `initContainer "init" must not set securityContext.privileged=true`},
+	}, nil)
+	out := p.Publish(context.Background(), securityhub.ScopeAudit, rows)
+	require.NoError(t, out.Err())
+	assert.Equal(t, 1, out.Imported)
+	findings := allFindings(t, direct)
+	require.Len(t, findings, 1)
+	for _, f := range findings {
+		assert.Equal(t, `container "app" must not set securityContext.privileged=true; initContainer "init" must not set securityContext.privileged=true`, aws.ToString(f.Description))
+	}
+}
