@@ -90,10 +90,16 @@ func nodeScan(anonymousAuth policy.Status) nodescan.NodeReport {
 }
 
 func nodeRows(t *testing.T, anonymousAuth policy.Status) []securityhub.Row {
+	return nodeRowsOf(t, "n1", anonymousAuth)
+}
+
+func nodeRowsOf(t *testing.T, node string, anonymousAuth policy.Status) []securityhub.Row {
 	t.Helper()
 	cat, err := policy.CatalogueFor(policy.EKS200)
 	require.NoError(t, err)
-	return securityhub.NodeRows(cat, nodeScan(anonymousAuth), "uid-n1", "i-0123456789abcdef0")
+	scan := nodeScan(anonymousAuth)
+	scan.Node = node
+	return securityhub.NodeRows(cat, scan, "uid-"+node, "i-0123456789abcdef0")
 }
 
 func TestFirstImportAndUnchangedRescan(t *testing.T) {
@@ -355,4 +361,32 @@ func TestFindingsOfOneObjectAndCheckAreOneFinding(t *testing.T) {
 	for _, f := range findings {
 		assert.Equal(t, `container "app" must not set securityContext.privileged=true; initContainer "init" must not set securityContext.privileged=true`, aws.ToString(f.Description))
 	}
+}
+
+func TestRetireArchivesADeletedNodesFindings(t *testing.T) {
+	overlay, direct := env(t)
+	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	p := newPublisher(t, c)
+	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n1"), nodeRows(t, policy.StatusFail)).Err())
+	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n2"), nodeRowsOf(t, "n2", policy.StatusFail)).Err())
+
+	c.next()
+	out := p.Retire(context.Background(), securityhub.NodeScope("n1"))
+	require.NoError(t, out.Err())
+	assert.Equal(t, 3, out.Archived)
+	assert.Equal(t, 2, out.Resolved, "the FAIL and the WARN were open; the PASS was RESOLVED already")
+	assert.Equal(t, 1, overlay.Calls(moto.PathBatchUpdateFindings))
+	for id, f := range allFindings(t, direct) {
+		switch f.ProductFields[securityhub.FieldScope] {
+		case securityhub.NodeScope("n1"):
+			assert.Equal(t, types.RecordStateArchived, f.RecordState, id)
+			assert.Equal(t, types.WorkflowStatusResolved, f.Workflow.Status, id)
+			assert.Equal(t, "2026-12-07T10:00:00Z", aws.ToString(f.CreatedAt), id)
+		default:
+			assert.Equal(t, types.RecordStateActive, f.RecordState, id)
+		}
+	}
+	// Retired again: nothing left to archive, no call but the read.
+	out = p.Retire(context.Background(), securityhub.NodeScope("n1"))
+	assert.Zero(t, out.Archived+out.Imported)
 }

@@ -178,6 +178,9 @@ func (p *Publisher) Identity(ctx context.Context) (Identity, error) {
 	return id, nil
 }
 
+// Retire archives every finding of a scope, e.g. of a node that was deleted: Publish with no rows.
+func (p *Publisher) Retire(ctx context.Context, scope string) Outcome { return p.Publish(ctx, scope, nil) }
+
 // Publish imports the rows of one scope (ScopeAudit, ScopeCloud or NodeScope) as findings. It
 // reads the scope's findings back first (one GetFindings per 100), so that a finding keeps its
 // CreatedAt and FirstObservedAt, one no longer found is archived, and one that passes now, or is
@@ -258,6 +261,7 @@ func archived(f types.AwsSecurityFinding, now time.Time) types.AwsSecurityFindin
 	f.RecordState = types.RecordStateArchived
 	f.UpdatedAt = timestamp(now)
 	f.Workflow, f.WorkflowState, f.Note, f.UserDefinedFields, f.VerificationState, f.ProcessedAt = nil, "", nil, nil, "", nil
+	f.AwsAccountName = nil // Security Hub's own, from the account
 	fields := make(map[string]string, len(f.ProductFields))
 	for k, v := range f.ProductFields {
 		if !strings.HasPrefix(k, "aws/") {
