@@ -179,7 +179,9 @@ func (p *Publisher) Identity(ctx context.Context) (Identity, error) {
 }
 
 // Retire archives every finding of a scope, e.g. of a node that was deleted: Publish with no rows.
-func (p *Publisher) Retire(ctx context.Context, scope string) Outcome { return p.Publish(ctx, scope, nil) }
+func (p *Publisher) Retire(ctx context.Context, scope string) Outcome {
+	return p.Publish(ctx, scope, nil)
+}
 
 // Publish imports the rows of one scope (ScopeAudit, ScopeCloud or NodeScope) as findings. It
 // reads the scope's findings back first (one GetFindings per 100), so that a finding keeps its
