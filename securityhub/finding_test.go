@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/securityhub"
@@ -40,9 +39,9 @@ func TestFindingIDStaysWithinASFFLimit(t *testing.T) {
 
 func TestNodeNotScannedIsNotAvailableOnEverySection3Check(t *testing.T) {
 	cat := catalogue(t, policy.EKS200)
-	scan := nodescan.NodeReport{Node: "n1", Benchmark: policy.EKS200,
-		NotScanned: &nodescan.NotScanned{Reason: "no kubelet process, unit or known layout", Hint: "mount /etc/kubernetes"}}
-	rows := securityhub.NodeRows(cat, scan, "", "")
+	// As nodescan's NotScanned.String() says it.
+	notScanned := "not scanned: no kubelet process, unit or known layout; mount /etc/kubernetes"
+	rows := securityhub.NodeRows(cat, securityhub.NodeScan{Node: "n1", NotScanned: notScanned})
 	var want []string
 	for _, e := range cat.Entries() {
 		if e.Section == policy.SectionNode {
@@ -107,6 +106,14 @@ func TestManualItemIsAboutTheCluster(t *testing.T) {
 	// Manual items are low in cisgate's table (openreports.Severity); CIS EKS 1.8.0 2.1.2 is Manual.
 	assert.Equal(t, types.SeverityLabelLow, f.Severity.Label)
 	assert.Equal(t, "cisgate/cis-eks-1.8.0/2.1.2", aws.ToString(f.GeneratorId))
+}
+
+func TestInstanceID(t *testing.T) {
+	// The AWS cloud provider's providerID: aws:///<zone>/<instance> (k8s.io/cloud-provider-aws).
+	assert.Equal(t, "i-0123456789abcdef0", securityhub.InstanceID("aws:///us-east-1a/i-0123456789abcdef0"))
+	assert.Equal(t, "", securityhub.InstanceID("aws:///us-east-1a/fargate-ip-10-0-1-1"))
+	assert.Equal(t, "", securityhub.InstanceID("kind://docker/kind/kind-control-plane"))
+	assert.Equal(t, "", securityhub.InstanceID(""))
 }
 
 func TestLongTextIsCutToASFFLimits(t *testing.T) {

@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cisgate/cisgate/internal/moto"
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/securityhub"
@@ -74,19 +73,19 @@ func allFindings(t *testing.T, c *awssh.Client) map[string]types.AwsSecurityFind
 
 var identity = securityhub.Identity{Partition: "aws", Account: moto.AccountID, Region: moto.Region, Cluster: cluster}
 
-// nodeScan is a scan of node n1 under eks-2.0.0: anonymous-auth as given, read-only-port passing,
-// event-qps a WARN (values as the node scan reports them).
-func nodeScan(anonymousAuth policy.Status) nodescan.NodeReport {
-	anon := nodescan.Result{ID: "3.2.1", Slug: "anonymous-auth", Status: anonymousAuth, Expected: "false", Actual: "true",
+// nodeResults are a node scan's results under eks-2.0.0: anonymous-auth as given, read-only-port
+// passing, event-qps a WARN (values as the node scan reports them).
+func nodeResults(anonymousAuth policy.Status) []output.EvidenceResult {
+	anon := output.EvidenceResult{ID: "3.2.1", Slug: "anonymous-auth", Status: anonymousAuth, Expected: "false", Actual: "true",
 		Source: "flag --anonymous-auth", Detail: "authentication.anonymous.enabled must be false"}
 	if anonymousAuth == policy.StatusPass {
 		anon.Actual, anon.Detail = "false", ""
 	}
-	return nodescan.NodeReport{Node: "n1", Benchmark: policy.EKS200, Results: []nodescan.Result{
+	return []output.EvidenceResult{
 		anon,
 		{ID: "3.2.4", Slug: "read-only-port", Status: policy.StatusPass, Expected: "0", Actual: "0", Source: "default"},
 		{ID: "3.2.6", Slug: "event-qps", Status: policy.StatusWarn, Expected: ">= 0", Detail: "eventRecordQPS not found"},
-	}}
+	}
 }
 
 func nodeRows(t *testing.T, anonymousAuth policy.Status) []securityhub.Row {
@@ -97,9 +96,8 @@ func nodeRowsOf(t *testing.T, node string, anonymousAuth policy.Status) []securi
 	t.Helper()
 	cat, err := policy.CatalogueFor(policy.EKS200)
 	require.NoError(t, err)
-	scan := nodeScan(anonymousAuth)
-	scan.Node = node
-	return securityhub.NodeRows(cat, scan, "uid-"+node, "i-0123456789abcdef0")
+	return securityhub.NodeRows(cat, securityhub.NodeScan{Node: node, UID: "uid-" + node,
+		InstanceID: securityhub.InstanceID("aws:///us-east-1a/i-0123456789abcdef0"), Results: nodeResults(anonymousAuth)})
 }
 
 func TestFirstImportAndUnchangedRescan(t *testing.T) {

@@ -3,8 +3,6 @@ package securityhub
 import (
 	"strings"
 
-	"github.com/cisgate/cisgate/cloudscan"
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -49,17 +47,28 @@ func evidenceRemediation(e policy.Entry, res output.EvidenceResult) string {
 	return s
 }
 
+// NodeScan is what NodeRows needs of one node's scan.
+type NodeScan struct {
+	Node string
+	// UID is the Node's, and InstanceID its EC2 instance (InstanceID of its providerID); "" when
+	// unknown.
+	UID, InstanceID string
+	// NotScanned says why the node could not be scanned (nodescan's NotScanned.String()); "" when
+	// it was.
+	NotScanned string
+	Results    []output.EvidenceResult
+}
+
 // NodeRows are a node scan's rows: one per section 3 check on the Node. A node that could not be
 // scanned has an ERROR row per section 3 check, each saying why, as its OpenReports say.
-// instanceID is the Node's EC2 instance from its providerID, "" when unknown.
-func NodeRows(cat *policy.Catalogue, scan nodescan.NodeReport, uid, instanceID string) []Row {
-	node := Resource{Kind: "Node", Name: scan.Node, UID: uid, InstanceID: instanceID}
+func NodeRows(cat *policy.Catalogue, scan NodeScan) []Row {
+	node := Resource{Kind: "Node", Name: scan.Node, UID: scan.UID, InstanceID: scan.InstanceID}
 	var rows []Row
-	if scan.NotScanned != nil {
+	if scan.NotScanned != "" {
 		for _, e := range cat.Entries() {
 			if e.Section == policy.SectionNode {
-				row := newRow(cat, e, ResultError, node, scan.NotScanned.String())
-				row.Remediation = "Mount the node's kubelet files into the scan Job: " + scan.NotScanned.String()
+				row := newRow(cat, e, ResultError, node, scan.NotScanned)
+				row.Remediation = "Let the scan Job read the kubelet's files: " + scan.NotScanned
 				rows = append(rows, row)
 			}
 		}
@@ -77,10 +86,24 @@ func NodeRows(cat *policy.Catalogue, scan nodescan.NodeReport, uid, instanceID s
 	return rows
 }
 
+// InstanceID is the EC2 instance of a Node's spec.providerID ("aws:///us-east-1a/i-0abc…"), ""
+// for any other provider.
+func InstanceID(providerID string) string {
+	rest, ok := strings.CutPrefix(providerID, "aws://")
+	if !ok {
+		return ""
+	}
+	id := rest[strings.LastIndex(rest, "/")+1:]
+	if !strings.HasPrefix(id, "i-") {
+		return ""
+	}
+	return id
+}
+
 // CloudRows are a cloud scan's rows: one per item, on the cluster.
-func CloudRows(cat *policy.Catalogue, scan cloudscan.Report) []Row {
+func CloudRows(cat *policy.Catalogue, results []output.EvidenceResult) []Row {
 	var rows []Row
-	for _, res := range scan.Results {
+	for _, res := range results {
 		e, ok := cat.Resolve(res.ID)
 		if !ok {
 			continue
