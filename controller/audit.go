@@ -237,7 +237,7 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 		return err
 	}
 	if a.securityHub != nil {
-		a.securityHub.Publish(ctx, securityhub.ScopeAudit, securityHubRows(run, pol.Catalogue))
+		a.securityHub.Publish(ctx, securityhub.ScopeAudit, run.SecurityHubRows(pol.Catalogue))
 	}
 	if a.openReports == nil {
 		return nil
@@ -255,9 +255,9 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 	return nil
 }
 
-// securityHubRows are the audit's findings for Security Hub: the control plane's own objects are
+// SecurityHubRows are the audit's findings for Security Hub: the control plane's own objects are
 // left out, as from the audit's Events (nobody can change them: kube-apiserver restores them).
-func securityHubRows(run *AuditRun, cat *policy.Catalogue) []securityhub.Row {
+func (run *AuditRun) SecurityHubRows(cat *policy.Catalogue) []securityhub.Row {
 	findings := make([]output.Finding, 0, len(run.Report.Findings))
 	for _, f := range run.Report.Findings {
 		if !run.Platform[f.Object] {
