@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // Check is the definition of one cloud item: what it is and how it decides.
@@ -57,6 +59,13 @@ func (r Report) HasFailures() bool {
 }
 
 func (r Report) counts() map[policy.Status]int { return output.CountEvidence(r.Results) }
+
+// Publication is the scan as the report.Publisher sends it, taken at a time.
+func (r Report) Publication(at time.Time) report.Scan {
+	return report.Scan{Benchmark: r.Benchmark, Time: at, Results: r.Results, Cloud: &report.CloudCluster{
+		Cluster: r.Cluster, Region: r.Region, AutoMode: r.AutoMode, Section3: r.Section3, Errors: r.Errors, Calls: r.Calls,
+	}}
+}
 
 // checks are the cloud items of every benchmark version, added by each check's file.
 var checks []*Check

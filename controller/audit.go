@@ -24,7 +24,6 @@ import (
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/securityhub"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 // AuditOptions configure the background audit and the summary in `cisgate serve`.
@@ -345,7 +344,7 @@ func (a *Auditor) releaseGoneReplicas(ctx context.Context, data map[string]strin
 	kept := make(map[string]string, len(data))
 	for key, value := range data {
 		kept[key] = value
-		var r webhook.AdmissionReport
+		var r report.AdmissionReport
 		if !strings.HasPrefix(key, "admission.") || json.Unmarshal([]byte(value), &r) != nil ||
 			r.Replica == "" || r.Updated.IsZero() || time.Since(r.Updated) < goneReplicaAge {
 			continue
@@ -403,4 +402,40 @@ func objectKey(ref corev1.ObjectReference) string {
 		return string(ref.UID)
 	}
 	return ref.Kind + "/" + ref.Namespace + "/" + ref.Name
+}
+
+// namespaceModeLabel is the slug of the check whose WARNs audit.json lists with the failures.
+const namespaceModeLabel policy.Slug = "namespace-mode-label"
+
+// NewAuditReport lists the run's failing, unexempted objects per check. Advisory findings (the
+// default ServiceAccount) are failures too: they are only never denied at admission.
+func NewAuditReport(run *AuditRun) *report.AuditReport {
+	r := &report.AuditReport{
+		Header: report.NewHeader(), Benchmark: run.Benchmark, Time: run.Time,
+		Checked: len(run.Report.Checked), Checks: map[string]*report.FailingObjects{}, Platform: map[string]*report.FailingObjects{},
+	}
+	for _, f := range run.Report.Findings {
+		if (f.Status != policy.StatusFail && f.Slug != namespaceModeLabel) || f.ExemptReason != "" {
+			continue
+		}
+		bucket := r.Checks
+		if run.Platform[f.Object] {
+			bucket = r.Platform
+		}
+		c := bucket[f.ID]
+		if c == nil {
+			c = &report.FailingObjects{Slug: f.Slug}
+			bucket[f.ID] = c
+		}
+		// Findings are sorted by ID, then object: an object's findings of a check are adjacent.
+		if n := len(c.Objects); n > 0 && c.Objects[n-1].Kind == f.Object.Kind &&
+			c.Objects[n-1].Namespace == f.Object.Namespace && c.Objects[n-1].Name == f.Object.Name {
+			continue
+		}
+		c.Objects = append(c.Objects, report.FailingObject{
+			Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name, Path: f.Path, Detail: f.Detail,
+		})
+		c.Total++
+	}
+	return r
 }

@@ -451,8 +451,8 @@ func TestAuditPutsThePlatformsRBACInItsOwnBucket(t *testing.T) {
 	require.NoError(t, NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, sink, NewAuditOptions()).RunOnce(t.Context()))
 	settle(t, sink, client, writes, 2) // system:my-operator's and my-admin's
 
-	audit, _ := reportKey[AuditReport](t, client, report.AuditKey())
-	names := func(c *FailingObjects) []string {
+	audit, _ := reportKey[report.AuditReport](t, client, report.AuditKey())
+	names := func(c *report.FailingObjects) []string {
 		var out []string
 		for _, o := range c.Objects {
 			out = append(out, o.Name)

@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/spf13/pflag"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cisgate/cisgate/cloudscan"
-	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -55,27 +50,21 @@ func (o *CloudScanOptions) Validate() []error {
 }
 
 // CloudScanner is the leader's cloud scan, a controller-runtime manager.Runnable: at start and
-// every Interval it scans the cluster through the AWS API, writes cloud.json and records a
-// CISCloudScan Event on the report ConfigMap. Nothing of it touches admission.
+// every Interval it scans the cluster through the AWS API and publishes the result (cloud.json, a
+// CISCloudScan Event on the report ConfigMap, the OpenReports: whatever the publisher's sinks
+// are). Nothing of it touches admission.
 type CloudScanner struct {
 	client    kubernetes.Interface
-	namespace string
 	opts      CloudScanOptions
 	policy    func() *policy.Policy
-	events    *report.EventSink
-	// openReports writes each scan as the ClusterReport openreports.CloudReportName; nil: none.
-	openReports *openreports.Writer
+	publisher *report.Publisher
 }
 
-// WriteOpenReports makes every scan also write its results as an OpenReports ClusterReport
-// through w, a writer of openreports.WriterCloudScan. Call it before Start.
-func (s *CloudScanner) WriteOpenReports(w *openreports.Writer) { s.openReports = w }
-
-// NewCloudScanner returns the scan of the cluster behind client, writing to the report ConfigMap
-// in namespace, under the policy current at each run (its benchmark, and its exemptions for the
-// Pods whose images 5.1.1 looks at). opts must have passed Validate.
-func NewCloudScanner(client kubernetes.Interface, namespace string, opts CloudScanOptions, pol func() *policy.Policy, events *report.EventSink) *CloudScanner {
-	return &CloudScanner{client: client, namespace: namespace, opts: opts, policy: pol, events: events}
+// NewCloudScanner returns the scan of the cluster behind client, published through publisher,
+// under the policy current at each run (its benchmark, and its exemptions for the Pods whose
+// images 5.1.1 looks at). opts must have passed Validate.
+func NewCloudScanner(client kubernetes.Interface, opts CloudScanOptions, pol func() *policy.Policy, publisher *report.Publisher) *CloudScanner {
+	return &CloudScanner{client: client, opts: opts, policy: pol, publisher: publisher}
 }
 
 // CloudScanExempt is the Pods a policy leaves out of 5.1.1, as the audit leaves them out: those
@@ -115,8 +104,8 @@ func (s *CloudScanner) Start(ctx context.Context) error {
 	}
 }
 
-// RunOnce scans once, writes cloud.json and then the Event, and returns the report. What AWS
-// does not answer is in the report as WARNs; an error here is the report's own (the API server).
+// RunOnce scans once, publishes the result and returns it. What AWS does not answer is in the
+// result as WARNs; an error here is the publishing's (the API server).
 func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
 	clients, awsErr := cloudscan.NewClients(ctx, s.opts.Region)
 	pol := s.policy()
@@ -128,57 +117,8 @@ func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
 	if err != nil {
 		return result, err
 	}
-	data, err := report.MarshalWithin(cloudscan.NewCloudReport(result, time.Now()), report.CloudShare)
-	if err != nil {
-		return result, err
+	if err := s.publisher.Publish(ctx, result.Publication(time.Now())); err != nil {
+		return result, fmt.Errorf("cloud scan: %w", err)
 	}
-	if err := report.ApplyKey(ctx, s.client, s.namespace, report.CloudKey(), data); err != nil {
-		return result, err
-	}
-	if s.openReports != nil {
-		cr := openreports.BuildCloud(pol.Catalogue, result, time.Now())
-		if _, err := s.openReports.Sync(ctx, nil, []*orv1alpha1.ClusterReport{cr}); err != nil {
-			return result, fmt.Errorf("cloud scan: writing the OpenReports: %w", err)
-		}
-	}
-	if s.events == nil {
-		return result, nil
-	}
-	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
-	if err != nil {
-		return result, fmt.Errorf("the CISCloudScan Event needs the report ConfigMap: %w", err)
-	}
-	eventType := report.EventNormal
-	if result.HasFailures() || len(result.Errors) > 0 {
-		eventType = report.EventWarning
-	}
-	return result, s.events.EmitNow(ctx, cm, eventType, report.ReasonCloudScan, report.ActionCloudScan, cloudScanNote(result))
-}
-
-// cloudScanNote summarises a scan in an Event note, e.g. "eks-1.8.0 cloud scan of EKS cluster
-// prod (us-east-1): 2 FAIL, 1 WARN, 6 PASS; details in ConfigMap cisgate-report key cloud.json;
-// FAIL [2.1.1] control-plane-logging (enabled: api); ...". The pointer to the details comes
-// before the list, which the sink may cut.
-func cloudScanNote(r cloudscan.Report) string {
-	counts := map[policy.Status]int{}
-	for _, res := range r.Results {
-		counts[res.Status]++
-	}
-	var b strings.Builder
-	b.WriteString(string(r.Benchmark) + " cloud scan of EKS cluster " + r.Cluster + " (" + r.Region + "): " +
-		strconv.Itoa(counts[policy.StatusFail]) + " FAIL, " + strconv.Itoa(counts[policy.StatusWarn]) + " WARN, " +
-		strconv.Itoa(counts[policy.StatusPass]) + " PASS")
-	b.WriteString("; details in ConfigMap " + report.ConfigMapName + " key " + report.CloudKey().Name)
-	if r.Section3 != "" {
-		b.WriteString("; section 3: " + r.Section3)
-	}
-	for _, res := range r.Results {
-		if res.Status == policy.StatusFail {
-			b.WriteString("; FAIL [" + res.ID + "] " + string(res.Slug) + " (" + res.Actual + ")")
-		}
-	}
-	for _, e := range r.Errors {
-		b.WriteString("; error: " + e)
-	}
-	return b.String()
+	return result, nil
 }

@@ -6,12 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cisgate/cisgate/cloudscan"
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 // Source is the part of cisgate a count comes from.
@@ -69,7 +66,7 @@ func (b *summaryBuilder) capNotScanned() {
 // NotScannedNode is one node the scan could not read.
 type NotScannedNode struct {
 	Node string `json:"node"`
-	nodescan.NotScanned
+	report.NotScanned
 }
 
 // NamespaceModeDowngrade is one namespace whose label lowers the mode of some checks.
@@ -234,7 +231,7 @@ func (b *summaryBuilder) addNodeSummaries(summaries []openreports.NodeSummary) m
 }
 
 func (b *summaryBuilder) addAdmission(value string) {
-	var r webhook.AdmissionReport
+	var r report.AdmissionReport
 	keys := b.summary.Sources[SourceAdmission]
 	if err := json.Unmarshal([]byte(value), &r); err != nil || r.Benchmark != b.catalogue.Benchmark() {
 		keys.Skipped++
@@ -253,7 +250,7 @@ func (b *summaryBuilder) addAdmission(value string) {
 // lists every other result, so the node checks it does not list passed; a key cut down to bare
 // counts cannot say which check failed, and is skipped.
 func (b *summaryBuilder) addNode(value string) {
-	var r nodescan.NodeReport
+	var r report.NodeReport
 	keys := b.summary.Sources[SourceNode]
 	if err := json.Unmarshal([]byte(value), &r); err != nil || r.Benchmark != b.catalogue.Benchmark() {
 		keys.Skipped++
@@ -302,7 +299,7 @@ func (b *summaryBuilder) addNode(value string) {
 // addCloud merges the cloud scan's results, by slug under the summary's IDs (the scan may have
 // run under another benchmark), and says when section 3 is AWS's (Auto Mode).
 func (b *summaryBuilder) addCloud(value string) {
-	var r cloudscan.CloudReport
+	var r report.CloudReport
 	keys := b.summary.Sources[SourceCloud]
 	if err := json.Unmarshal([]byte(value), &r); err != nil {
 		keys.Skipped++

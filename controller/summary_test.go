@@ -18,7 +18,6 @@ import (
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 func runAuditor(t *testing.T, client *fake.Clientset, config string) {
@@ -31,17 +30,17 @@ func TestAuditJSONListsFailingObjectsPerCheck(t *testing.T) {
 	client := fake.NewClientset(namespace("shop", nil), pod("shop", "solo", privileged(podSpec("app"))), wildcardRole("shop", "admin"))
 	runAuditor(t, client, "mode: audit")
 
-	got, _ := reportKey[AuditReport](t, client, report.AuditKey())
+	got, _ := reportKey[report.AuditReport](t, client, report.AuditKey())
 	assert.Equal(t, report.SchemaVersion, got.SchemaVersion)
 	assert.False(t, got.Truncated)
 	assert.Equal(t, policy.EKS180, got.Benchmark)
 	assert.Equal(t, 3, got.Checked, "the Pod, the Role and the Namespace")
 	require.Contains(t, got.Checks, "4.2.1")
-	assert.Equal(t, &FailingObjects{Slug: "privileged", Total: 1, Objects: []FailingObject{{
+	assert.Equal(t, &report.FailingObjects{Slug: "privileged", Total: 1, Objects: []report.FailingObject{{
 		Kind: "Pod", Namespace: "shop", Name: "solo", Path: "spec.containers[0].securityContext.privileged",
 		Detail: `container "app" must not set securityContext.privileged=true`,
 	}}}, got.Checks["4.2.1"])
-	assert.Equal(t, []FailingObject{{Kind: "Namespace", Name: "shop", Detail: `namespace "shop" has no NetworkPolicy; add one (at least a default deny) to every namespace`}}, got.Checks["4.3.2"].Objects)
+	assert.Equal(t, []report.FailingObject{{Kind: "Namespace", Name: "shop", Detail: `namespace "shop" has no NetworkPolicy; add one (at least a default deny) to every namespace`}}, got.Checks["4.3.2"].Objects)
 	assert.Equal(t, 1, got.Checks["4.1.3"].Total)
 	assert.NotContains(t, got.Checks, "4.1.7", "manual items are WARN, not failing objects")
 }
@@ -55,7 +54,7 @@ func TestAuditJSONIsSummarisedWithinItsBudget(t *testing.T) {
 	client := fake.NewClientset(objs...)
 	runAuditor(t, client, "mode: audit")
 
-	got, size := reportKey[AuditReport](t, client, report.AuditKey())
+	got, size := reportKey[report.AuditReport](t, client, report.AuditKey())
 	assert.LessOrEqual(t, size, report.AuditShare)
 	assert.True(t, got.Truncated)
 	assert.Equal(t, roles+1, got.Checked)
@@ -71,20 +70,20 @@ func TestAuditJSONIsSummarisedWithinItsBudget(t *testing.T) {
 }
 
 // putAdmission adds a replica's admission.<replica>.json to the report ConfigMap's data.
-func putAdmission(t *testing.T, data map[string]string, replica string, benchmark policy.Benchmark, checks map[string]*webhook.CheckCounts) {
+func putAdmission(t *testing.T, data map[string]string, replica string, benchmark policy.Benchmark, checks map[string]*report.CheckCounts) {
 	t.Helper()
-	payload, err := json.Marshal(&webhook.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: benchmark, Checks: checks})
+	payload, err := json.Marshal(&report.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: benchmark, Checks: checks})
 	require.NoError(t, err)
 	data[report.AdmissionKey(replica).Name] = string(payload)
 }
 
 // putNode adds a node's node.<node>.json, as the node scan writes it within a budget.
-func putNode(t *testing.T, data map[string]string, node string, results []nodescan.Result, budget int) nodescan.NodeReport {
+func putNode(t *testing.T, data map[string]string, node string, results []nodescan.Result, budget int) report.NodeReport {
 	t.Helper()
-	payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, Results: results}, time.Now()), budget)
+	payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, Results: results}.Publication(time.Now())), budget)
 	require.NoError(t, err)
 	data[report.NodeKey(node).Name] = string(payload)
-	var written nodescan.NodeReport
+	var written report.NodeReport
 	require.NoError(t, json.Unmarshal(payload, &written))
 	return written
 }
@@ -116,10 +115,10 @@ func nodeResults(t *testing.T, statuses map[string]policy.Status) []nodescan.Res
 
 func TestSummaryMergesAdmissionAuditAndNodeKeys(t *testing.T) {
 	data := map[string]string{"unrelated": "kept as is"}
-	putAdmission(t, data, "a", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 3, Warn: 1}, "4.1.3": {Slug: "rbac-wildcards", Exempt: 2}})
-	putAdmission(t, data, "b", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1, Warn: 4, Exempt: 1}})
+	putAdmission(t, data, "a", policy.EKS180, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 3, Warn: 1}, "4.1.3": {Slug: "rbac-wildcards", Exempt: 2}})
+	putAdmission(t, data, "b", policy.EKS180, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1, Warn: 4, Exempt: 1}})
 	// A replica still on another benchmark: its IDs mean other checks.
-	putAdmission(t, data, "old", policy.EKS120, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 100}})
+	putAdmission(t, data, "old", policy.EKS120, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 100}})
 	full := putNode(t, data, "node-1", nodeResults(t, map[string]policy.Status{"3.2.4": policy.StatusFail}), report.NodeShare)
 	require.False(t, full.Truncated)
 	// Summarised down to its non-PASS results: the rest passed.
@@ -169,8 +168,8 @@ func TestSummaryReleasesTheKeysOfGoneReplicas(t *testing.T) {
 	livePod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: "cisgate-live"}}
 	client := fake.NewClientset(livePod)
 	apply := func(replica string, updated time.Time) {
-		payload, err := json.Marshal(&webhook.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: policy.EKS180,
-			Updated: updated, Checks: map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1}}})
+		payload, err := json.Marshal(&report.AdmissionReport{Header: report.NewHeader(), Replica: replica, Benchmark: policy.EKS180,
+			Updated: updated, Checks: map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 1}}})
 		require.NoError(t, err)
 		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, report.AdmissionKey(replica), payload))
 	}
@@ -197,10 +196,10 @@ func TestSummaryReleasesTheKeysOfGoneReplicas(t *testing.T) {
 func TestSummaryCountsUnscannedNodesApart(t *testing.T) {
 	data := map[string]string{}
 	putNode(t, data, "node-1", nodeResults(t, nil), report.NodeShare)
-	unread := nodescan.NotScanned{Reason: "cannot read the kubelet configuration: open /opt/k.yaml: no such file or directory",
+	unread := report.NotScanned{Reason: "cannot read the kubelet configuration: open /opt/k.yaml: no such file or directory",
 		Path: "/opt/k.yaml", Hint: "mount /opt into the scan (Helm value nodeScan.extraHostPaths)"}
-	payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "node-2", NotScanned: &unread,
-		Results: nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusWarn, "3.2.4": policy.StatusWarn})}, time.Now()), report.NodeShare)
+	payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "node-2", NotScanned: &unread,
+		Results: nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusWarn, "3.2.4": policy.StatusWarn})}.Publication(time.Now())), report.NodeShare)
 	require.NoError(t, err)
 	data[report.NodeKey("node-2").Name] = string(payload)
 	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}, Data: data})
@@ -217,11 +216,11 @@ func TestSummaryCountsUnscannedNodesApart(t *testing.T) {
 // scanned, by name, and counts them all: its size follows the catalogue, not the node count.
 func TestSummaryCapsTheNodesNotScanned(t *testing.T) {
 	data := map[string]string{}
-	unread := nodescan.NotScanned{Reason: "no kubelet process, unit or known layout"}
+	unread := report.NotScanned{Reason: "no kubelet process, unit or known layout"}
 	total := MaxNotScannedListed + 7
 	for i := range total {
 		node := fmt.Sprintf("node-%03d", total-i) // written in reverse: the list comes out sorted
-		payload, err := report.MarshalWithin(nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, NotScanned: &unread}, time.Now()),
+		payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, NotScanned: &unread}.Publication(time.Now())),
 			report.SplitBudget(report.NodeShare, total))
 		require.NoError(t, err)
 		data[report.NodeKey(node).Name] = string(payload)
@@ -266,7 +265,7 @@ func TestSummaryFollowsTheReportKeys(t *testing.T) {
 	require.Eventually(t, func() bool {
 		n++
 		data := map[string]string{}
-		putAdmission(t, data, "a", policy.EKS180, map[string]*webhook.CheckCounts{"4.2.1": {Slug: "privileged", Deny: n}})
+		putAdmission(t, data, "a", policy.EKS180, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: n}})
 		key := report.AdmissionKey("a")
 		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, key, []byte(data[key.Name])))
 		return denials() > 0
@@ -284,12 +283,12 @@ func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
 	)
 	runAuditor(t, client, "mode: enforce\nchecks: {\"4.2.2\": audit}")
 
-	audit, _ := reportKey[AuditReport](t, client, report.AuditKey())
+	audit, _ := reportKey[report.AuditReport](t, client, report.AuditKey())
 	require.Contains(t, audit.Checks, "4.2.1", `the label "off" silences nothing`)
-	assert.Equal(t, []FailingObject{{Kind: "Pod", Namespace: "shop", Name: "priv",
+	assert.Equal(t, []report.FailingObject{{Kind: "Pod", Namespace: "shop", Name: "priv",
 		Path: "spec.containers[0].securityContext.privileged", Detail: `container "app" must not set securityContext.privileged=true`}}, audit.Checks["4.2.1"].Objects)
 	require.Contains(t, audit.Checks, policy.NamespaceModeLabelID)
-	assert.Equal(t, []FailingObject{{Kind: "Namespace", Name: "shop", Path: "metadata.labels",
+	assert.Equal(t, []report.FailingObject{{Kind: "Namespace", Name: "shop", Path: "metadata.labels",
 		Detail: `label cisgate.io/mode="off" is ignored: only "enforce" or "audit" are accepted, and the configured modes apply in namespace "shop"; exemptions belong in the cisgate config`}},
 		audit.Checks[policy.NamespaceModeLabelID].Objects)
 
@@ -310,7 +309,7 @@ func TestSummaryMergesTheCloudScanBySlug(t *testing.T) {
 		{ID: "4.1.7", Slug: "access-manager", Status: policy.StatusFail},
 		{ID: "4.3.1", Slug: "cni-network-policy", Status: policy.StatusWarn},
 	}}
-	payload, err := report.MarshalWithin(cloudscan.NewCloudReport(scanned, time.Now()), report.CloudShare)
+	payload, err := report.MarshalWithin(report.NewCloudReport(scanned.Publication(time.Now())), report.CloudShare)
 	require.NoError(t, err)
 	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName},
 		Data: map[string]string{report.CloudKey().Name: string(payload)}})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+
+	"github.com/cisgate/cisgate/report"
 )
 
 // Exit codes of `cisgate nodescan`, shared with the scheduler's pod failure policy: both mean the
@@ -20,38 +22,16 @@ const (
 // not-scanned report names it, since a path outside the mounts is the usual cause.
 const ExtraHostPathsValue = "nodeScan.extraHostPaths"
 
-// NotScanned says why a scan could not decide section 3 on a node: the kubelet was not found,
-// or a file its command line names (config file, drop-in directory, kubeconfig) could not be
-// read. A scan that reads nothing must not look like a node with WARNs (it would pass review).
-type NotScanned struct {
-	// Reason is what went wrong, with the node path.
-	Reason string `json:"reason"`
-	// Path is the node path the scan could not reach; empty when no single path is to blame
-	// (no kubelet process, unit or known layout).
-	Path string `json:"path,omitempty"`
-	// Hint says what to change, e.g. which host path to mount.
-	Hint string `json:"hint,omitempty"`
-}
-
-// String is the one-line form of Events and the table output.
-func (n NotScanned) String() string {
-	s := "not scanned: " + n.Reason
-	if n.Hint != "" {
-		s += "; " + n.Hint
-	}
-	return s
-}
-
 // notScanned decides whether the evidence is enough to scan the node: the kubelet, its
 // configuration and its kubeconfig must all be readable. Files the kubelet itself reads
 // exist on a running node, so one that is missing here is outside the scan's view.
-func notScanned(ev *Evidence) *NotScanned {
+func notScanned(ev *Evidence) *report.NotScanned {
 	switch {
 	case ev.Kubelet == nil:
-		return &NotScanned{Reason: ev.KubeletErr.Error(),
+		return &report.NotScanned{Reason: ev.KubeletErr.Error(),
 			Hint: "run the scan with the node's PID namespace (hostPID) or mount the kubelet's config file and systemd units (" + ExtraHostPathsValue + ")"}
 	case ev.ConfigErr != nil:
-		n := &NotScanned{Reason: "cannot read the kubelet configuration: " + ev.ConfigErr.Error()}
+		n := &report.NotScanned{Reason: "cannot read the kubelet configuration: " + ev.ConfigErr.Error()}
 		var pe *fs.PathError
 		if errors.As(ev.ConfigErr, &pe) {
 			n.Path = pe.Path
@@ -61,7 +41,7 @@ func notScanned(ev *Evidence) *NotScanned {
 	}
 	if kc := ev.Kubelet.Kubeconfig; kc.Path != "" {
 		if _, err := ev.Host.Stat(kc.Path); err != nil {
-			n := &NotScanned{Reason: "cannot read the kubelet kubeconfig " + kc.Path + " (" + kc.From + "): " + unwrapPathError(err).Error(), Path: kc.Path}
+			n := &report.NotScanned{Reason: "cannot read the kubelet kubeconfig " + kc.Path + " (" + kc.From + "): " + unwrapPathError(err).Error(), Path: kc.Path}
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
 				n.Hint = mountHint(pe)

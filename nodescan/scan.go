@@ -3,9 +3,11 @@ package nodescan
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // Evidence is everything a scan read from one host; checks decide on it and nothing else.
@@ -86,13 +88,18 @@ type Report struct {
 	Node      string           `json:"node"`
 	// NotScanned is set when the scan could not read what section 3 is decided on; the results
 	// are then what could be decided, mostly WARN, and say nothing about the node.
-	NotScanned *NotScanned `json:"notScanned,omitempty"`
-	Results    []Result    `json:"results"`
+	NotScanned *report.NotScanned `json:"notScanned,omitempty"`
+	Results    []Result           `json:"results"`
 }
 
 // HasFailures reports whether any result is FAIL (nodescan's exit code 1).
 func (r Report) HasFailures() bool {
 	return slices.ContainsFunc(r.Results, func(res Result) bool { return res.Status == policy.StatusFail })
+}
+
+// Publication is the scan as the report.Publisher sends it, taken at a time.
+func (r Report) Publication(at time.Time) report.Scan {
+	return report.Scan{Benchmark: r.Benchmark, Time: at, Results: r.Results, Node: r.Node, NotScanned: r.NotScanned}
 }
 
 // checks are the section 3 checks of every benchmark version, added by each check's file.

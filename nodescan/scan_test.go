@@ -1,7 +1,6 @@
 package nodescan
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -476,51 +475,6 @@ func TestSymlinksResolveInsideHostRoot(t *testing.T) {
 	assert.Equal(t, "10255", result(t, r, "read-only-port").Actual)
 }
 
-func TestNodeReport(t *testing.T) {
-	r := Report{Benchmark: policy.EKS180, Node: "ip-10-0-1-1", Results: []Result{
-		{ID: "3.2.1", Slug: "anonymous-auth", Status: policy.StatusFail, Actual: "true", Source: "flag --anonymous-auth", Detail: strings.Repeat("x", 200)},
-		{ID: "3.2.4", Slug: "read-only-port", Status: policy.StatusPass, Actual: "0", Source: "default", Detail: "fine"},
-		{ID: "3.2.5", Slug: "streaming-idle-timeout", Status: policy.StatusWarn, Actual: "unknown", Detail: strings.Repeat("y", 200)},
-	}}
-	at := time.Date(2026, 3, 1, 12, 30, 15, 999, time.FixedZone("x", 3600))
-	payload := NewNodeReport(r, at)
-
-	data, err := report.MarshalWithin(payload, 64*1024)
-	require.NoError(t, err)
-	var got map[string]any
-	require.NoError(t, json.Unmarshal(data, &got))
-	assert.Equal(t, 1.0, got["schemaVersion"])
-	assert.Equal(t, false, got["truncated"])
-	assert.Equal(t, "ip-10-0-1-1", got["node"])
-	assert.Equal(t, "eks-1.8.0", got["benchmark"])
-	assert.Equal(t, "2026-03-01T11:30:15Z", got["time"])
-	assert.Equal(t, map[string]any{"PASS": 1.0, "FAIL": 1.0, "WARN": 1.0}, got["counts"])
-	assert.Len(t, got["results"], 3)
-
-	tests := []struct {
-		name        string
-		budget      int
-		wantResults []Result
-	}{
-		{"PASS results dropped", len(data) - 1, []Result{r.Results[0], r.Results[2]}},
-		{"details dropped", 450, []Result{
-			{ID: "3.2.1", Slug: "anonymous-auth", Status: policy.StatusFail, Actual: "true"},
-			{ID: "3.2.5", Slug: "streaming-idle-timeout", Status: policy.StatusWarn, Actual: "unknown"}}},
-		{"counts only", 200, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data, err := report.MarshalWithin(payload, tt.budget)
-			require.NoError(t, err)
-			var summary NodeReport
-			require.NoError(t, json.Unmarshal(data, &summary))
-			assert.True(t, summary.Truncated)
-			assert.Equal(t, tt.wantResults, summary.Results)
-			assert.Equal(t, payload.Counts, summary.Counts)
-		})
-	}
-}
-
 // TestUnreadableKubeletIsNotScanned: a scan that cannot reach the kubelet's configuration says so
 // with the path and the value to set; it is not a node with WARNs (issue: a Job whose mounts
 // missed the config file reported "0 FAIL, 13 WARN" and exited 0).
@@ -553,7 +507,7 @@ func TestUnreadableKubeletIsNotScanned(t *testing.T) {
 				assert.Contains(t, r.NotScanned.Reason, tt.wantPath)
 			}
 			assert.True(t, strings.HasPrefix(r.NotScanned.String(), "not scanned: "))
-			payload := NewNodeReport(r, time.Now())
+			payload := report.NewNodeReport(r.Publication(time.Now()))
 			assert.Equal(t, r.NotScanned, payload.NotScanned, "node.<node>.json carries it")
 		})
 	}

@@ -1,19 +1,17 @@
 package openreports
 
 import (
-	"time"
-
 	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // BuildCloud turns one cloud scan into its ClusterReport, CloudReportName: one result per item
 // decided through the AWS API, about the cluster (the report's scope, so no subjects), with the
 // value read and where from. An item AWS did not answer is a WARN in the scan and a warning here.
-func BuildCloud(cat *policy.Catalogue, scan cloudscan.Report, at time.Time) *orv1alpha1.ClusterReport {
+func BuildCloud(cat *policy.Catalogue, scan report.Scan) *orv1alpha1.ClusterReport {
 	b := cat.Benchmark()
 	r := &orv1alpha1.ClusterReport{
 		TypeMeta:   metav1.TypeMeta{APIVersion: orv1alpha1.GroupVersion.String(), Kind: "ClusterReport"},
@@ -26,7 +24,7 @@ func BuildCloud(cat *policy.Catalogue, scan cloudscan.Report, at time.Time) *orv
 		if !ok {
 			continue
 		}
-		res := newResult(b, e, resultOf(s.Status, false), at)
+		res := newResult(b, e, resultOf(s.Status, false), scan.Time)
 		res.Description = s.Detail
 		for k, v := range map[string]string{PropertySource: s.Source, PropertyExpected: s.Expected, PropertyActual: s.Actual} {
 			if v != "" {

@@ -7,9 +7,10 @@ import (
 	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/openreports"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // TestBuildCloud: a cloud scan becomes the ClusterReport cisgate-cloud, one result per item with
@@ -25,11 +26,11 @@ func TestBuildCloud(t *testing.T) {
 	require.Equal(t, "2.1.1", logging.ID)
 	require.Equal(t, "5.5.1", access.ID)
 	at := time.Unix(1700000000, 0)
-	r := openreports.BuildCloud(cat, cloudscan.Report{Benchmark: policy.EKS200, Cluster: "prod", Region: "us-east-1", Results: []cloudscan.Result{
+	r := openreports.BuildCloud(cat, report.Scan{Benchmark: policy.EKS200, Time: at, Cloud: &report.CloudCluster{Cluster: "prod", Region: "us-east-1"}, Results: []output.EvidenceResult{
 		{ID: logging.ID, Slug: logging.Slug, Status: policy.StatusFail, Expected: "api, audit, authenticator, controllerManager, scheduler", Actual: "enabled: api", Source: "eks:DescribeCluster", Detail: "audit logs are off"},
 		{ID: access.ID, Slug: access.Slug, Status: policy.StatusPass, Expected: "API or API_AND_CONFIG_MAP", Actual: "API", Source: "eks:DescribeCluster", Detail: "access entries are on"},
 		{ID: kms.ID, Slug: kms.Slug, Status: policy.StatusWarn, Source: "eks:DescribeCluster", Detail: "AccessDenied"},
-	}}, at)
+	}})
 	require.Equal(t, openreports.CloudReportName, r.Name)
 	require.Equal(t, "cisgate-cloud", r.Name)
 	require.Equal(t, openreports.WriterCloudScan, r.Labels[openreports.WriterLabel])

@@ -6,14 +6,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // BuildNode turns one node's scan into the node's ClusterReport, scoped to the Node and owned by
 // it, so the garbage collector deletes it with the Node. A node that could not be scanned gets one
 // error result per section 3 check ("the policy could not be evaluated"), each saying why.
-func BuildNode(cat *policy.Catalogue, scan nodescan.NodeReport, node metav1.Object) *orv1alpha1.ClusterReport {
+func BuildNode(cat *policy.Catalogue, scan report.Scan, node metav1.Object) *orv1alpha1.ClusterReport {
 	b := cat.Benchmark()
 	r := &orv1alpha1.ClusterReport{
 		TypeMeta: metav1.TypeMeta{APIVersion: orv1alpha1.GroupVersion.String(), Kind: "ClusterReport"},

@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // NodeSummaryAnnotation is the annotation of a node's ClusterReport that holds its NodeSummary:
@@ -24,16 +24,16 @@ const NodeSummaryAnnotation = "cisgate.io/node-summary"
 
 // NodeSummary is a node's scan in short: its checks by result, or why it was not scanned.
 type NodeSummary struct {
-	Node       string               `json:"node"`
-	Benchmark  policy.Benchmark     `json:"benchmark"`
-	NotScanned *nodescan.NotScanned `json:"notScanned,omitempty"`
-	Pass       []string             `json:"pass,omitempty"`
-	Fail       []string             `json:"fail,omitempty"`
-	Warn       []string             `json:"warn,omitempty"`
+	Node       string             `json:"node"`
+	Benchmark  policy.Benchmark   `json:"benchmark"`
+	NotScanned *report.NotScanned `json:"notScanned,omitempty"`
+	Pass       []string           `json:"pass,omitempty"`
+	Fail       []string           `json:"fail,omitempty"`
+	Warn       []string           `json:"warn,omitempty"`
 }
 
 // nodeSummary is the annotation's value for a scan.
-func nodeSummary(scan nodescan.NodeReport) string {
+func nodeSummary(scan report.Scan) string {
 	s := NodeSummary{Node: scan.Node, Benchmark: scan.Benchmark, NotScanned: scan.NotScanned}
 	if scan.NotScanned == nil {
 		for _, r := range scan.Results {

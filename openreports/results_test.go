@@ -18,9 +18,10 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cisgate/cisgate/controller"
-	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/openreports"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 func pod(ns, name string, privileged bool) *corev1.Pod {
@@ -144,10 +145,10 @@ func TestBuildNode(t *testing.T) {
 	anon, _ := cat.Entry("anonymous-auth")
 	qps, _ := cat.Entry("event-qps")
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-0-1", UID: "u-1"}}
-	scan := nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node.Name, Results: []nodescan.Result{
+	scan := report.Scan{Benchmark: policy.EKS180, Node: node.Name, Time: time.Unix(1700000000, 0), Results: []output.EvidenceResult{
 		{ID: anon.ID, Slug: anon.Slug, Status: policy.StatusFail, Expected: "false", Actual: "true", Source: "flag --anonymous-auth", Detail: "anonymous requests are served"},
 		{ID: qps.ID, Slug: qps.Slug, Status: policy.StatusPass, Expected: ">= 0", Actual: "50", Source: "default", Detail: "eventRecordQPS is 50"},
-	}}, time.Unix(1700000000, 0))
+	}}
 	r := openreports.BuildNode(cat, scan, node)
 	require.Equal(t, "cisgate-node-ip-10-0-0-1", r.Name)
 	require.Equal(t, &corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: "u-1"}, r.Scope)
@@ -166,7 +167,7 @@ func TestBuildNode(t *testing.T) {
 	require.Equal(t, openreports.NodeSummary{Node: node.Name, Benchmark: policy.EKS180, Pass: []string{qps.ID}, Fail: []string{anon.ID}}, digest,
 		"the metadata alone tells summary.json the node's results")
 
-	scan.NotScanned = &nodescan.NotScanned{Reason: "no kubelet process", Hint: "mount /proc"}
+	scan.NotScanned = &report.NotScanned{Reason: "no kubelet process", Hint: "mount /proc"}
 	r = openreports.BuildNode(cat, scan, node)
 	nodeChecks := 0
 	for _, e := range cat.Entries() {

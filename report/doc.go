@@ -1,5 +1,8 @@
-// Package report holds the two sinks that the webhook, the node scanner and the background audit
-// share: Kubernetes Events (events.k8s.io/v1) and the report ConfigMap.
+// Package report is where findings go. It holds the payload of every report ConfigMap key (the
+// webhook replicas', the audit's, the node scans' and the cloud scan's) with its Summarise, the
+// Publisher that sends a scan's rows to every enabled Sink (the ConfigMap key, the Event,
+// OpenReports through openreports.ScanSink), and the two sinks the webhook, the scans and the
+// audit share: Kubernetes Events (events.k8s.io/v1) and the report ConfigMap.
 //
 // Neither sink ever blocks its caller. EventSink.Emit puts the event on a bounded queue and drops
 // it (counting cisgate_report_dropped_total) when the queue is full; Writer.Set replaces the

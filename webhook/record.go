@@ -16,52 +16,6 @@ import (
 // recentFindings is how many findings the replica's report key keeps.
 const recentFindings = 50
 
-// AdmissionReport is the payload of admission.<replica>.json.
-type AdmissionReport struct {
-	report.Header
-	Replica   string           `json:"replica"`
-	Benchmark policy.Benchmark `json:"benchmark"`
-	Updated   time.Time        `json:"updated"`
-	// Checks counts findings per CIS ID and verdict since the replica started.
-	Checks map[string]*CheckCounts `json:"checks"`
-	// Recent are the last findings, oldest first.
-	Recent []RecentFinding `json:"recent"`
-}
-
-// CheckCounts are one check's findings by verdict.
-type CheckCounts struct {
-	Slug   policy.Slug `json:"slug"`
-	Deny   int         `json:"deny"`
-	Warn   int         `json:"warn"`
-	Exempt int         `json:"exempt"`
-}
-
-// RecentFinding is one finding as the report lists it.
-type RecentFinding struct {
-	Time         time.Time `json:"time"`
-	ID           string    `json:"id"`
-	Verdict      Verdict   `json:"verdict"`
-	Operation    string    `json:"operation"`
-	Kind         string    `json:"kind"`
-	Namespace    string    `json:"namespace,omitempty"`
-	Name         string    `json:"name"`
-	Path         string    `json:"path"`
-	Detail       string    `json:"detail"`
-	ExemptReason string    `json:"exemptReason,omitempty"`
-}
-
-// Summarise keeps the counts and drops the recent findings, oldest first, until the payload fits.
-func (r *AdmissionReport) Summarise(budget int) report.Payload {
-	s := *r
-	s.Truncated = true
-	for keep := len(r.Recent) / 2; ; keep /= 2 {
-		s.Recent = r.Recent[len(r.Recent)-keep:]
-		if keep == 0 || report.Fits(&s, budget) {
-			return &s
-		}
-	}
-}
-
 // ReportRecorder keeps the replica's counters and recent findings, emits Events, and hands the
 // report key to its writer every Interval when something changed. Record only takes a mutex for
 // a few map updates; Events go through the sink's bounded queue.
@@ -74,11 +28,11 @@ type ReportRecorder struct {
 	replica string
 
 	mu    sync.Mutex
-	state AdmissionReport
+	state report.AdmissionReport
 	// counts are by slug: the IDs are the running benchmark's, rendered when the key is written,
 	// so a config that changes benchmark does not file one check's counts under another's ID.
-	counts map[policy.Slug]*CheckCounts
-	recent []RecentFinding
+	counts map[policy.Slug]*report.CheckCounts
+	recent []report.RecentFinding
 	dirty  bool
 }
 
@@ -86,8 +40,8 @@ type ReportRecorder struct {
 func NewReportRecorder(replica string, events *report.EventSink, writer *report.Writer) *ReportRecorder {
 	return &ReportRecorder{
 		events: events, writer: writer, replica: replica,
-		state:  AdmissionReport{Header: report.NewHeader(), Replica: replica, Checks: map[string]*CheckCounts{}},
-		counts: map[policy.Slug]*CheckCounts{},
+		state:  report.AdmissionReport{Header: report.NewHeader(), Replica: replica, Checks: map[string]*report.CheckCounts{}},
+		counts: map[policy.Slug]*report.CheckCounts{},
 	}
 }
 
@@ -127,7 +81,7 @@ func (r *ReportRecorder) count(rec Record) {
 	for _, f := range rec.Decision.Rulings {
 		c := r.counts[f.Slug]
 		if c == nil {
-			c = &CheckCounts{Slug: f.Slug}
+			c = &report.CheckCounts{Slug: f.Slug}
 			r.counts[f.Slug] = c
 		}
 		switch f.Verdict {
@@ -141,8 +95,8 @@ func (r *ReportRecorder) count(rec Record) {
 		if len(r.recent) == recentFindings {
 			r.recent = r.recent[1:]
 		}
-		r.recent = append(r.recent, RecentFinding{
-			Time: rec.Time.UTC(), ID: f.ID, Verdict: f.Verdict, Operation: string(rec.Operation),
+		r.recent = append(r.recent, report.RecentFinding{
+			Time: rec.Time.UTC(), ID: f.ID, Verdict: string(f.Verdict), Operation: string(rec.Operation),
 			Kind: rec.Object.Kind, Namespace: rec.Object.Namespace, Name: rec.Object.Name,
 			Path: f.Path, Detail: f.Detail, ExemptReason: f.ExemptReason,
 		})
@@ -152,7 +106,7 @@ func (r *ReportRecorder) count(rec Record) {
 }
 
 // snapshot copies the report for writing; false when nothing changed since the last one.
-func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
+func (r *ReportRecorder) snapshot() (*report.AdmissionReport, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.dirty {
@@ -161,7 +115,7 @@ func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
 	r.dirty = false
 	s := r.state
 	s.Updated = time.Now().UTC()
-	s.Checks = make(map[string]*CheckCounts, len(r.counts))
+	s.Checks = make(map[string]*report.CheckCounts, len(r.counts))
 	// A slug the running benchmark lacks has no ID to be filed under; its counts wait for a
 	// benchmark that carries it.
 	if cat, err := policy.CatalogueFor(r.state.Benchmark); err == nil {
@@ -172,7 +126,7 @@ func (r *ReportRecorder) snapshot() (*AdmissionReport, bool) {
 			}
 		}
 	}
-	s.Recent = append([]RecentFinding(nil), r.recent...)
+	s.Recent = append([]report.RecentFinding(nil), r.recent...)
 	return &s, true
 }
 

@@ -33,7 +33,7 @@ func decided(t testing.TB, config string, req Request) Record {
 
 // writeReport flushes the recorder into the report ConfigMap of a fake API server, the way the
 // running webhook does, and returns the replica's key as a reader of the ConfigMap sees it.
-func writeReport(t *testing.T, build func(*ReportRecorder)) (AdmissionReport, string) {
+func writeReport(t *testing.T, build func(*ReportRecorder)) (report.AdmissionReport, string) {
 	t.Helper()
 	client := fake.NewClientset()
 	writer, err := report.NewWriter(client, "cisgate-system", report.AdmissionKey("replica-0"), report.SplitBudget(report.AdmissionShare, 4))
@@ -51,7 +51,7 @@ func writeReport(t *testing.T, build func(*ReportRecorder)) (AdmissionReport, st
 	require.NoError(t, err)
 	data, ok := cm.Data["admission.replica-0.json"]
 	require.True(t, ok, "keys: %v", cm.Data)
-	var got AdmissionReport
+	var got report.AdmissionReport
 	require.NoError(t, json.Unmarshal([]byte(data), &got))
 	return got, data
 }
@@ -74,13 +74,13 @@ func TestReportRecorderCounts(t *testing.T) {
 	assert.False(t, got.Truncated)
 	assert.Equal(t, "replica-0", got.Replica)
 	assert.Equal(t, policy.EKS180, got.Benchmark)
-	assert.Equal(t, map[string]*CheckCounts{
+	assert.Equal(t, map[string]*report.CheckCounts{
 		"4.2.1": {Slug: "privileged", Deny: 3, Warn: 1},
 		"4.2.4": {Slug: "host-network", Deny: 1, Warn: 1, Exempt: 1},
 	}, got.Checks)
 	require.Len(t, got.Recent, 7)
-	assert.Equal(t, RecentFinding{
-		Time: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), ID: "4.2.4", Verdict: VerdictExempt, Operation: "CREATE",
+	assert.Equal(t, report.RecentFinding{
+		Time: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), ID: "4.2.4", Verdict: string(VerdictExempt), Operation: "CREATE",
 		Kind: "Pod", Namespace: ns, Name: "node-exporter-abc", Path: "spec.hostNetwork", Detail: "pod must not set hostNetwork=true",
 		ExemptReason: "host network stats",
 	}, got.Recent[5])
@@ -116,17 +116,17 @@ func TestAdmissionReportSummarise(t *testing.T) {
 		data, err := report.MarshalWithin(full, budget)
 		require.NoError(t, err)
 		assert.LessOrEqual(t, len(data), budget)
-		var got AdmissionReport
+		var got report.AdmissionReport
 		require.NoError(t, json.Unmarshal(data, &got))
 		assert.True(t, got.Truncated)
 		assert.Equal(t, full.Checks, got.Checks)
-		assert.Equal(t, map[string]*CheckCounts{"4.2.1": {Slug: "privileged", Deny: 50}, "4.2.4": {Slug: "host-network", Deny: 50}}, got.Checks)
+		assert.Equal(t, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: 50}, "4.2.4": {Slug: "host-network", Deny: 50}}, got.Checks)
 		require.NotEmpty(t, got.Recent)
 		assert.Less(t, len(got.Recent), 50)
 		assert.Equal(t, full.Recent[len(full.Recent)-1], got.Recent[len(got.Recent)-1], "the newest finding is kept")
 	})
 	t.Run("under a tiny budget: counts only", func(t *testing.T) {
-		s, ok := full.Summarise(10).(*AdmissionReport)
+		s, ok := full.Summarise(10).(*report.AdmissionReport)
 		require.True(t, ok)
 		assert.True(t, s.Truncated)
 		assert.Empty(t, s.Recent)
@@ -136,13 +136,13 @@ func TestAdmissionReportSummarise(t *testing.T) {
 	})
 	t.Run("counts-only summary fits", func(t *testing.T) {
 		countsOnly := *full
-		countsOnly.Recent = []RecentFinding{}
+		countsOnly.Recent = []report.RecentFinding{}
 		countsOnly.Truncated = true
 		size, err := json.Marshal(&countsOnly)
 		require.NoError(t, err)
 		data, err := report.MarshalWithin(full, len(size))
 		require.NoError(t, err)
-		var got AdmissionReport
+		var got report.AdmissionReport
 		require.NoError(t, json.Unmarshal(data, &got))
 		assert.True(t, got.Truncated)
 		assert.Equal(t, full.Checks, got.Checks)
@@ -279,7 +279,7 @@ func TestReportRecorderHandsOverItsLastCountsOnShutdown(t *testing.T) {
 
 	cm, err := client.CoreV1().ConfigMaps("cisgate-system").Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)
-	var got AdmissionReport
+	var got report.AdmissionReport
 	require.NoError(t, json.Unmarshal([]byte(cm.Data["admission.replica-0.json"]), &got))
 	require.Contains(t, got.Checks, "4.2.1")
 	assert.Equal(t, 3, got.Checks["4.2.1"].Deny, "no count of the last interval is lost")
@@ -294,7 +294,7 @@ func TestReportRecorderKeysCountsBySlug(t *testing.T) {
 		r.Record(decided(t, "benchmark: eks-1.8.0\nmode: audit\n", create(object(pod("default", "web-2", privilegedHostNetwork())))))
 	})
 	assert.Equal(t, policy.EKS180, got.Benchmark)
-	assert.Equal(t, &CheckCounts{Slug: "default-namespace", Warn: 2}, got.Checks["4.5.2"])
+	assert.Equal(t, &report.CheckCounts{Slug: "default-namespace", Warn: 2}, got.Checks["4.5.2"])
 	assert.NotContains(t, got.Checks, "4.6.3", "no count stays under the old benchmark's ID")
 	for id, c := range got.Checks {
 		entry, ok := mustCatalogue(t, policy.EKS180).Resolve(id)

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/openreports/reports-api/pkg/client/clientset/versioned"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cisgate/cisgate/nodescan"
@@ -28,10 +24,10 @@ func init() { subcommands = append(subcommands, newNodeScanCommand) }
 // defaultNamespace is cisgate's namespace when neither --namespace nor $POD_NAMESPACE says.
 const defaultNamespace = "cisgate-system"
 
-// NodeScanReporter publishes one node's scan to the cluster: the CISNodeScan Event on the Node
-// and the report ConfigMap key node.<node>.json.
-type NodeScanReporter interface {
-	ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error
+// ScanPublisher publishes one node's scan to the cluster (a *report.Publisher): the CISNodeScan
+// Event on the Node and the report ConfigMap key node.<node>.json or the node's ClusterReport.
+type ScanPublisher interface {
+	Publish(ctx context.Context, scan report.Scan) error
 }
 
 // NodeScanOptions configures `cisgate nodescan`.
@@ -47,8 +43,8 @@ type NodeScanOptions struct {
 	// OpenReports, with Report, also writes the node's OpenReports ClusterReport.
 	OpenReports bool
 
-	// newReporter builds the reporter for --report; tests replace it.
-	newReporter func(*NodeScanOptions) (NodeScanReporter, error)
+	// newPublisher builds the publisher for --report; tests replace it.
+	newPublisher func(*NodeScanOptions) (ScanPublisher, error)
 	// now is the scan's timestamp in the report payload; tests fix it.
 	now func() time.Time
 }
@@ -61,12 +57,12 @@ func NewNodeScanOptions() *NodeScanOptions {
 		namespace = defaultNamespace
 	}
 	return &NodeScanOptions{
-		NodeName:    os.Getenv("NODE_NAME"),
-		Benchmark:   string(policy.DefaultBenchmark),
-		Output:      string(output.FormatTable),
-		Namespace:   namespace,
-		newReporter: newClusterNodeScanReporter,
-		now:         time.Now,
+		NodeName:     os.Getenv("NODE_NAME"),
+		Benchmark:    string(policy.DefaultBenchmark),
+		Output:       string(output.FormatTable),
+		Namespace:    namespace,
+		newPublisher: newNodeScanPublisher,
+		now:          time.Now,
 	}
 }
 
@@ -147,12 +143,12 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 		return err
 	}
 	if o.Report {
-		reporter, err := o.newReporter(o)
+		publisher, err := o.newPublisher(o)
 		if err != nil {
 			return err
 		}
-		if err := reporter.ReportNodeScan(ctx, nodescan.NewNodeReport(result, o.now())); err != nil {
-			return err
+		if err := publisher.Publish(ctx, result.Publication(o.now())); err != nil {
+			return fmt.Errorf("--report: %w", err)
 		}
 	}
 	switch {
@@ -164,120 +160,36 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 	return nil
 }
 
-// newClusterNodeScanReporter connects to the cluster as kubeconfigHelp says.
-func newClusterNodeScanReporter(o *NodeScanOptions) (NodeScanReporter, error) {
+// newNodeScanPublisher connects to the cluster as kubeconfigHelp says.
+func newNodeScanPublisher(o *NodeScanOptions) (ScanPublisher, error) {
 	cfg, client, err := connect(o.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}
-	r, err := newNodeScanReporter(client, o.Namespace)
-	if err != nil || !o.OpenReports {
-		return r, err
+	var reports versioned.Interface
+	if o.OpenReports {
+		if reports, err = versioned.NewForConfig(cfg); err != nil {
+			return nil, fmt.Errorf("--openreports: %w", err)
+		}
 	}
-	if r.openReports, err = versioned.NewForConfig(cfg); err != nil {
-		return nil, fmt.Errorf("--openreports: %w", err)
-	}
-	return r, nil
+	return newNodeScanPublisherFor(client, reports, o.Namespace)
 }
 
-func newNodeScanReporter(client kubernetes.Interface, namespace string) (*clusterNodeScanReporter, error) {
+// newNodeScanPublisherFor writes the node's report ConfigMap key, or with reports its
+// ClusterReport, and its CISNodeScan Event, each once and synchronously: the Job exits right
+// after.
+func newNodeScanPublisherFor(client kubernetes.Interface, reports versioned.Interface, namespace string) (*report.Publisher, error) {
 	events, err := report.NewEventSink(client, report.ReportingController)
 	if err != nil {
 		return nil, err
 	}
-	return &clusterNodeScanReporter{client: client, namespace: namespace, events: events}, nil
-}
-
-// clusterNodeScanReporter writes the node's report ConfigMap key and its CISNodeScan Event, each
-// once and synchronously: the Job exits right after.
-type clusterNodeScanReporter struct {
-	client    kubernetes.Interface
-	namespace string
-	events    *report.EventSink
-	// openReports, when set, writes the node's ClusterReport.
-	openReports versioned.Interface
-}
-
-// ReportNodeScan writes every sink; a failure of one does not skip the others.
-func (r *clusterNodeScanReporter) ReportNodeScan(ctx context.Context, payload nodescan.NodeReport) error {
-	var keyErr error
-	if r.openReports == nil {
-		keyErr = r.writeKey(ctx, payload)
-	} else {
-		// The node's results live in its ClusterReport; a key from before stays out of the
-		// ConfigMap, whose size must not follow the node count.
-		keyErr = report.ReleaseKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node))
+	if reports == nil {
+		return report.NewPublisher(client, namespace,
+			report.KeySink{Client: client, Namespace: namespace},
+			report.ScanEvents{Events: events}), nil
 	}
-	node, err := r.client.CoreV1().Nodes().Get(ctx, payload.Node, metav1.GetOptions{})
-	if err != nil {
-		return errors.Join(keyErr, fmt.Errorf("--report: the Event needs the Node (and so does the ClusterReport): %w", err))
-	}
-	var reportErr error
-	if r.openReports != nil {
-		cat, err := policy.CatalogueFor(payload.Benchmark)
-		if err == nil {
-			_, err = openreports.ApplyClusterReportIfChanged(ctx, r.openReports, openreports.BuildNode(cat, payload, node))
-		}
-		if err != nil {
-			reportErr = fmt.Errorf("--openreports: %w", err)
-		}
-	}
-	return errors.Join(keyErr, reportErr, r.emitEvent(ctx, node, payload))
-}
-
-// writeKey applies node.<node>.json within this node's share of the ConfigMap budget. The share
-// depends on how many nodes write: one List of a single item tells the total.
-func (r *clusterNodeScanReporter) writeKey(ctx context.Context, payload nodescan.NodeReport) error {
-	nodes, err := r.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
-	if err != nil {
-		return fmt.Errorf("--report: counting nodes for the report budget: %w", err)
-	}
-	writers := len(nodes.Items)
-	if nodes.RemainingItemCount != nil {
-		writers += int(*nodes.RemainingItemCount)
-	}
-	data, err := report.MarshalWithin(payload, report.SplitBudget(report.NodeShare, writers))
-	if err != nil {
-		return err
-	}
-	return report.ApplyKey(ctx, r.client, r.namespace, report.NodeKey(payload.Node), data)
-}
-
-// emitEvent records the CISNodeScan Event on the Node: Warning when any check fails or the node
-// could not be scanned.
-func (r *clusterNodeScanReporter) emitEvent(ctx context.Context, node *corev1.Node, payload nodescan.NodeReport) error {
-	eventType := report.EventNormal
-	if payload.Counts[policy.StatusFail] > 0 || payload.NotScanned != nil {
-		eventType = report.EventWarning
-	}
-	where := "ConfigMap " + report.ConfigMapName + " key " + report.NodeKey(payload.Node).Name
-	if r.openReports != nil {
-		where = "ClusterReport " + openreports.NodeReportName(payload.Node)
-	}
-	return r.events.EmitNow(ctx, node, eventType, report.ReasonNodeScan, report.ActionNodeScan, nodeScanNote(payload, where))
-}
-
-// nodeScanNote summarises a scan in an Event note, e.g.
-// "eks-2.0.0 section 3: 2 FAIL, 0 WARN, 10 PASS; details in ConfigMap cisgate-report key
-// node.n1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth); ...". The sink cuts
-// it to the API server's limit, so the pointer to the details comes before the list.
-func nodeScanNote(payload nodescan.NodeReport, where string) string {
-	var b strings.Builder
-	if n := payload.NotScanned; n != nil {
-		// Nothing was decided: the counts would read as a node with WARNs.
-		b.WriteString(string(payload.Benchmark) + " section 3: " + n.String())
-		b.WriteString("; details in " + where)
-		return b.String()
-	}
-	b.WriteString(string(payload.Benchmark) + " section 3: " +
-		strconv.Itoa(payload.Counts[policy.StatusFail]) + " FAIL, " +
-		strconv.Itoa(payload.Counts[policy.StatusWarn]) + " WARN, " +
-		strconv.Itoa(payload.Counts[policy.StatusPass]) + " PASS")
-	b.WriteString("; details in " + where)
-	for _, res := range payload.Results {
-		if res.Status == policy.StatusFail {
-			b.WriteString("; FAIL [" + res.ID + "] " + string(res.Slug) + " (" + res.Actual + ", " + res.Source + ")")
-		}
-	}
-	return b.String()
+	return report.NewPublisher(client, namespace,
+		report.KeySink{Client: client, Namespace: namespace, NodesInReports: true},
+		openreports.ScanSink{Client: reports},
+		report.ScanEvents{Events: events, NodeDetails: openreports.NodeDetails}), nil
 }

@@ -180,11 +180,11 @@ func resultOf(t *testing.T, results []nodescan.Result, slug policy.Slug) nodesca
 // fake cluster, and returns the exit code and what the command printed.
 func scanAndReport(t *testing.T, client kubernetes.Interface, root, node, namespace string) (code int, out string) {
 	t.Helper()
-	reporter, err := newNodeScanReporter(client, namespace)
+	publisher, err := newNodeScanPublisherFor(client, nil, namespace)
 	require.NoError(t, err)
 	o := NewNodeScanOptions()
 	o.HostRoot, o.NodeName, o.Report, o.Namespace = root, node, true, namespace
-	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return reporter, nil }
+	o.newPublisher = func(*NodeScanOptions) (ScanPublisher, error) { return publisher, nil }
 	var buf bytes.Buffer
 	err = o.Run(t.Context(), IOStreams{Out: &buf})
 	var exit *ExitError
@@ -192,21 +192,21 @@ func scanAndReport(t *testing.T, client kubernetes.Interface, root, node, namesp
 	return exit.Code, buf.String()
 }
 
-// fakeReporter records what --report would publish.
-type fakeReporter struct{ got []nodescan.NodeReport }
+// fakePublisher records what --report would publish.
+type fakePublisher struct{ got []report.Scan }
 
-func (f *fakeReporter) ReportNodeScan(_ context.Context, payload nodescan.NodeReport) error {
-	f.got = append(f.got, payload)
+func (f *fakePublisher) Publish(_ context.Context, scan report.Scan) error {
+	f.got = append(f.got, scan)
 	return nil
 }
 
 func TestNodeScanReport(t *testing.T) {
 	root := rootOwnedFixture(t, "flags-only-insecure")
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	fake := &fakeReporter{}
+	fake := &fakePublisher{}
 	o := NewNodeScanOptions()
 	o.HostRoot, o.NodeName, o.Report, o.Output = root, "ip-10-0-1-1", true, "json"
-	o.newReporter = func(*NodeScanOptions) (NodeScanReporter, error) { return fake, nil }
+	o.newPublisher = func(*NodeScanOptions) (ScanPublisher, error) { return fake, nil }
 	o.now = func() time.Time { return at }
 	require.Empty(t, o.Validate())
 
@@ -216,14 +216,13 @@ func TestNodeScanReport(t *testing.T) {
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, ExitFindings, exit.Code)
 	require.Len(t, fake.got, 1)
-	payload := fake.got[0]
-	assert.Equal(t, 1, payload.SchemaVersion)
-	assert.Equal(t, "ip-10-0-1-1", payload.Node)
-	assert.Equal(t, at, payload.Time)
-	assert.Equal(t, nodeIDs(t, policy.EKS200), resultIDs(payload.Results))
+	scan := fake.got[0]
+	assert.Equal(t, "ip-10-0-1-1", scan.Node)
+	assert.Equal(t, at, scan.Time)
+	assert.Equal(t, nodeIDs(t, policy.EKS200), resultIDs(scan.Results))
 }
 
-func TestClusterNodeScanReporter(t *testing.T) {
+func TestNodeScanPublisher(t *testing.T) {
 	root := rootOwnedFixture(t, "flags-only-insecure")
 	const node, namespace = "ip-10-0-1-1", "cisgate-system"
 	client := fake.NewClientset(
@@ -235,7 +234,7 @@ func TestClusterNodeScanReporter(t *testing.T) {
 
 	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)
-	var payload nodescan.NodeReport
+	var payload report.NodeReport
 	require.NoError(t, json.Unmarshal([]byte(cm.Data["node."+node+".json"]), &payload))
 	assert.Equal(t, 1, payload.SchemaVersion)
 	assert.Equal(t, node, payload.Node)
@@ -255,10 +254,10 @@ func TestClusterNodeScanReporter(t *testing.T) {
 	assert.Contains(t, ev.Note, "eks-2.0.0 section 3: 7 FAIL, 2 WARN, 3 PASS; details in ConfigMap cisgate-report key node.ip-10-0-1-1.json; FAIL [3.2.1] anonymous-auth (true, flag --anonymous-auth)")
 }
 
-// TestClusterNodeScanReporterNotScanned: the Event and node.<node>.json say "not scanned" with the
+// TestNodeScanPublisherNotScanned: the Event and node.<node>.json say "not scanned" with the
 // path the scan could not reach and the chart value to set; the command exits 3, the code the
 // scan Job's pod failure policy fails the Job on.
-func TestClusterNodeScanReporterNotScanned(t *testing.T) {
+func TestNodeScanPublisherNotScanned(t *testing.T) {
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "proc", "10"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "proc", "10", "cmdline"),
@@ -272,7 +271,7 @@ func TestClusterNodeScanReporterNotScanned(t *testing.T) {
 
 	cm, err := client.CoreV1().ConfigMaps(namespace).Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)
-	var payload nodescan.NodeReport
+	var payload report.NodeReport
 	require.NoError(t, json.Unmarshal([]byte(cm.Data["node."+node+".json"]), &payload))
 	require.NotNil(t, payload.NotScanned)
 	assert.Equal(t, "/opt/kubelet/config.yaml", payload.NotScanned.Path)
@@ -287,11 +286,11 @@ func TestClusterNodeScanReporterNotScanned(t *testing.T) {
 		"details in ConfigMap cisgate-report key node.ip-10-0-1-1.json", events.Items[0].Note)
 }
 
-func TestClusterNodeScanReporterUnknownNode(t *testing.T) {
+func TestNodeScanPublisherUnknownNode(t *testing.T) {
 	client := fake.NewClientset()
-	reporter, err := newNodeScanReporter(client, "ns")
+	publisher, err := newNodeScanPublisherFor(client, nil, "ns")
 	require.NoError(t, err)
-	err = reporter.ReportNodeScan(t.Context(), nodescan.NewNodeReport(nodescan.Report{Benchmark: policy.EKS200, Node: "gone"}, time.Now()))
+	err = publisher.Publish(t.Context(), report.Scan{Benchmark: policy.EKS200, Node: "gone", Time: time.Now()})
 	require.ErrorContains(t, err, "the Event needs the Node")
 	// The key is written even so.
 	cm, err := client.CoreV1().ConfigMaps("ns").Get(t.Context(), report.ConfigMapName, metav1.GetOptions{})

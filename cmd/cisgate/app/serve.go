@@ -417,11 +417,13 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			all = append(all, s)
 		}
 		if o.CloudScan.Enabled {
-			cloud := controller.NewCloudScanner(clientset, o.Namespace, *o.CloudScan, pol, events)
+			sinks := []report.Sink{report.KeySink{Client: clientset, Namespace: o.Namespace}}
 			if o.cloudReports != nil {
-				cloud.WriteOpenReports(o.cloudReports)
+				sinks = append(sinks, openreports.ScanSink{Writer: o.cloudReports})
 			}
-			all = append(all, cloud)
+			sinks = append(sinks, report.ScanEvents{Events: events})
+			publisher := report.NewPublisher(clientset, o.Namespace, sinks...)
+			all = append(all, controller.NewCloudScanner(clientset, *o.CloudScan, pol, publisher))
 		}
 		var leaderOnly []manager.Runnable
 		for _, r := range all {

@@ -23,7 +23,6 @@ import (
 	"github.com/cisgate/cisgate/internal/warnlog"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 var dryRun = []string{metav1.DryRunAll}
@@ -364,7 +363,7 @@ func waitForEvent(t *testing.T, cs kubernetes.Interface, ns, name string) *event
 
 // settledReport reads the replica's key once earlier requests have reached it: two reads a few
 // report intervals apart agree.
-func settledReport(t *testing.T) *webhook.AdmissionReport {
+func settledReport(t *testing.T) *report.AdmissionReport {
 	t.Helper()
 	prev := admissionReport(t)
 	for range 50 {
@@ -380,9 +379,9 @@ func settledReport(t *testing.T) *webhook.AdmissionReport {
 }
 
 // admissionReport reads this replica's key of the report ConfigMap (empty when not written yet).
-func admissionReport(t *testing.T) *webhook.AdmissionReport {
+func admissionReport(t *testing.T) *report.AdmissionReport {
 	t.Helper()
-	r := &webhook.AdmissionReport{}
+	r := &report.AdmissionReport{}
 	cm, err := env.Clientset.CoreV1().ConfigMaps(cisgateNamespace).Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return r
@@ -396,9 +395,9 @@ func admissionReport(t *testing.T) *webhook.AdmissionReport {
 	return r
 }
 
-func counts(r *webhook.AdmissionReport, id string) webhook.CheckCounts {
+func counts(r *report.AdmissionReport, id string) report.CheckCounts {
 	if c := r.Checks[id]; c != nil {
 		return *c
 	}
-	return webhook.CheckCounts{}
+	return report.CheckCounts{}
 }

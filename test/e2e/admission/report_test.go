@@ -60,7 +60,7 @@ func TestTwoReplicasShareTheReportConfigMap(t *testing.T) {
 	for _, name := range []string{"replica-a", "replica-b"} {
 		data, ok := cm.Data[report.AdmissionKey(name).Name]
 		require.True(t, ok, "key of %s kept", name)
-		var r webhook.AdmissionReport
+		var r report.AdmissionReport
 		require.NoError(t, json.Unmarshal([]byte(data), &r))
 		assert.Equal(t, perReplica, r.Checks["4.2.1"].Deny, "%s lost no count", name)
 	}

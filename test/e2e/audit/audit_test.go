@@ -96,7 +96,7 @@ func TestPreexistingObjectsOfEveryKindAreInAuditJSON(t *testing.T) {
 	_, want := createLegacy(t)
 	require.NoError(t, newAuditor(t, env, nil).RunOnce(context.Background()))
 
-	got, _ := reportKey[controller.AuditReport](t, env, report.AuditKey())
+	got, _ := reportKey[report.AuditReport](t, env, report.AuditKey())
 	assert.Equal(t, report.SchemaVersion, got.SchemaVersion)
 	assert.False(t, got.Truncated)
 	for id, objects := range want {
@@ -122,7 +122,7 @@ func TestAFixedObjectLeavesAuditJSONAtTheNextCycle(t *testing.T) {
 	object := "Deployment " + ns + "/api"
 
 	require.NoError(t, auditor.RunOnce(ctx))
-	got, _ := reportKey[controller.AuditReport](t, env, report.AuditKey())
+	got, _ := reportKey[report.AuditReport](t, env, report.AuditKey())
 	require.True(t, listed(got, "4.2.1", object))
 
 	d, err := env.Clientset.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
@@ -132,7 +132,7 @@ func TestAFixedObjectLeavesAuditJSONAtTheNextCycle(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, auditor.RunOnce(ctx))
-	got, _ = reportKey[controller.AuditReport](t, env, report.AuditKey())
+	got, _ = reportKey[report.AuditReport](t, env, report.AuditKey())
 	assert.False(t, listed(got, "4.2.1", object), "fixed: no longer listed")
 }
 
@@ -142,10 +142,10 @@ func TestANamespaceGainsAndLosesItsNetworkPolicyFinding(t *testing.T) {
 	ns := env.Namespace(t, "netpol")
 	auditor := newAuditor(t, env, nil)
 	object := "Namespace " + ns
-	audit := func() controller.AuditReport {
+	audit := func() report.AuditReport {
 		t.Helper()
 		require.NoError(t, auditor.RunOnce(ctx))
-		got, _ := reportKey[controller.AuditReport](t, env, report.AuditKey())
+		got, _ := reportKey[report.AuditReport](t, env, report.AuditKey())
 		return got
 	}
 
@@ -313,7 +313,7 @@ func TestFiveThousandFailingObjectsStayWithinTheBudget(t *testing.T) {
 	auditor := newAuditor(t, e, startEventSink(t, e))
 	// What fails before the Roles exist: the control plane's own ClusterRoles and bindings.
 	require.NoError(t, auditor.RunOnce(context.Background()))
-	before, _ := reportKey[controller.AuditReport](t, e, report.AuditKey())
+	before, _ := reportKey[report.AuditReport](t, e, report.AuditKey())
 
 	start := time.Now()
 	createInParallel(t, roles, 8, func(i int) error {
@@ -326,7 +326,7 @@ func TestFiveThousandFailingObjectsStayWithinTheBudget(t *testing.T) {
 	require.NoError(t, auditor.RunOnce(context.Background()))
 	t.Logf("audited in %v", time.Since(start).Round(time.Millisecond))
 
-	got, cm := reportKey[controller.AuditReport](t, e, report.AuditKey())
+	got, cm := reportKey[report.AuditReport](t, e, report.AuditKey())
 	size := 0
 	for k, v := range cm.Data {
 		size += len(k) + len(v)

@@ -87,7 +87,7 @@ func reportKey[T any](t testing.TB, e *framework.Env, key report.Key) (T, *corev
 }
 
 // failingObjects lists audit.json's objects for a check as "Kind namespace/name" (or "Kind name").
-func failingObjects(r controller.AuditReport, id string) []string {
+func failingObjects(r report.AuditReport, id string) []string {
 	c := r.Checks[id]
 	if c == nil {
 		return nil
@@ -103,6 +103,6 @@ func failingObjects(r controller.AuditReport, id string) []string {
 	return out
 }
 
-func listed(r controller.AuditReport, id, object string) bool {
+func listed(r report.AuditReport, id, object string) bool {
 	return slices.Contains(failingObjects(r, id), object)
 }

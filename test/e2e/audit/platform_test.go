@@ -64,7 +64,7 @@ func TestBootstrapRBACIsThePlatforms(t *testing.T) {
 			(strings.HasPrefix(name, "system:") && name != planted), "no Event about the bootstrap ClusterRole %s", name)
 	}
 
-	audit, _ := reportKey[controller.AuditReport](t, env, report.AuditKey())
+	audit, _ := reportKey[report.AuditReport](t, env, report.AuditKey())
 	require.Contains(t, audit.Platform, "4.1.3", "cluster-admin grants every verb on every resource")
 	var platform []string
 	for _, o := range audit.Platform["4.1.3"].Objects {

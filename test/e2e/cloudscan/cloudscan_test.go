@@ -30,7 +30,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/internal/moto"
@@ -103,7 +102,7 @@ func TestServeLeaderScansTheCloud(t *testing.T) {
 	startServe(t, "--cloud-scan", "--cloud-cluster=prod", "--cloud-region="+moto.Region, "--cloud-interval=1h", "--openreports")
 
 	// cloud.json: every cloud item of eks-1.8.0 under its ID, with the value read.
-	var cloud cloudscan.CloudReport
+	var cloud report.CloudReport
 	framework.WaitFor(t, 60*time.Second, "cloud.json", func() error {
 		return readKey(report.CloudKey(), &cloud)
 	})

@@ -301,7 +301,7 @@ func reportedDenials(t *testing.T, name string) int {
 		return 0
 	}
 	require.NoError(t, err)
-	var r webhook.AdmissionReport
+	var r report.AdmissionReport
 	data, ok := cm.Data[report.AdmissionKey(name).Name]
 	if !ok {
 		return 0

@@ -73,11 +73,11 @@ func newAuditor(t *testing.T) *controller.Auditor {
 }
 
 // auditJSON is what cisgate's own reader sees: audit.json of the report ConfigMap.
-func auditJSON(t *testing.T) controller.AuditReport {
+func auditJSON(t *testing.T) report.AuditReport {
 	t.Helper()
 	cm, err := env.Clientset.CoreV1().ConfigMaps(cisgateNamespace).Get(context.Background(), report.ConfigMapName, metav1.GetOptions{})
 	require.NoError(t, err)
-	var r controller.AuditReport
+	var r report.AuditReport
 	require.NoError(t, json.Unmarshal([]byte(cm.Data[report.AuditKey().Name]), &r))
 	require.False(t, r.Truncated, "the test needs every failing object listed")
 	return r
@@ -124,7 +124,7 @@ func TestAuditReports(t *testing.T) {
 	// Held to audit.json: the same failing objects, check by check, cluster-wide.
 	want := map[string]bool{}
 	aj := auditJSON(t)
-	for _, bucket := range []map[string]*controller.FailingObjects{aj.Checks, aj.Platform} {
+	for _, bucket := range []map[string]*report.FailingObjects{aj.Checks, aj.Platform} {
 		for id, c := range bucket {
 			if c.Slug == "namespace-mode-label" {
 				continue // a WARN, listed in audit.json with the failures

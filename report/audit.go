@@ -1,18 +1,17 @@
-package controller
+package report
 
 import (
 	"sort"
 	"time"
 
 	"github.com/cisgate/cisgate/policy"
-	"github.com/cisgate/cisgate/report"
 )
 
-// AuditReport is the payload of audit.json (report.AuditKey): per check ID, the objects that fail
+// AuditReport is the payload of audit.json (AuditKey): per check ID, the objects that fail
 // it. Over its budget it is summarised: the totals stay exact, the lists are cut and the payload
 // says "truncated": true.
 type AuditReport struct {
-	report.Header
+	Header
 	Benchmark policy.Benchmark `json:"benchmark"`
 	Time      time.Time        `json:"time"`
 	// Checked is how many objects (namespaces included) the audit evaluated.
@@ -45,45 +44,9 @@ type FailingObject struct {
 	Detail    string `json:"detail,omitempty"`
 }
 
-// namespaceModeLabel is the slug of the check whose WARNs audit.json lists with the failures.
-const namespaceModeLabel policy.Slug = "namespace-mode-label"
-
-// NewAuditReport lists the run's failing, unexempted objects per check. Advisory findings (the
-// default ServiceAccount) are failures too: they are only never denied at admission.
-func NewAuditReport(run *AuditRun) *AuditReport {
-	r := &AuditReport{
-		Header: report.NewHeader(), Benchmark: run.Benchmark, Time: run.Time,
-		Checked: len(run.Report.Checked), Checks: map[string]*FailingObjects{}, Platform: map[string]*FailingObjects{},
-	}
-	for _, f := range run.Report.Findings {
-		if (f.Status != policy.StatusFail && f.Slug != namespaceModeLabel) || f.ExemptReason != "" {
-			continue
-		}
-		bucket := r.Checks
-		if run.Platform[f.Object] {
-			bucket = r.Platform
-		}
-		c := bucket[f.ID]
-		if c == nil {
-			c = &FailingObjects{Slug: f.Slug}
-			bucket[f.ID] = c
-		}
-		// Findings are sorted by ID, then object: an object's findings of a check are adjacent.
-		if n := len(c.Objects); n > 0 && c.Objects[n-1].Kind == f.Object.Kind &&
-			c.Objects[n-1].Namespace == f.Object.Namespace && c.Objects[n-1].Name == f.Object.Name {
-			continue
-		}
-		c.Objects = append(c.Objects, FailingObject{
-			Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name, Path: f.Path, Detail: f.Detail,
-		})
-		c.Total++
-	}
-	return r
-}
-
 // Summarise drops every path and detail, then cuts each check's list to the longest common length
 // that fits the budget.
-func (r *AuditReport) Summarise(budget int) report.Payload {
+func (r *AuditReport) Summarise(budget int) Payload {
 	bare := *r
 	bare.Truncated = true
 	longest := 0
@@ -100,11 +63,11 @@ func (r *AuditReport) Summarise(budget int) report.Payload {
 		return out
 	}
 	bare.Checks, bare.Platform = strip(r.Checks), strip(r.Platform)
-	if report.Fits(&bare, budget) {
+	if Fits(&bare, budget) {
 		return &bare
 	}
 	// The largest cap that fits; cap 0 is the smallest payload there is.
-	limit := sort.Search(longest+1, func(n int) bool { return !report.Fits(bare.capped(n+1), budget) })
+	limit := sort.Search(longest+1, func(n int) bool { return !Fits(bare.capped(n+1), budget) })
 	return bare.capped(limit)
 }
 
