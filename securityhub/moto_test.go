@@ -51,9 +51,7 @@ func (c *clock) next()          { c.t = c.t.Add(time.Hour) }
 
 func newPublisher(t *testing.T, c *clock) *securityhub.Publisher {
 	t.Helper()
-	p, err := securityhub.New(context.Background(), securityhub.Config{Cluster: cluster, QPS: 50, Burst: 10, Logger: logr.Discard(), Now: c.now})
-	require.NoError(t, err)
-	return p
+	return securityhub.New(context.Background(), securityhub.Config{Cluster: cluster, QPS: 50, Burst: 10, Logger: logr.Discard(), Now: c.now})
 }
 
 // allFindings reads every finding moto holds, by Id.
@@ -387,4 +385,18 @@ func TestRetireArchivesADeletedNodesFindings(t *testing.T) {
 	// Retired again: nothing left to archive, no call but the read.
 	out = p.Retire(context.Background(), securityhub.NodeScope("n1"))
 	assert.Zero(t, out.Archived+out.Imported)
+}
+
+// No region anywhere: every Publish fails with that reason, counted and returned; nothing panics.
+func TestNoRegionFailsEachPublishWithItsReason(t *testing.T) {
+	for k, v := range (&moto.Server{URL: "http://127.0.0.1:1"}).Environ() {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	p := securityhub.New(context.Background(), securityhub.Config{Cluster: cluster, Logger: logr.Discard()})
+	out := p.Publish(context.Background(), securityhub.NodeScope("n1"), nodeRows(t, policy.StatusFail))
+	assert.Equal(t, 3, out.Failed)
+	require.Len(t, out.Errors, 1)
+	assert.Contains(t, out.Errors[0], "security hub: AWS configuration: no AWS region")
 }

@@ -83,11 +83,11 @@ func (o *Options) Args() []string {
 	return args
 }
 
-// NewPublisher builds the publisher the options describe; nil when off. Its error (no AWS
-// region) is the caller's to log: the scans run without Security Hub.
-func (o *Options) NewPublisher(ctx context.Context, logger logr.Logger) (*Publisher, error) {
+// NewPublisher builds the publisher the options describe; nil when off. A zero logger logs to
+// each Publish's context's logger.
+func (o *Options) NewPublisher(ctx context.Context, logger logr.Logger) *Publisher {
 	if !o.Enabled {
-		return nil, nil
+		return nil
 	}
 	return New(ctx, Config{Cluster: o.Cluster, Region: o.Region, QPS: o.QPS, Burst: o.Burst, Logger: logger})
 }

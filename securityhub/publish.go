@@ -72,6 +72,8 @@ type Publisher struct {
 
 	mu       sync.Mutex
 	identity *Identity
+	// setupErr is why the AWS configuration could not be loaded; every Publish fails with it.
+	setupErr error
 }
 
 // Config is what New needs.
@@ -83,7 +85,7 @@ type Config struct {
 	// QPS and Burst bound the calls this process makes (a token bucket over all operations).
 	QPS   float64
 	Burst int
-	// Logger receives the failures.
+	// Logger receives the failures; unset: the logger of each Publish's context.
 	Logger logr.Logger
 	// Now is the clock of UpdatedAt and the other timestamps; nil: time.Now. Tests set it.
 	Now func() time.Time
@@ -92,11 +94,10 @@ type Config struct {
 // New builds a publisher from the SDK's default configuration chain (environment, IRSA web
 // identity, EKS Pod Identity, instance role; AWS_ENDPOINT_URL). Each call is retried at most
 // maxAttempts times by the SDK's standard retryer (throttling among the retried errors), without
-// its client-side retry quota. It fails only when the SDK has no region.
-func New(ctx context.Context, c Config) (*Publisher, error) {
-	if err := registerMetrics(); err != nil {
-		return nil, err
-	}
+// its client-side retry quota. A configuration the SDK cannot load, or one without a region,
+// makes every Publish fail with that error, logged and counted like any other: setting up
+// Security Hub never stops a scan either.
+func New(ctx context.Context, c Config) *Publisher {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -110,17 +111,20 @@ func New(ctx context.Context, c Config) (*Publisher, error) {
 		opts = append(opts, config.WithRegion(c.Region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err == nil && cfg.Region == "" {
+		err = errors.New("no AWS region: set the region option or AWS_REGION")
+	}
+	p := NewWithClients(securityhub.NewFromConfig(cfg), sts.NewFromConfig(cfg), cfg.Region, c)
 	if err != nil {
-		return nil, fmt.Errorf("security hub: AWS configuration: %w", err)
+		p.setupErr = fmt.Errorf("security hub: AWS configuration: %w", err)
 	}
-	if cfg.Region == "" {
-		return nil, errors.New("security hub: no AWS region: set the region option or AWS_REGION")
-	}
-	return NewWithClients(securityhub.NewFromConfig(cfg), sts.NewFromConfig(cfg), cfg.Region, c), nil
+	return p
 }
 
 // NewWithClients builds a publisher on the given clients in region.
 func NewWithClients(client API, stsClient STSAPI, region string, c Config) *Publisher {
+	// Registered once on controller-runtime's registry; a second registry of the same names is
+	// impossible, so the error is only ever "already registered".
 	_ = registerMetrics()
 	burst := max(c.Burst, 1)
 	limit := rate.Limit(c.QPS)
@@ -144,6 +148,9 @@ type Outcome struct {
 	Imported, Failed, Archived, Resolved int
 	// Errors are the failed calls and refused findings, each once.
 	Errors []string
+
+	// log receives the failures: the Publisher's Logger, else the context's.
+	log logr.Logger
 }
 
 // Err is the outcome's errors as one, nil when there were none.
@@ -159,6 +166,9 @@ func (o Outcome) Err() error {
 func (p *Publisher) Identity(ctx context.Context) (Identity, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.setupErr != nil {
+		return Identity{}, p.setupErr
+	}
 	if p.identity != nil {
 		return *p.identity, nil
 	}
@@ -191,7 +201,10 @@ func (p *Publisher) Retire(ctx context.Context, scope string) Outcome {
 // resource become one finding, its worst result with their details joined.
 func (p *Publisher) Publish(ctx context.Context, scope string, rows []Row) Outcome {
 	source := sourceOf(scope)
-	var out Outcome
+	out := Outcome{log: p.logger}
+	if out.log.GetSink() == nil {
+		out.log = logr.FromContextOrDiscard(ctx)
+	}
 	id, err := p.Identity(ctx)
 	if err != nil {
 		out.Failed = len(rows)
@@ -424,7 +437,7 @@ func (p *Publisher) fail(out *Outcome, source, action string, err error, consequ
 		msg += " (" + consequence + ")"
 	}
 	out.Errors = append(out.Errors, msg)
-	p.logger.Error(err, "Security Hub: publishing failed; the scan and its other reports are unaffected",
+	out.log.Error(err, "Security Hub: publishing failed; the scan and its other reports are unaffected",
 		"action", action, "reason", string(reason), "source", source, "consequence", consequence)
 }
 

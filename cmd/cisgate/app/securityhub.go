@@ -17,12 +17,7 @@ func publishSecurityHub(ctx context.Context, opts *securityhub.Options, scope st
 	if !opts.Enabled {
 		return
 	}
-	p, err := opts.NewPublisher(ctx, logr.Discard())
-	if err != nil {
-		fmt.Fprintf(errOut, "warning: %v; nothing published to Security Hub\n", err)
-		return
-	}
-	out := p.Publish(ctx, scope, rows())
+	out := opts.NewPublisher(ctx, logr.Discard()).Publish(ctx, scope, rows())
 	for _, e := range out.Errors {
 		fmt.Fprintf(errOut, "warning: Security Hub: %s\n", e)
 	}
