@@ -2,6 +2,7 @@ package securityhub_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/cisgate/cisgate/internal/golden"
 	"github.com/cisgate/cisgate/internal/moto"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -399,4 +401,18 @@ func TestNoRegionFailsEachPublishWithItsReason(t *testing.T) {
 	assert.Equal(t, 3, out.Failed)
 	require.Len(t, out.Errors, 1)
 	assert.Contains(t, out.Errors[0], "security hub: AWS configuration: no AWS region")
+}
+
+// TestFindingGolden: a node's failing anonymous-auth finding as cisgate sends it to
+// BatchImportFindings (the request's JSON), the ASFF document a reviewer reads.
+func TestFindingGolden(t *testing.T) {
+	overlay, _ := env(t)
+	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
+	rows := nodeRows(t, policy.StatusFail)
+	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n1"), rows[:1]).Err())
+	sent := overlay.Imported()
+	require.Len(t, sent, 1)
+	got, err := json.MarshalIndent(sent[0], "", "  ")
+	require.NoError(t, err)
+	golden.Assert(t, "testdata/finding.golden.json", append(got, '\n'))
 }

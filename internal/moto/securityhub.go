@@ -47,6 +47,8 @@ type SecurityHubOverlay struct {
 	calls  map[string]int
 	// batches are the sizes of the BatchImportFindings calls moto answered, in order.
 	batches []int
+	// imported are the findings of those calls as sent, in order (JSON objects).
+	imported []map[string]any
 }
 
 // Fault is an error the overlay answers instead of moto.
@@ -97,6 +99,13 @@ func (o *SecurityHubOverlay) Calls(path string) int {
 	return o.calls[path]
 }
 
+// Imported are the findings the calls that reached moto sent, in order, as their JSON.
+func (o *SecurityHubOverlay) Imported() []map[string]any {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]map[string]any(nil), o.imported...)
+}
+
 // ImportBatches are the sizes of the BatchImportFindings calls that reached moto, in order.
 func (o *SecurityHubOverlay) ImportBatches() []int {
 	o.mu.Lock()
@@ -136,6 +145,11 @@ func (o *SecurityHubOverlay) serveImport(w http.ResponseWriter, r *http.Request)
 		writeAWSError(w, http.StatusBadRequest, "InvalidInputException", err.Error())
 		return
 	}
+	sent, err := json.Marshal(in.Findings)
+	if err != nil {
+		writeAWSError(w, http.StatusInternalServerError, "InternalException", err.Error())
+		return
+	}
 	existing, err := o.findings(r.Header)
 	if err != nil {
 		writeAWSError(w, http.StatusInternalServerError, "InternalException", err.Error())
@@ -164,8 +178,11 @@ func (o *SecurityHubOverlay) serveImport(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if status == http.StatusOK {
+		var asSent []map[string]any
+		_ = json.Unmarshal(sent, &asSent)
 		o.mu.Lock()
 		o.batches = append(o.batches, len(in.Findings))
+		o.imported = append(o.imported, asSent...)
 		o.mu.Unlock()
 	}
 	w.Header().Set("Content-Type", "application/json")
