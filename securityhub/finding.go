@@ -3,6 +3,7 @@ package securityhub
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -99,7 +100,15 @@ const (
 	FieldBenchmark = "cisgate/Benchmark"
 	FieldCheckID   = "cisgate/CheckId"
 	FieldResult    = "cisgate/Result"
+	// FieldContentHash is a hash of what the finding says, timestamps and workflow left out: a
+	// rescan that finds the same imports nothing until RefreshAfter.
+	FieldContentHash = "cisgate/ContentHash"
 )
+
+// RefreshAfter is how long an unchanged finding goes without an import. Security Hub deletes a
+// finding 90 days after its last update, and bills each import: a weekly refresh keeps a
+// standing failure (and its LastObservedAt within a week) at a seventh of a daily scan's imports.
+const RefreshAfter = 7 * 24 * time.Hour
 
 // Scopes of the writers.
 const (
@@ -269,10 +278,36 @@ func Finding(id Identity, scope string, row Row, now time.Time, prev *seen) type
 		},
 		Resources: resources(id, row.Resource),
 	}
+	f.ProductFields[FieldContentHash] = contentHash(f)
 	if prev == nil {
 		f.Workflow = &types.Workflow{Status: initialWorkflow(row.Result)}
 	}
 	return f
+}
+
+// contentHash hashes the finding without its timestamps and workflow (and without the hash).
+func contentHash(f types.AwsSecurityFinding) string {
+	f.CreatedAt, f.FirstObservedAt, f.UpdatedAt, f.LastObservedAt, f.Workflow = nil, nil, nil, nil, nil
+	fields := make(map[string]string, len(f.ProductFields))
+	for k, v := range f.ProductFields {
+		if k != FieldContentHash {
+			fields[k] = v
+		}
+	}
+	f.ProductFields = fields
+	data, _ := json.Marshal(f) // plain structs, maps and strings: it cannot fail
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12])
+}
+
+// unchanged says whether a finding read back already says what f says, and was updated within
+// RefreshAfter of now.
+func unchanged(prev seen, f types.AwsSecurityFinding, now time.Time) bool {
+	if prev.finding.ProductFields[FieldContentHash] != f.ProductFields[FieldContentHash] || prev.recordState != f.RecordState {
+		return false
+	}
+	updated, err := time.Parse(time.RFC3339Nano, aws.ToString(prev.finding.UpdatedAt))
+	return err == nil && now.Sub(updated) < RefreshAfter
 }
 
 // resources are the finding's resources: the Kubernetes object (type Other, its kind, namespace,

@@ -9,10 +9,11 @@ import (
 
 // Outcomes of findings, the outcome label of cisgate_securityhub_findings_total.
 const (
-	outcomeImported = "imported"
-	outcomeFailed   = "failed"
-	outcomeArchived = "archived"
-	outcomeResolved = "resolved"
+	outcomeImported  = "imported"
+	outcomeFailed    = "failed"
+	outcomeArchived  = "archived"
+	outcomeResolved  = "resolved"
+	outcomeUnchanged = "unchanged"
 )
 
 // sources are the writers, the source label.
@@ -21,7 +22,7 @@ var sources = []string{ScopeAudit, ScopeCloud, "nodescan"}
 var (
 	findingsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_securityhub_findings_total",
-		Help: "Findings sent to AWS Security Hub by source (audit, cloud, nodescan) and outcome: imported, failed (refused, or in a call that failed), archived (no longer found by the scan), resolved (workflow set to RESOLVED or SUPPRESSED).",
+		Help: "Findings sent to AWS Security Hub by source (audit, cloud, nodescan) and outcome: imported, unchanged (not imported: Security Hub already says the same), failed (refused, or in a call that failed), archived (no longer found by the scan), resolved (workflow set to RESOLVED or SUPPRESSED).",
 	}, []string{"source", "outcome"})
 	errorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cisgate_securityhub_errors_total",
@@ -33,7 +34,7 @@ var (
 // /metrics, once, with every series at zero so an alert on a rate sees it from the start.
 var registerMetrics = sync.OnceValue(func() error {
 	for _, s := range sources {
-		for _, o := range []string{outcomeImported, outcomeFailed, outcomeArchived, outcomeResolved} {
+		for _, o := range []string{outcomeImported, outcomeUnchanged, outcomeFailed, outcomeArchived, outcomeResolved} {
 			findingsTotal.WithLabelValues(s, o)
 		}
 	}

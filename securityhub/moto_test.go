@@ -150,18 +150,31 @@ func TestFirstImportAndUnchangedRescan(t *testing.T) {
 	assert.Equal(t, types.ComplianceStatusWarning, warn.Compliance.Status)
 	assert.Equal(t, types.SeverityLabelMedium, warn.Severity.Label)
 
-	// The same scan an hour later: the same three Ids, updated, none added.
+	// The same scan an hour later: Security Hub already says the same, nothing is imported
+	// (each import is billed); the same three Ids, none added.
 	c.next()
+	out = p.Publish(context.Background(), scope, nodeRows(t, policy.StatusFail))
+	require.NoError(t, out.Err())
+	assert.Equal(t, 0, out.Imported)
+	assert.Equal(t, 3, out.Unchanged)
+	assert.Equal(t, 1, overlay.Calls(moto.PathBatchImportFindings), "no second import")
+	second := allFindings(t, direct)
+	assert.ElementsMatch(t, keys(first), keys(second))
+	assert.Equal(t, "2026-12-07T10:00:00Z", aws.ToString(second[anonID].UpdatedAt))
+
+	// A week on, the unchanged findings are imported again, so that Security Hub (which deletes a
+	// finding 90 days after its last update) keeps them: updated, CreatedAt kept, none added.
+	c.t = c.t.Add(securityhub.RefreshAfter)
 	out = p.Publish(context.Background(), scope, nodeRows(t, policy.StatusFail))
 	require.NoError(t, out.Err())
 	assert.Equal(t, 3, out.Imported)
 	assert.Zero(t, out.Archived)
-	second := allFindings(t, direct)
-	assert.ElementsMatch(t, keys(first), keys(second))
-	g := second[anonID]
+	third := allFindings(t, direct)
+	assert.ElementsMatch(t, keys(first), keys(third))
+	g := third[anonID]
 	assert.Equal(t, aws.ToString(f.CreatedAt), aws.ToString(g.CreatedAt), "CreatedAt is kept across rescans")
 	assert.Equal(t, aws.ToString(f.FirstObservedAt), aws.ToString(g.FirstObservedAt))
-	assert.Equal(t, "2026-12-07T11:00:00Z", aws.ToString(g.UpdatedAt))
+	assert.Equal(t, "2026-12-14T11:00:00Z", aws.ToString(g.UpdatedAt))
 	assert.Equal(t, types.WorkflowStatusNew, g.Workflow.Status)
 	assert.Zero(t, overlay.Calls(moto.PathBatchUpdateFindings), "nothing changed: no workflow update")
 }

@@ -143,9 +143,11 @@ func NewWithClients(client API, stsClient STSAPI, region string, c Config) *Publ
 
 // Outcome is what one Publish did.
 type Outcome struct {
-	// Imported findings, Failed ones (refused or in a failed call), Archived ones (read back,
-	// no longer found by the scan) and workflow updates made (Resolved: RESOLVED or SUPPRESSED).
-	Imported, Failed, Archived, Resolved int
+	// Imported findings, Unchanged ones (not imported: Security Hub already says the same,
+	// updated within RefreshAfter), Failed ones (refused or in a failed call), Archived ones
+	// (read back, no longer found by the scan) and workflow updates made (Resolved: RESOLVED or
+	// SUPPRESSED).
+	Imported, Unchanged, Failed, Archived, Resolved int
 	// Errors are the failed calls and refused findings, each once.
 	Errors []string
 
@@ -231,7 +233,12 @@ func (p *Publisher) Publish(ctx context.Context, scope string, rows []Row) Outco
 		if e, ok := prev[fid]; ok {
 			s = &e
 		}
-		findings = append(findings, Finding(id, scope, row, now, s))
+		f := Finding(id, scope, row, now, s)
+		if s != nil && unchanged(*s, f, now) {
+			out.Unchanged++
+		} else {
+			findings = append(findings, f)
+		}
 		if s != nil && reopenable(s.workflow) {
 			switch {
 			case row.Result == ResultPass:
@@ -258,6 +265,7 @@ func (p *Publisher) Publish(ctx context.Context, scope string, rows []Row) Outco
 		}
 	}
 	countFindings(source, outcomeArchived, out.Archived)
+	countFindings(source, outcomeUnchanged, out.Unchanged)
 	p.updateWorkflows(ctx, id, source, wanted, imported, &out)
 	return out
 }
@@ -359,6 +367,9 @@ func (p *Publisher) readBack(ctx context.Context, id Identity, scope string) (ma
 // importAll imports findings BatchSize at a time and returns the Ids Security Hub took.
 func (p *Publisher) importAll(ctx context.Context, source string, findings []types.AwsSecurityFinding, out *Outcome) map[string]bool {
 	imported := make(map[string]bool, len(findings))
+	if len(findings) == 0 {
+		return imported
+	}
 	for batch := range slices.Chunk(findings, BatchSize) {
 		if err := p.limiter.Wait(ctx); err != nil {
 			p.failBatch(out, source, ActionBatchImportFindings, err, len(batch))

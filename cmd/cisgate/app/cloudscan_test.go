@@ -91,7 +91,7 @@ func TestCloudScanPublishesToSecurityHub(t *testing.T) {
 	assert.Equal(t, denied.stdout, r.stdout, "the scan's output does not depend on Security Hub")
 	var scan struct{ Results []struct{ ID, Slug string } }
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &scan))
-	assert.Contains(t, r.stderr, fmt.Sprintf("Security Hub: %d findings imported, 0 failed", len(scan.Results)))
+	assert.Contains(t, r.stderr, fmt.Sprintf("Security Hub: %d findings imported, 0 unchanged, 0 failed", len(scan.Results)))
 
 	out, err := securityhubsdk.NewFromConfig(cfg).GetFindings(context.Background(), &securityhubsdk.GetFindingsInput{})
 	require.NoError(t, err)

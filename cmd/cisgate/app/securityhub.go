@@ -21,6 +21,6 @@ func publishSecurityHub(ctx context.Context, opts *securityhub.Options, scope st
 	for _, e := range out.Errors {
 		fmt.Fprintf(errOut, "warning: Security Hub: %s\n", e)
 	}
-	fmt.Fprintf(errOut, "Security Hub: %d findings imported, %d failed, %d archived, %d workflows resolved\n",
-		out.Imported, out.Failed, out.Archived, out.Resolved)
+	fmt.Fprintf(errOut, "Security Hub: %d findings imported, %d unchanged, %d failed, %d archived, %d workflows resolved\n",
+		out.Imported, out.Unchanged, out.Failed, out.Archived, out.Resolved)
 }
