@@ -3,6 +3,7 @@ package cloudscan
 import (
 	"strings"
 
+	"github.com/cisgate/cisgate/evidence"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -28,11 +29,7 @@ func unread(expected, source string, err *ReadError) Outcome {
 
 // decided is PASS when compliant, else FAIL.
 func decided(compliant bool, expected, actual, source, detail string) Outcome {
-	status := policy.StatusPass
-	if !compliant {
-		status = policy.StatusFail
-	}
-	return Outcome{Status: status, Expected: expected, Actual: actual, Source: source, Detail: detail}
+	return Outcome{Status: evidence.PassOrFail(compliant), Expected: expected, Actual: actual, Source: source, Detail: detail}
 }
 
 // quoteAll quotes each name and joins them with ", ".

@@ -1,4 +1,6 @@
-// Package controller holds the leader-elected loops that run in `cisgate serve`'s manager: the
-// background audit, which finds what already breaks the section 4 policies and writes audit.json
-// and summary.json to the report ConfigMap, and the node-scan Job scheduling.
+// Package controller holds the leader-elected loops that run in `cisgate serve`: the background
+// audit, which finds what already breaks the section 4 and 5 policies and writes audit.json; the
+// summary, which merges the audit with every replica's, node's and the cloud scan's report key
+// into summary.json; the node-scan Job scheduling; and the cloud scan, published through a
+// report.Publisher.
 package controller

@@ -305,7 +305,7 @@ func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
 func TestSummaryMergesTheCloudScanBySlug(t *testing.T) {
 	// The cloud scan ran under eks-1.7.0; the summary files its results by slug under the IDs of
 	// the config's benchmark.
-	scanned := cloudscan.Report{Benchmark: policy.EKS170, Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3, Results: []cloudscan.Result{
+	scanned := cloudscan.Report{Benchmark: policy.EKS170, CloudCluster: report.CloudCluster{Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3}, Results: []cloudscan.Result{
 		{ID: "4.1.7", Slug: "access-manager", Status: policy.StatusFail},
 		{ID: "4.3.1", Slug: "cni-network-policy", Status: policy.StatusWarn},
 	}}

@@ -52,7 +52,7 @@ func namedFiles(t *testing.T, re *regexp.Regexp, text, slug string) []string {
 func sourcesMentioning(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
 	var out []string
-	for _, dir := range []string{"policy", "nodescan", "webhook", "controller", "report", "output", "manifest", "cmd"} {
+	for _, dir := range []string{"policy", "evidence", "nodescan", "cloudscan", "clusterstate", "webhook", "controller", "report", "openreports", "output", "manifest", "cmd"} {
 		err := filepath.WalkDir(filepath.Join("..", dir), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 				return err
@@ -118,6 +118,19 @@ func assertExampleCode(t *testing.T, title, slug string, carries *regexp.Regexp)
 			return strings.Contains(trimLines(contents[f]), trimLines(m[1]))
 		}), "the example's code is in none of the touched files:\n%s", m[1])
 	}
+}
+
+func TestAddingABenchmarkVersionListsItsFiles(t *testing.T) {
+	carries := regexp.MustCompile(`\bEKS200\b`)
+	assertListed(t, "Adding a benchmark version", "eks-2.0.0", carries)
+	assertExampleCode(t, "Adding a benchmark version", "eks-2.0.0", carries)
+}
+
+func TestAddingAReportSinkListsItsFiles(t *testing.T) {
+	// Where the sink is defined and where a publisher is given it; not the comments that name it.
+	carries := regexp.MustCompile(`type ScanSink\b|ScanSink\{`)
+	assertListed(t, "Adding a report sink", "ScanSink", carries)
+	assertExampleCode(t, "Adding a report sink", "ScanSink", carries)
 }
 
 func TestAddingAKubeletSettingListsItsFiles(t *testing.T) {

@@ -1,5 +1,7 @@
 package nodescan
 
+import "github.com/cisgate/cisgate/evidence"
+
 func init() {
 	register(&Check{
 		Slug:     "serving-cert-rotation",
@@ -38,5 +40,5 @@ func evaluateServingCertRotation(ev *Evidence) Outcome {
 			detail += " (" + note + ")"
 		}
 	}
-	return Outcome{Status: passOrFail(bootstrap.Value && gate.Value), Expected: expected, Actual: actual, Source: source, Detail: detail}
+	return Outcome{Status: evidence.PassOrFail(bootstrap.Value && gate.Value), Expected: expected, Actual: actual, Source: source, Detail: detail}
 }

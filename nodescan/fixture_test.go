@@ -58,25 +58,22 @@ func TestFixtureGoldens(t *testing.T) {
 			report, err := Scan(hostFixture(t, name), policy.DefaultBenchmark, name)
 			require.NoError(t, err)
 			var out bytes.Buffer
-			require.NoError(t, WriteJSON(&out, report))
+			require.NoError(t, Write(&out, report, output.FormatJSON))
 			assertGolden(t, name+".json", out.Bytes())
 		})
 	}
 }
 
-// TestRendererGoldens pins the table and JUnit renderings of a passing and a failing host.
+// TestRendererGoldens pins the table, JUnit and SARIF renderings of a passing and a failing host.
 func TestRendererGoldens(t *testing.T) {
 	for _, name := range []string{"al2", "flags-only-insecure"} {
 		report, err := Scan(hostFixture(t, name), policy.DefaultBenchmark, name)
 		require.NoError(t, err)
-		for _, f := range []output.Format{output.FormatTable, output.FormatJUnit} {
+		for _, f := range []output.Format{output.FormatTable, output.FormatJUnit, output.FormatSARIF} {
 			t.Run(name+"/"+string(f), func(t *testing.T) {
 				var out bytes.Buffer
 				require.NoError(t, Write(&out, report, f))
-				ext := ".txt"
-				if f == output.FormatJUnit {
-					ext = ".xml"
-				}
+				ext := map[output.Format]string{output.FormatTable: ".txt", output.FormatJUnit: ".xml", output.FormatSARIF: ".sarif"}[f]
 				assertGolden(t, name+ext, out.Bytes())
 			})
 		}
@@ -89,8 +86,8 @@ func TestWriteUnknownFormat(t *testing.T) {
 	report, err := Scan(hostFixture(t, "al2"), policy.DefaultBenchmark, "al2")
 	require.NoError(t, err)
 	var out bytes.Buffer
-	err = Write(&out, report, output.FormatSARIF)
-	require.EqualError(t, err, `--output must be one of table, json, junit, got "sarif"`)
+	err = Write(&out, report, output.Format("yaml"))
+	require.EqualError(t, err, `--output must be one of table, json, junit, sarif, got "yaml"`)
 	require.Empty(t, out.String())
 }
 

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cisgate/cisgate/evidence"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -26,19 +27,11 @@ func configUnavailable(ev *Evidence, expected string) (Outcome, bool) {
 // settingOutcome decides a check on one effective setting: PASS when compliant, else FAIL.
 // The detail says what was found; a setting's note (e.g. a re-defaulted zero) is appended.
 func settingOutcome[T any](s Setting[T], compliant bool, expected, actual, detail string) Outcome {
-	status := passOrFail(compliant)
+	status := evidence.PassOrFail(compliant)
 	if s.Note != "" {
 		detail += " (" + s.Note + ")"
 	}
 	return Outcome{Status: status, Expected: expected, Actual: actual, Source: s.Source.String(), Detail: detail}
-}
-
-// passOrFail is PASS for a compliant value, FAIL otherwise.
-func passOrFail(compliant bool) policy.Status {
-	if compliant {
-		return policy.StatusPass
-	}
-	return policy.StatusFail
 }
 
 // boolSettingOutcome decides a check that a boolean setting is want: PASS when it is, with the

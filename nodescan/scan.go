@@ -1,10 +1,9 @@
 package nodescan
 
 import (
-	"cmp"
-	"slices"
 	"time"
 
+	"github.com/cisgate/cisgate/evidence"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
@@ -60,24 +59,11 @@ func Collect(h Host) *Evidence {
 	return ev
 }
 
-// Check is the definition of one section 3 check: what it is and how it decides. Nothing
-// about a particular scan is stored here.
-type Check struct {
-	Slug policy.Slug
-	// Decides is the one-line specification.
-	Decides string
-	// Evaluate decides the check on a host's evidence.
-	Evaluate func(*Evidence) Outcome
-}
+// Check is the definition of one section 3 check, decided on a host's evidence.
+type Check = evidence.Check[Evidence]
 
 // Outcome is what a check found on one host.
-type Outcome struct {
-	Status   policy.Status
-	Expected string
-	Actual   string
-	Source   string
-	Detail   string
-}
+type Outcome = evidence.Outcome
 
 // Result is an Outcome placed in a benchmark, the same row as the cloud scan's.
 type Result = output.EvidenceResult
@@ -93,9 +79,7 @@ type Report struct {
 }
 
 // HasFailures reports whether any result is FAIL (nodescan's exit code 1).
-func (r Report) HasFailures() bool {
-	return slices.ContainsFunc(r.Results, func(res Result) bool { return res.Status == policy.StatusFail })
-}
+func (r Report) HasFailures() bool { return evidence.HasFailures(r.Results) }
 
 // Publication is the scan as the report.Publisher sends it, taken at a time.
 func (r Report) Publication(at time.Time) report.Scan {
@@ -103,33 +87,16 @@ func (r Report) Publication(at time.Time) report.Scan {
 }
 
 // checks are the section 3 checks of every benchmark version, added by each check's file.
-var checks []*Check
+var checks evidence.Registry[Evidence]
 
-func register(c *Check) { checks = append(checks, c) }
+func register(c *Check) { checks.Register(c) }
 
 // Checks lists the definitions, sorted by slug.
-func Checks() []*Check {
-	out := slices.Clone(checks)
-	slices.SortFunc(out, func(a, b *Check) int { return cmp.Compare(a.Slug, b.Slug) })
-	return out
-}
+func Checks() []*Check { return checks.Checks() }
 
 // Evaluate decides every section 3 check the catalogue's benchmark carries.
 func Evaluate(ev *Evidence, cat *policy.Catalogue, node string) Report {
-	r := Report{Benchmark: cat.Benchmark(), Node: node, NotScanned: notScanned(ev), Results: []Result{}}
-	for _, c := range checks {
-		entry, ok := cat.Entry(c.Slug)
-		if !ok {
-			continue
-		}
-		o := c.Evaluate(ev)
-		r.Results = append(r.Results, Result{
-			ID: entry.ID, Slug: c.Slug, Title: entry.Title, Status: o.Status,
-			Expected: o.Expected, Actual: o.Actual, Source: o.Source, Detail: o.Detail,
-		})
-	}
-	slices.SortFunc(r.Results, func(a, b Result) int { return policy.CompareIDs(a.ID, b.ID) })
-	return r
+	return Report{Benchmark: cat.Benchmark(), Node: node, NotScanned: notScanned(ev), Results: checks.Evaluate(ev, cat)}
 }
 
 // Scan reads a host and evaluates section 3 of a benchmark on it.

@@ -18,13 +18,21 @@ func BuildCloud(cat *policy.Catalogue, scan report.Scan) *orv1alpha1.ClusterRepo
 		ObjectMeta: metav1.ObjectMeta{Name: CloudReportName, Labels: labels(WriterCloudScan, b)},
 		Source:     Source,
 	}
+	results := evidenceResults(cat, scan)
+	r.Configuration, r.Summary, r.Results = limit(results)
+	return r
+}
+
+// evidenceResults are a scan's rows as results, with the value read and where from; a row of an
+// ID the catalogue does not know is left out.
+func evidenceResults(cat *policy.Catalogue, scan report.Scan) []orv1alpha1.ReportResult {
 	var results []orv1alpha1.ReportResult
 	for _, s := range scan.Results {
 		e, ok := cat.Resolve(s.ID)
 		if !ok {
 			continue
 		}
-		res := newResult(b, e, resultOf(s.Status, false), scan.Time)
+		res := newResult(cat.Benchmark(), e, resultOf(s.Status, false), scan.Time)
 		res.Description = s.Detail
 		for k, v := range map[string]string{PropertySource: s.Source, PropertyExpected: s.Expected, PropertyActual: s.Actual} {
 			if v != "" {
@@ -33,6 +41,5 @@ func BuildCloud(cat *policy.Catalogue, scan report.Scan) *orv1alpha1.ClusterRepo
 		}
 		results = append(results, res)
 	}
-	r.Configuration, r.Summary, r.Results = limit(results)
-	return r
+	return results
 }

@@ -29,34 +29,19 @@ func BuildNode(cat *policy.Catalogue, scan report.Scan, node metav1.Object) *orv
 		Source: Source,
 		Scope:  &corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node.GetName(), UID: node.GetUID()},
 	}
-	var results []orv1alpha1.ReportResult
-	if scan.NotScanned != nil {
-		for _, e := range cat.Entries() {
-			if e.Section != policy.SectionNode {
-				continue
-			}
-			res := newResult(b, e, ResultError, scan.Time)
-			res.Description = scan.NotScanned.String()
-			if scan.NotScanned.Path != "" {
-				res.Properties[PropertyPath] = scan.NotScanned.Path
-			}
-			results = append(results, res)
-		}
+	if scan.NotScanned == nil {
+		r.Configuration, r.Summary, r.Results = limit(evidenceResults(cat, scan))
+		return r
 	}
-	for _, s := range scan.Results {
-		if scan.NotScanned != nil {
-			break
-		}
-		e, ok := cat.Resolve(s.ID)
-		if !ok {
+	var results []orv1alpha1.ReportResult
+	for _, e := range cat.Entries() {
+		if e.Section != policy.SectionNode {
 			continue
 		}
-		res := newResult(b, e, resultOf(s.Status, false), scan.Time)
-		res.Description = s.Detail
-		for k, v := range map[string]string{PropertySource: s.Source, PropertyExpected: s.Expected, PropertyActual: s.Actual} {
-			if v != "" {
-				res.Properties[k] = v
-			}
+		res := newResult(b, e, ResultError, scan.Time)
+		res.Description = scan.NotScanned.String()
+		if scan.NotScanned.Path != "" {
+			res.Properties[PropertyPath] = scan.NotScanned.Path
 		}
 		results = append(results, res)
 	}

@@ -1,5 +1,7 @@
-// Package output renders findings on objects, from `cisgate check` and `cisgate audit`, as a
-// table, JSON (a contract: docs/architecture.md, "Fixed interfaces"), JUnit XML or SARIF 2.1.0.
+// Package output renders findings as a table, JSON (a contract: docs/architecture.md, "Fixed
+// interfaces"), JUnit XML or SARIF 2.1.0: findings on objects from `cisgate check` and `cisgate
+// audit` (Write), and the rows of `cisgate nodescan` and `cisgate cloudscan` decided on evidence
+// (WriteEvidence).
 package output
 
 import (

@@ -1,6 +1,3 @@
-// Package webhook is cisgate's validating admission webhook: a thin controller-runtime handler
-// (decode, evaluate, decide, respond) around Decide, which holds every admission rule and which
-// tests call without HTTP.
 package webhook
 
 import (

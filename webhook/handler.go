@@ -16,21 +16,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/policy"
 )
-
-// ClusterState is the read-only view of the cluster the handler decides with, served from
-// informer caches.
-type ClusterState interface {
-	policy.Lookup
-	// NamespaceMode is the cisgate.io/mode label of a namespace ("" when none).
-	NamespaceMode(namespace string) (string, error)
-}
-
-// requestScoped is a ClusterState whose lookups for one request share that request's budget.
-type requestScoped interface {
-	ForRequest(ctx context.Context) ClusterState
-}
 
 // Recorder takes a decided request for Events, the report and metrics. Record must not block.
 type Recorder interface {
@@ -60,7 +48,7 @@ type Record struct {
 type Handler struct {
 	// Policy returns the current policy; the config may be reloaded between requests.
 	Policy   func() *policy.Policy
-	State    ClusterState
+	State    clusterstate.State
 	Recorder Recorder
 	// DenyOnError denies a request cisgate cannot evaluate; by default it is admitted with a warning.
 	DenyOnError bool
@@ -159,10 +147,10 @@ func (h *Handler) Handle(ctx context.Context, req *reviewRequest) (resp admissio
 		return h.cannotEvaluate(ctx, req, start, err)
 	}
 	// Every lookup of this request, cached or live, shares one budget from here.
-	budget, cancel := context.WithTimeout(ctx, LookupBudget)
+	budget, cancel := context.WithTimeout(ctx, clusterstate.LookupBudget)
 	defer cancel()
 	state := h.State
-	if s, ok := state.(requestScoped); ok {
+	if s, ok := state.(clusterstate.RequestScoped); ok {
 		state = s.ForRequest(budget)
 	}
 	if mode, err := namespaceMode(state, in.Object.Namespace); err == nil {
@@ -209,7 +197,7 @@ func (h *Handler) cannotEvaluate(ctx context.Context, req *reviewRequest, start 
 	return resp
 }
 
-func namespaceMode(state ClusterState, ns string) (string, error) {
+func namespaceMode(state clusterstate.State, ns string) (string, error) {
 	if ns == "" || state == nil {
 		return "", nil
 	}

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,8 +17,13 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/policy"
 )
 
@@ -38,7 +45,7 @@ func (f *fakeRecorder) all() []Record {
 	return append([]Record(nil), f.records...)
 }
 
-func newHandler(t testing.TB, config string, state ClusterState, rec Recorder) *Handler {
+func newHandler(t testing.TB, config string, state clusterstate.State, rec Recorder) *Handler {
 	pol := mustPolicy(t, config)
 	return &Handler{Policy: func() *policy.Policy { return pol }, State: state, Recorder: rec}
 }
@@ -387,7 +394,7 @@ func TestHandleCannotEvaluate(t *testing.T) {
 }
 
 // panickingState stands for a bug anywhere below Handle.
-type panickingState struct{ ClusterState }
+type panickingState struct{ clusterstate.State }
 
 func (panickingState) NetworkPolicyCount(string) (int, error) { panic("boom") }
 
@@ -404,4 +411,32 @@ func TestHandleAnswersAPanicLikeAFailureToEvaluate(t *testing.T) {
 	resp = h.Handle(context.Background(), req)
 	assert.False(t, resp.Allowed)
 	assert.Equal(t, want, resp.Result.Message)
+}
+
+// TestLookupsShareOneBudget: every lookup of one request shares LookupBudget. With a cache that
+// never answers (an informer that never syncs) each lookup waits out what is left of it, so a
+// Pod review that needs the namespace, its NetworkPolicies and its ServiceAccount is answered
+// within one budget, not one per lookup, with the findings that needed them WARN.
+func TestLookupsShareOneBudget(t *testing.T) {
+	var waits atomic.Int32
+	hung := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme.Scheme).Build(), interceptor.Funcs{
+		Get: func(ctx context.Context, _ client.WithWatch, _ client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+			waits.Add(1)
+			<-ctx.Done()
+			return ctx.Err()
+		},
+		List: func(ctx context.Context, _ client.WithWatch, _ client.ObjectList, _ ...client.ListOption) error {
+			waits.Add(1)
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	})
+	h := newHandler(t, enforceConfig, &clusterstate.Cached{Reader: hung}, nil)
+	start := time.Now()
+	resp := post(t, h, http.MethodPost, reviewBody(t, podGVK, admissionv1.Create))
+	took := time.Since(start)
+	require.Equal(t, http.StatusOK, resp.Code)
+	assert.GreaterOrEqual(t, waits.Load(), int32(2), "the review needed more than one lookup")
+	assert.Less(t, took, clusterstate.LookupBudget+500*time.Millisecond, "answered after %v", took)
+	assert.Contains(t, resp.Body.String(), "cannot count NetworkPolicies")
 }

@@ -1,5 +1,5 @@
 // Package fakecluster is the cluster state that tests and harnesses decide with in place of the
-// informer caches: one in-memory implementation of policy.Lookup and webhook.ClusterState.
+// informer caches: one in-memory implementation of policy.Lookup and clusterstate.State.
 package fakecluster
 
 import (
@@ -53,7 +53,7 @@ func (s *State) IngressClasses() ([]networkingv1.IngressClass, error) {
 	return s.Classes, nil
 }
 
-// NamespaceMode implements webhook.ClusterState.
+// NamespaceMode implements clusterstate.State.
 func (s *State) NamespaceMode(namespace string) (string, error) {
 	if s.ModeErr != nil {
 		return "", s.ModeErr

@@ -79,7 +79,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ProcRoot, "proc-root", o.ProcRoot, "the node's /proc (default <host-root>/proc; /proc in a Job with hostPID)")
 	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "name of the node scanned (default $NODE_NAME)")
 	fs.StringVar(&o.Benchmark, "benchmark", o.Benchmark, "benchmark version, one of "+fmt.Sprint(policy.Benchmarks()))
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
 	fs.BoolVar(&o.Report, "report", o.Report, "also record the results as a CISNodeScan Event on the Node and in the report ConfigMap")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")

@@ -129,7 +129,7 @@ func TestNodeScanUsageErrors(t *testing.T) {
 		{"proc root missing", []string{"--host-root", dir, "--proc-root", filepath.Join(dir, "absent"), "--node-name", "n"}, "--proc-root"},
 		{"no node name", []string{"--host-root", dir}, "--node-name is required"},
 		{"bad benchmark", []string{"--host-root", dir, "--node-name", "n", "--benchmark", "eks-9"}, "unknown benchmark"},
-		{"bad output", []string{"--host-root", dir, "--node-name", "n", "-o", "sarif"}, `--output must be one of table, json, junit, got "sarif"`},
+		{"bad output", []string{"--host-root", dir, "--node-name", "n", "-o", "yaml"}, `--output must be one of table, json, junit, sarif, got "yaml"`},
 		{"unknown flag", []string{"--host-root", dir, "--node-name", "n", "--bogus"}, "unknown flag"},
 		{"positional argument", []string{"--host-root", dir, "--node-name", "n", "extra"}, "unknown command"},
 	}

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
@@ -244,7 +245,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--kubeconfig: %w", err))
 	}
-	live, err := client.New(webhook.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
+	live, err := client.New(clusterstate.LiveConfig(cfg), client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return err
 	}
@@ -282,7 +283,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
-	if err := webhook.WarmCaches(ctx, informers); err != nil {
+	if err := clusterstate.WarmCaches(ctx, informers); err != nil {
 		return err
 	}
 	events, err := report.NewEventSink(clientset, report.ReportingController)
@@ -302,7 +303,7 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	})
 	server.Register(webhook.Path, &webhook.Handler{
 		Policy:      pol.Policy,
-		State:       &webhook.CachedState{Reader: informers, Live: live},
+		State:       &clusterstate.Cached{Reader: informers, Live: live},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
 		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/test/e2e/fixtures"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 	"github.com/cisgate/cisgate/webhook"
@@ -38,7 +39,7 @@ type verdict struct {
 // TestNoNetworkPolicyDuringAnOutage (4.3.2 while the API server is down): the replica reads the
 // API server through a proxy that drops every connection, then stalls them. A Pod in a namespace
 // without a NetworkPolicy is denied only on a live read begun and answered within the request's
-// lookup budget (webhook.LookupBudget): every request whose budget ran out inside the outage is
+// lookup budget (clusterstate.LookupBudget): every request whose budget ran out inside the outage is
 // admitted with the WARN that says why, and each is answered within the budget. Before, the
 // live read had 3 s of its own and client-go retried it a second after a dropped connection, so
 // a request sent during the outage could be denied on a read answered once it was over, 2 to 3 s
@@ -145,8 +146,8 @@ func TestNoNetworkPolicyDuringAnOutage(t *testing.T) {
 				}
 				took := v.answered.Sub(v.sent)
 				// The budget, and time for the rest of the request on a busy machine.
-				assert.Less(t, took, webhook.LookupBudget+750*time.Millisecond, "an answer took %v", took)
-				if v.sent.Before(begun) || !v.sent.Add(webhook.LookupBudget).Before(ended) {
+				assert.Less(t, took, clusterstate.LookupBudget+750*time.Millisecond, "an answer took %v", took)
+				if v.sent.Before(begun) || !v.sent.Add(clusterstate.LookupBudget).Before(ended) {
 					continue
 				}
 				inside++

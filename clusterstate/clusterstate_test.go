@@ -1,16 +1,16 @@
-package webhook
+package clusterstate
 
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
-func TestCachedStateConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
+func TestCachedConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
 	policyIn := func(ns string) *networkingv1.NetworkPolicy {
 		return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default-deny"}}
 	}
@@ -28,7 +28,7 @@ func TestCachedStateConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
 	cache := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(policyIn("old")).Build()
 	live := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(policyIn("old"), policyIn("fresh")).Build()
 
-	withLive := &CachedState{Reader: cache, Live: live}
+	withLive := &Cached{Reader: cache, Live: live}
 	n, err := withLive.NetworkPolicyCount("fresh")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "a NetworkPolicy the cache has not seen yet is found live")
@@ -36,7 +36,7 @@ func TestCachedStateConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "none live either: the namespace really has none")
 
-	cacheOnly := &CachedState{Reader: cache}
+	cacheOnly := &Cached{Reader: cache}
 	n, err = cacheOnly.NetworkPolicyCount("fresh")
 	require.NoError(t, err)
 	assert.Zero(t, n)
@@ -45,12 +45,12 @@ func TestCachedStateConfirmsNoNetworkPolicyWithTheAPIServer(t *testing.T) {
 	assert.Equal(t, 1, n)
 }
 
-func TestCachedStateServiceAccountAndNamespaceMode(t *testing.T) {
+func TestCachedServiceAccountAndNamespaceMode(t *testing.T) {
 	reader := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"cisgate.io/mode": "audit"}}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}},
 	).Build()
-	s := &CachedState{Reader: reader}
+	s := &Cached{Reader: reader}
 
 	mode, err := s.NamespaceMode("shop")
 	require.NoError(t, err)
@@ -127,7 +127,7 @@ func TestLiveConfirmationFailureIsWarnAndCounted(t *testing.T) {
 		},
 	}).Build()
 	before := counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive))
-	_, err := (&CachedState{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
+	_, err := (&Cached{Reader: cache, Live: live}).NetworkPolicyCount("team-a")
 	require.EqualError(t, err, "the API server did not confirm it within 1s: connection refused")
 	assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(lookupNetworkPoliciesLive)))
 }
@@ -143,7 +143,7 @@ func TestCacheLookupFailuresAreCounted(t *testing.T) {
 			return errors.New("timed out waiting for cache to be synced")
 		},
 	}).Build()
-	state := &CachedState{Reader: broken}
+	state := &Cached{Reader: broken}
 	for _, c := range []struct {
 		lookup string
 		call   func() error
@@ -158,7 +158,7 @@ func TestCacheLookupFailuresAreCounted(t *testing.T) {
 		assert.Equal(t, before+1, counterValue(t, lookupFailures.WithLabelValues(c.lookup)), c.lookup)
 	}
 
-	empty := &CachedState{Reader: fake.NewClientBuilder().WithScheme(scheme.Scheme).Build()}
+	empty := &Cached{Reader: fake.NewClientBuilder().WithScheme(scheme.Scheme).Build()}
 	before := counterValue(t, lookupFailures.WithLabelValues(lookupServiceAccounts))
 	_, found, err := empty.ServiceAccount("team-a", "app")
 	require.NoError(t, err)
@@ -168,10 +168,10 @@ func TestCacheLookupFailuresAreCounted(t *testing.T) {
 	assert.Equal(t, before, counterValue(t, lookupFailures.WithLabelValues(lookupServiceAccounts)), "a NotFound is no failure")
 }
 
-func TestCachedStateIngressClasses(t *testing.T) {
+func TestCachedIngressClasses(t *testing.T) {
 	alb := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "external"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress.k8s.aws/alb"}}
 	reader := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(alb).Build()
-	classes, err := (&CachedState{Reader: reader}).IngressClasses()
+	classes, err := (&Cached{Reader: reader}).IngressClasses()
 	require.NoError(t, err)
 	require.Len(t, classes, 1)
 	assert.Equal(t, "ingress.k8s.aws/alb", classes[0].Spec.Controller)
@@ -182,34 +182,13 @@ func TestCachedStateIngressClasses(t *testing.T) {
 			return errors.New("timed out waiting for cache to be synced")
 		},
 	})
-	_, err = (&CachedState{Reader: failing}).IngressClasses()
+	_, err = (&Cached{Reader: failing}).IngressClasses()
 	assert.ErrorContains(t, err, "timed out")
 }
 
-// TestLookupsShareOneBudget: every lookup of one request shares LookupBudget. With a cache that
-// never answers (an informer that never syncs) each lookup waits out what is left of it, so a
-// Pod review that needs the namespace, its NetworkPolicies and its ServiceAccount is answered
-// within one budget, not one per lookup, with the findings that needed them WARN.
-func TestLookupsShareOneBudget(t *testing.T) {
-	var waits atomic.Int32
-	hung := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme.Scheme).Build(), interceptor.Funcs{
-		Get: func(ctx context.Context, _ client.WithWatch, _ client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
-			waits.Add(1)
-			<-ctx.Done()
-			return ctx.Err()
-		},
-		List: func(ctx context.Context, _ client.WithWatch, _ client.ObjectList, _ ...client.ListOption) error {
-			waits.Add(1)
-			<-ctx.Done()
-			return ctx.Err()
-		},
-	})
-	h := newHandler(t, enforceConfig, &CachedState{Reader: hung}, nil)
-	start := time.Now()
-	resp := post(t, h, http.MethodPost, reviewBody(t, podGVK, admissionv1.Create))
-	took := time.Since(start)
-	require.Equal(t, http.StatusOK, resp.Code)
-	assert.GreaterOrEqual(t, waits.Load(), int32(2), "the review needed more than one lookup")
-	assert.Less(t, took, LookupBudget+500*time.Millisecond, "answered after %v", took)
-	assert.Contains(t, resp.Body.String(), "cannot count NetworkPolicies")
+func counterValue(t testing.TB, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, c.Write(&m))
+	return m.GetCounter().GetValue()
 }

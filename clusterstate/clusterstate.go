@@ -1,4 +1,8 @@
-package webhook
+// Package clusterstate answers the few questions about the cluster that admission decisions
+// need (a namespace's mode label and NetworkPolicies, a ServiceAccount, the IngressClasses) from
+// informer caches, confirming a missing NetworkPolicy with the API server, each request within
+// LookupBudget.
+package clusterstate
 
 import (
 	"context"
@@ -21,6 +25,19 @@ import (
 
 	"github.com/cisgate/cisgate/policy"
 )
+
+// State is the read-only view of the cluster the admission handler decides with, served from
+// informer caches (Cached).
+type State interface {
+	policy.Lookup
+	// NamespaceMode is the cisgate.io/mode label of a namespace ("" when none).
+	NamespaceMode(namespace string) (string, error)
+}
+
+// RequestScoped is a State whose lookups for one request share that request's budget.
+type RequestScoped interface {
+	ForRequest(ctx context.Context) State
+}
 
 // LookupBudget is the time one request's cluster-state lookups have together, cache reads and the
 // live read alike, counted from the moment the request is decided. A lookup not answered within it
@@ -93,11 +110,11 @@ func LiveConfig(cfg *rest.Config) *rest.Config {
 	return live
 }
 
-// CachedState answers lookups from the manager's informer caches: Namespaces and
+// Cached answers lookups from the manager's informer caches: Namespaces and
 // NetworkPolicies as metadata only, ServiceAccounts and IngressClasses in full (they are small).
 // ForRequest gives one request's view: every lookup of it within one LookupBudget, so an unsynced
 // cache or an unreachable API server turns into a WARN rather than a slow or stale answer.
-type CachedState struct {
+type Cached struct {
 	Reader client.Reader
 	// Live reads the API server directly (built from LiveConfig). It confirms the one answer that
 	// would deny on cache lag alone: "no NetworkPolicy in the namespace" right after one was
@@ -108,9 +125,9 @@ type CachedState struct {
 	confirm coalescer
 }
 
-var _ ClusterState = (*CachedState)(nil)
+var _ State = (*Cached)(nil)
 
-// cachedKinds are the objects CachedState reads; WarmCaches starts their informers up front.
+// cachedKinds are the objects Cached reads; WarmCaches starts their informers up front.
 func cachedKinds() []client.Object {
 	return []client.Object{namespaceMeta(), networkPolicyMeta(), &corev1.ServiceAccount{}, &networkingv1.IngressClass{}}
 }
@@ -127,7 +144,7 @@ func networkPolicyMeta() *metav1.PartialObjectMetadata {
 	return m
 }
 
-// WarmCaches starts the informers CachedState reads, so no request starts one lazily.
+// WarmCaches starts the informers Cached reads, so no request starts one lazily.
 func WarmCaches(ctx context.Context, c cache.Cache) error {
 	for _, obj := range cachedKinds() {
 		if _, err := c.GetInformer(ctx, obj); err != nil {
@@ -139,41 +156,41 @@ func WarmCaches(ctx context.Context, c cache.Cache) error {
 
 // ForRequest is the state as one request sees it: its lookups end with ctx, which the handler
 // gives LookupBudget from the request's arrival.
-func (s *CachedState) ForRequest(ctx context.Context) ClusterState { return requestState{s, ctx} }
+func (s *Cached) ForRequest(ctx context.Context) State { return requestState{s, ctx} }
 
 // NamespaceMode, NetworkPolicyCount, ServiceAccount and IngressClasses answer one lookup outside
 // any request, within its own LookupBudget.
-func (s *CachedState) NamespaceMode(namespace string) (string, error) {
+func (s *Cached) NamespaceMode(namespace string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
 	defer cancel()
 	return requestState{s, ctx}.NamespaceMode(namespace)
 }
 
-func (s *CachedState) NetworkPolicyCount(namespace string) (int, error) {
+func (s *Cached) NetworkPolicyCount(namespace string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
 	defer cancel()
 	return requestState{s, ctx}.NetworkPolicyCount(namespace)
 }
 
-func (s *CachedState) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
+func (s *Cached) ServiceAccount(namespace, name string) (*corev1.ServiceAccount, bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
 	defer cancel()
 	return requestState{s, ctx}.ServiceAccount(namespace, name)
 }
 
-func (s *CachedState) IngressClasses() ([]networkingv1.IngressClass, error) {
+func (s *Cached) IngressClasses() ([]networkingv1.IngressClass, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), LookupBudget)
 	defer cancel()
 	return requestState{s, ctx}.IngressClasses()
 }
 
-// requestState is CachedState within one request's budget (ctx).
+// requestState is Cached within one request's budget (ctx).
 type requestState struct {
-	*CachedState
+	*Cached
 	ctx context.Context
 }
 
-// NamespaceMode implements ClusterState.
+// NamespaceMode implements State.
 func (s requestState) NamespaceMode(namespace string) (string, error) {
 	ns := namespaceMeta()
 	if err := s.Reader.Get(s.ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
