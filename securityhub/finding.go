@@ -218,9 +218,14 @@ type seen struct {
 	finding                    types.AwsSecurityFinding
 }
 
-// Finding maps a row to its ASFF finding, imported at now; prev, when the finding exists,
-// keeps its CreatedAt and FirstObservedAt.
-func Finding(id Identity, scope string, row Row, now time.Time, prev *seen) types.AwsSecurityFinding {
+// Finding maps a row to the ASFF finding a first import of it sends at now.
+func Finding(id Identity, scope string, row Row, now time.Time) types.AwsSecurityFinding {
+	return finding(id, scope, row, now, nil)
+}
+
+// finding maps a row to its ASFF finding, imported at now; prev, when the finding exists,
+// keeps its CreatedAt and FirstObservedAt, and its workflow (which an import cannot change).
+func finding(id Identity, scope string, row Row, now time.Time, prev *seen) types.AwsSecurityFinding {
 	created, first := timestamp(now), timestamp(now)
 	if prev != nil {
 		if prev.createdAt != "" {

@@ -52,7 +52,7 @@ func TestNodeNotScannedIsNotAvailableOnEverySection3Check(t *testing.T) {
 	for _, r := range rows {
 		got = append(got, r.ID)
 		assert.Equal(t, securityhub.ResultError, r.Result)
-		f := securityhub.Finding(identity, securityhub.NodeScope("n1"), r, at, nil)
+		f := securityhub.Finding(identity, securityhub.NodeScope("n1"), r, at)
 		assert.Equal(t, types.ComplianceStatusNotAvailable, f.Compliance.Status)
 		assert.Equal(t, "not scanned: no kubelet process, unit or known layout; mount /etc/kubernetes", aws.ToString(f.Description))
 		assert.Equal(t, types.RecordStateActive, f.RecordState)
@@ -79,14 +79,14 @@ func TestAuditRows(t *testing.T) {
 	rows := securityhub.AuditRows(cat, findings, func(o output.ObjectRef) string { return "uid-" + o.Name })
 	require.Len(t, rows, 2)
 
-	exempt := securityhub.Finding(identity, securityhub.ScopeAudit, rows[0], at, nil)
+	exempt := securityhub.Finding(identity, securityhub.ScopeAudit, rows[0], at)
 	assert.Equal(t, securityhub.ResultSkip, rows[0].Result)
 	assert.Equal(t, types.ComplianceStatusNotAvailable, exempt.Compliance.Status)
 	assert.Equal(t, types.RecordStateArchived, exempt.RecordState, "the config exempts it: not an open finding")
 	assert.Equal(t, types.WorkflowStatusSuppressed, exempt.Workflow.Status)
 	assert.Equal(t, "exempt: node agent, reviewed", aws.ToString(exempt.Description))
 
-	web := securityhub.Finding(identity, securityhub.ScopeAudit, rows[1], at, nil)
+	web := securityhub.Finding(identity, securityhub.ScopeAudit, rows[1], at)
 	assert.Equal(t, map[string]string{"cluster": "prod", "kind": "Deployment", "namespace": "team-a", "name": "web", "uid": "uid-web"}, web.Resources[0].Details.Other)
 	assert.Equal(t, identity.ClusterARN()+"/Deployment/team-a/web", aws.ToString(web.Resources[0].Id))
 	assert.Equal(t, "2026-12-07T10:00:00Z", aws.ToString(web.CreatedAt))
@@ -99,7 +99,7 @@ func TestManualItemIsAboutTheCluster(t *testing.T) {
 	rows := securityhub.AuditRows(cat, []output.Finding{{ID: e.ID, Slug: e.Slug, Status: policy.StatusWarn,
 		Object: output.ObjectRef{Kind: "Cluster", Name: "cluster"}, Detail: "manual review"}}, nil)
 	require.Len(t, rows, 1)
-	f := securityhub.Finding(identity, securityhub.ScopeAudit, rows[0], at, nil)
+	f := securityhub.Finding(identity, securityhub.ScopeAudit, rows[0], at)
 	require.Len(t, f.Resources, 1)
 	assert.Equal(t, "AwsEksCluster", aws.ToString(f.Resources[0].Type))
 	assert.Equal(t, identity.ClusterARN()+"/cisgate/audit-log-collection/cluster", aws.ToString(f.Id))
@@ -120,7 +120,7 @@ func TestLongTextIsCutToASFFLimits(t *testing.T) {
 	row := securityhub.Row{ID: "4.2.1", Slug: "privileged", Title: strings.Repeat("t", 300), Benchmark: policy.EKS200,
 		Result: securityhub.ResultFail, Severity: "high", Remediation: strings.Repeat("r", 600), Detail: strings.Repeat("é", 600),
 		Resource: securityhub.Resource{Kind: "Pod", Namespace: "a", Name: "b"}}
-	f := securityhub.Finding(identity, securityhub.ScopeAudit, row, at, nil)
+	f := securityhub.Finding(identity, securityhub.ScopeAudit, row, at)
 	assert.LessOrEqual(t, len(aws.ToString(f.Title)), 256)
 	assert.LessOrEqual(t, len(aws.ToString(f.Description)), 1024)
 	assert.LessOrEqual(t, len(aws.ToString(f.Remediation.Recommendation.Text)), 512)

@@ -233,7 +233,7 @@ func (p *Publisher) Publish(ctx context.Context, scope string, rows []Row) Outco
 		if e, ok := prev[fid]; ok {
 			s = &e
 		}
-		f := Finding(id, scope, row, now, s)
+		f := finding(id, scope, row, now, s)
 		if s != nil && unchanged(*s, f, now) {
 			out.Unchanged++
 		} else {
