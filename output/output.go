@@ -74,10 +74,14 @@ type Finding struct {
 	Advisory bool `json:"advisory,omitempty"`
 }
 
-// Blocks reports a finding that fails the caller: an enforce-mode FAIL that no exemption covers
-// and that is not advisory, exactly what admission would deny (policy.Judged.Denies).
+// Blocks reports a finding that fails the caller: what admission would deny, as the policy
+// decides it (policy.Judged.Denies).
 func (f Finding) Blocks() bool {
-	return f.Status == policy.StatusFail && f.Mode == policy.ModeEnforce && f.ExemptReason == "" && !f.Advisory
+	return policy.Judged{
+		Result: policy.Result{ID: f.ID, Slug: f.Slug, Title: f.Title,
+			Finding: policy.Finding{Status: f.Status, Path: f.Path, Detail: f.Detail, Advisory: f.Advisory}},
+		Mode: f.Mode, ExemptReason: f.ExemptReason,
+	}.Denies()
 }
 
 // Report is the result of checking a set of objects.

@@ -16,7 +16,8 @@ import (
 // bytes; the client reads the GOAWAY and the end of the stream, and Go's transports (the API
 // server's among them) send what the server never processed again on a new connection.
 const (
-	lingerTimeout = 5 * time.Second
+	// LingerTimeout is the longest a closed connection is read after it was half-closed.
+	LingerTimeout = 5 * time.Second
 	// lingerMaxBytes bounds what one closed connection may still make the server read.
 	lingerMaxBytes = 1 << 20
 )
@@ -36,7 +37,7 @@ func (l lingerListener) Accept() (net.Conn, error) {
 }
 
 // lingerConn's Close sends FIN and returns at once; the socket is closed when the peer has closed
-// its side, after lingerTimeout, or after lingerMaxBytes, whichever comes first.
+// its side, after LingerTimeout, or after lingerMaxBytes, whichever comes first.
 type lingerConn struct {
 	*net.TCPConn
 	once sync.Once
@@ -50,7 +51,7 @@ func (c *lingerConn) Close() error {
 			return
 		}
 		go func() {
-			_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+			_ = c.SetReadDeadline(time.Now().Add(LingerTimeout))
 			_, _ = io.Copy(io.Discard, io.LimitReader(c.TCPConn, lingerMaxBytes))
 			_ = c.TCPConn.Close()
 		}()

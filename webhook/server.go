@@ -28,7 +28,7 @@ import (
 // HTTP/2 a read timeout resets only the stream: a stalled upload's connection stayed open, with
 // what it had buffered, until the idle timeout. Over HTTP/1.1 a request whose body was not read
 // to its end is answered and its connection closed: a stalled upload's connection is gone within
-// ReadTimeout + 0.5 s (net/http's wait before it closes) + lingerTimeout, 15.5 s with the
+// ReadTimeout + 0.5 s (net/http's wait before it closes) + LingerTimeout, 15.5 s with the
 // defaults (TestStalledUploadsAreClosed). It also leaves no HTTP/2 rapid reset to defend against.
 const (
 	DefaultReadHeaderTimeout = 5 * time.Second

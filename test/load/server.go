@@ -18,8 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/cisgate/cisgate/admission"
 	"github.com/cisgate/cisgate/internal/fakecluster"
 	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/policy"
@@ -29,7 +30,7 @@ import (
 // warning is what cisgate answers for deploymentReview in audit mode.
 const warning = `[4.2.5] container \"log-shipper\" must set securityContext.allowPrivilegeEscalation=false (unset defaults to true)`
 
-// deploymentReview is the review of webhook/bench_test.go: a 3-container Deployment CREATE in
+// deploymentReview is the review of admission/bench_test.go: a 3-container Deployment CREATE in
 // namespace team-a, one audit finding (4.2.5).
 var deploymentReview = func() []byte {
 	c := func(name string, port int32) corev1.Container {
@@ -107,7 +108,7 @@ var state = &fakecluster.State{
 // counter counts the decisions the handler hands to reporting.
 type counter struct{ n atomic.Int64 }
 
-func (c *counter) Record(webhook.Record) { c.n.Add(1) }
+func (c *counter) Record(admission.Record) { c.n.Add(1) }
 
 func serveWebhook(ctx context.Context, delay time.Duration) error {
 	dir, err := os.MkdirTemp("", "cisgate-load")
@@ -124,13 +125,13 @@ func serveWebhook(ctx context.Context, delay time.Duration) error {
 	}
 	rec := &counter{}
 	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
-	srv.Register(webhook.Path, &webhook.Handler{
+	srv.Register(webhook.Path, &admission.Handler{
 		Policy: func() *policy.Policy { return pol }, State: state, Recorder: rec,
-		Bodies: webhook.NewBodyBudget(webhook.DefaultBodyBudget),
+		Bodies: admission.NewBodyBudget(admission.DefaultBodyBudget),
 	})
 	// The ceiling: controller-runtime's admission.Webhook admitting everything, on the same server.
-	srv.Register("/allow", &admission.Webhook{Handler: admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
-		return admission.Allowed("")
+	srv.Register("/allow", &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
+		return ctrladmission.Allowed("")
 	})})
 	srv.Register("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	done := make(chan error, 1)

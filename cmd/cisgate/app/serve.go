@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cisgate/cisgate/admission"
 	"github.com/cisgate/cisgate/clusterstate"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/openreports"
@@ -295,18 +296,18 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
-	recorder := webhook.NewReportRecorder(o.Replica, events, writer)
+	recorder := admission.NewReportRecorder(o.Replica, events, writer)
 	recorder.Interval = o.ReportInterval
 	server := webhook.NewServer(webhook.ServerOptions{
 		Port: o.Port, CertDir: o.CertDir, ClientCAFile: o.ClientCAFile,
 		ShutdownDelay: o.ShutdownDelay, DrainTimeout: o.DrainTimeout,
 	})
-	server.Register(webhook.Path, &webhook.Handler{
+	server.Register(webhook.Path, &admission.Handler{
 		Policy:      pol.Policy,
 		State:       &clusterstate.Cached{Reader: informers, Live: live},
 		Recorder:    recorder,
 		DenyOnError: o.DenyOnError,
-		Bodies:      webhook.NewBodyBudget(webhook.DefaultBodyBudget),
+		Bodies:      admission.NewBodyBudget(admission.DefaultBodyBudget),
 	})
 	for _, r := range []manager.Runnable{informers, events, pol} {
 		if err := mgr.Add(r); err != nil {

@@ -15,11 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cisgate/cisgate/admission"
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 	"github.com/cisgate/cisgate/test/e2e/framework"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 // TestTwoReplicasShareTheReportConfigMap runs two replicas' recorders and writers against the
@@ -30,7 +30,7 @@ func TestTwoReplicasShareTheReportConfigMap(t *testing.T) {
 	pol, err := policy.ParseConfig([]byte("mode: enforce"))
 	require.NoError(t, err)
 	pod := policy.NewObject("Pod", privilegedPod("shop", "x"))
-	decision := webhook.Decide(pol, webhook.Request{Operation: policy.OperationCreate, Object: pod}, nil)
+	decision := admission.Decide(pol, admission.Request{Operation: policy.OperationCreate, Object: pod}, nil)
 	require.False(t, decision.Allowed)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,14 +39,14 @@ func TestTwoReplicasShareTheReportConfigMap(t *testing.T) {
 		writer, err := report.NewWriter(env.Clientset, cisgateNamespace, report.AdmissionKey(name),
 			report.SplitBudget(report.AdmissionShare, 4), report.WithWriteInterval(50*time.Millisecond))
 		require.NoError(t, err)
-		rec := webhook.NewReportRecorder(name, nil, writer)
+		rec := admission.NewReportRecorder(name, nil, writer)
 		running.Add(1)
 		go func() { defer running.Done(); _ = rec.Start(ctx) }() // and with it the writer
 		recording.Add(1)
 		go func() {
 			defer recording.Done()
 			for range perReplica {
-				rec.Record(webhook.Record{Time: time.Now(), Benchmark: policy.EKS180, Operation: admissionv1.Create, Object: pod, Decision: decision})
+				rec.Record(admission.Record{Time: time.Now(), Benchmark: policy.EKS180, Operation: admissionv1.Create, Object: pod, Decision: decision})
 				time.Sleep(time.Millisecond) // spread over many write intervals
 			}
 		}()

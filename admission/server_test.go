@@ -1,4 +1,4 @@
-package webhook
+package admission
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cisgate/cisgate/internal/poll"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // TestServerPicksUpARotatedCertificate rotates tls.crt and tls.key under a running server, as
@@ -20,8 +21,8 @@ import (
 func TestServerPicksUpARotatedCertificate(t *testing.T) {
 	dir := t.TempDir()
 	selfSigned(t, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
-	srv.Register(Path, newHandler(t, "mode: audit\n", nil, nil))
+	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
+	srv.Register(webhook.Path, newHandler(t, "mode: audit\n", nil, nil))
 	addr := startServer(t, srv)
 
 	waitForServedCert(t, addr, fileCert(t, dir))

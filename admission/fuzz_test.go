@@ -1,4 +1,4 @@
-package webhook
+package admission
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // contentTypes are the Content-Type headers the fuzzer picks from.
@@ -73,7 +74,7 @@ func serve(t *testing.T, wh http.Handler, body []byte, contentType string) (int,
 	if len(body) > 0 {
 		reader = bytes.NewReader(body)
 	}
-	req := httptest.NewRequest(http.MethodPost, Path, reader)
+	req := httptest.NewRequest(http.MethodPost, webhook.Path, reader)
 	req.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
 	wh.ServeHTTP(rec, req)

@@ -1,4 +1,4 @@
-package webhook_test
+package admission_test
 
 import (
 	"bufio"
@@ -27,9 +27,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 
+	"github.com/cisgate/cisgate/admission"
 	"github.com/cisgate/cisgate/cmd/cisgate/app"
 	"github.com/cisgate/cisgate/policy"
-	"github.com/cisgate/cisgate/webhook"
 )
 
 // verdictCorpus holds one case per file; test/testdata/verdicts/README.md describes the format.
@@ -340,10 +340,10 @@ func runVerdictCase(t caseT, c verdictCase) {
 	denied := false
 	clusterKinds := clusterScopedCustomKinds(objects)
 	for i, obj := range objects {
-		r, err := webhook.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace, clusterKinds))
+		r, err := admission.DecodeReview(admissionReview(t, obj, i, c.webhookNamespace, clusterKinds))
 		require.NoError(t, err, "decoding %s", objectKey(obj.GetKind(), obj.GetNamespace(), obj.GetName()))
 		r.NamespaceMode = modes[r.Object.Namespace]
-		d := webhook.Decide(pol, r, state)
+		d := admission.Decide(pol, r, state)
 		denied = denied || !d.Allowed
 		for _, f := range d.Rulings {
 			webhookFindings = append(webhookFindings, got{id: f.ID, slug: string(f.Slug), status: string(f.Status),

@@ -1,4 +1,4 @@
-package webhook
+package admission
 
 import (
 	"bytes"
@@ -36,6 +36,7 @@ import (
 	"github.com/cisgate/cisgate/internal/poll"
 	"github.com/cisgate/cisgate/internal/testcerts"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // benchConfig is the chart's default: audit mode, the default exemptions.
@@ -109,7 +110,7 @@ func BenchmarkAdmissionReviewInProcess(b *testing.B) {
 }
 
 func benchRequest(body []byte) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, webhook.Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
@@ -131,7 +132,7 @@ func allowAll() http.Handler {
 }
 
 // startWebhookServer serves cisgate's handler on /validate and an allow-all handler on /allow
-// on cisgate's Server, as `cisgate serve` does. Allow-all is controller-runtime's
+// on cisgate's webhook.Server, as `cisgate serve` does. Allow-all is controller-runtime's
 // admission.Webhook around a handler that admits everything: the ceiling cisgate was held to
 // when it was served that way (the same TLS, AdmissionReview decoding and encoding, no
 // evaluation).
@@ -139,14 +140,14 @@ func startWebhookServer(tb testing.TB) (base string, pool *x509.CertPool) {
 	log.SetLogger(logr.Discard())
 	dir := tb.TempDir()
 	pool = selfSigned(tb, dir)
-	srv := NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
-	srv.Register(Path, benchHandler(tb, NewReportRecorder("bench", nil, nil)))
+	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, DrainTimeout: time.Second})
+	srv.Register(webhook.Path, benchHandler(tb, NewReportRecorder("bench", nil, nil)))
 	srv.Register("/allow", allowAll())
 	return "https://" + startServer(tb, srv), pool
 }
 
 // startServer starts srv and returns its address once it listens.
-func startServer(tb testing.TB, srv *Server) string {
+func startServer(tb testing.TB, srv *webhook.Server) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
@@ -159,7 +160,7 @@ func startServer(tb testing.TB, srv *Server) string {
 
 // waitListening returns srv's address once it listens, and fails the test if Start returns first
 // (its error stays in done for whoever waits on it).
-func waitListening(tb testing.TB, srv *Server, done chan error) string {
+func waitListening(tb testing.TB, srv *webhook.Server, done chan error) string {
 	tb.Helper()
 	err := poll.Until(context.Background(), 30*time.Second, 10*time.Millisecond, "the webhook server to listen", func() error {
 		select {
@@ -208,7 +209,7 @@ func BenchmarkHTTPS(b *testing.B) {
 	}{{"http1.1", false}} {
 		client := httpsClient(pool, proto.h2, benchConcurrency)
 		for _, ep := range []struct{ name, path, want string }{
-			{"cisgate", Path, strconv.Quote(benchWarning)[1 : len(strconv.Quote(benchWarning))-1]},
+			{"cisgate", webhook.Path, strconv.Quote(benchWarning)[1 : len(strconv.Quote(benchWarning))-1]},
 			{"allow-all", "/allow", `"allowed":true`},
 		} {
 			b.Run(proto.name+"/"+ep.name, func(b *testing.B) {

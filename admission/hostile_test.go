@@ -1,4 +1,4 @@
-package webhook
+package admission
 
 import (
 	"bufio"
@@ -28,6 +28,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/cisgate/cisgate/internal/testcerts"
+	"github.com/cisgate/cisgate/webhook"
 )
 
 // reviewBody is an AdmissionReview of a privileged Pod in ns: denied in enforce mode.
@@ -44,7 +45,7 @@ func reviewBody(t testing.TB, kind metav1.GroupVersionKind, op admissionv1.Opera
 
 func post(t testing.TB, h http.Handler, method string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(method, Path, bytes.NewReader(body))
+	req := httptest.NewRequest(method, webhook.Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -106,15 +107,15 @@ func TestOnlyPOSTIsEvaluated(t *testing.T) {
 }
 
 // hostileServer serves the enforce-mode handler with short timeouts and the given body budget.
-func hostileServer(t *testing.T, budget int64, opts ServerOptions) (addr string, pool *x509.CertPool) {
+func hostileServer(t *testing.T, budget int64, opts webhook.ServerOptions) (addr string, pool *x509.CertPool) {
 	t.Helper()
 	dir := t.TempDir()
 	pool = selfSigned(t, dir)
 	opts.Host, opts.CertDir = "127.0.0.1", dir
-	srv := NewServer(opts)
+	srv := webhook.NewServer(opts)
 	h := newHandler(t, enforceConfig, cluster(), nil)
 	h.Bodies = NewBodyBudget(budget)
-	srv.Register(Path, h)
+	srv.Register(webhook.Path, h)
 	return startServer(t, srv), pool
 }
 
@@ -140,13 +141,13 @@ func closedByServer(t *testing.T, conn net.Conn) {
 }
 
 func header(contentLength int) string {
-	return "POST " + Path + " HTTP/1.1\r\nHost: cisgate\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(contentLength) + "\r\n\r\n"
+	return "POST " + webhook.Path + " HTTP/1.1\r\nHost: cisgate\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(contentLength) + "\r\n\r\n"
 }
 
 // TestSlowClientsAreCut: a client that sends its headers or its body slowly, or stops halfway
 // (slowloris; the stalled 6.5 MB bodies were held for 30 s and more), is disconnected.
 func TestSlowClientsAreCut(t *testing.T) {
-	addr, pool := hostileServer(t, 32<<20, ServerOptions{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond})
+	addr, pool := hostileServer(t, 32<<20, webhook.ServerOptions{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond})
 	t.Run("headers never finished", func(t *testing.T) {
 		conn := rawTLS(t, addr, pool)
 		_, err := io.WriteString(conn, "POST /validate HTTP/1.1\r\nHost: cisgate\r\n")
@@ -188,7 +189,7 @@ func TestSlowClientsAreCut(t *testing.T) {
 // large bodies together never hold more than the budget: past it they are answered 503 while an
 // ordinary review is still answered.
 func TestLargeBodiesAreBounded(t *testing.T) {
-	addr, pool := hostileServer(t, 8<<20, ServerOptions{ReadTimeout: time.Minute})
+	addr, pool := hostileServer(t, 8<<20, webhook.ServerOptions{ReadTimeout: time.Minute})
 
 	conn := rawTLS(t, addr, pool)
 	_, err := io.WriteString(conn, header(MaxRequestBytes+1))
@@ -211,7 +212,7 @@ func TestLargeBodiesAreBounded(t *testing.T) {
 	client := httpsClient(pool, false, 4)
 	deadline := time.Now().Add(time.Minute)
 	for {
-		second, err := client.Post("https://"+addr+Path, "application/json", bytes.NewReader(bytes.Repeat([]byte(" "), 6<<20)))
+		second, err := client.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(bytes.Repeat([]byte(" "), 6<<20)))
 		require.NoError(t, err)
 		second.Body.Close()
 		if second.StatusCode == http.StatusServiceUnavailable {
@@ -221,7 +222,7 @@ func TestLargeBodiesAreBounded(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "a second large body was never refused (status %d)", second.StatusCode)
 	}
 	// An ordinary review does not need the budget.
-	ok, err := client.Post("https://"+addr+Path, "application/json", bytes.NewReader(reviewBody(t, podGVK, admissionv1.Create)))
+	ok, err := client.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(reviewBody(t, podGVK, admissionv1.Create)))
 	require.NoError(t, err)
 	body, _ := io.ReadAll(ok.Body)
 	ok.Body.Close()
@@ -237,23 +238,23 @@ func TestClientCertificates(t *testing.T) {
 	require.NoError(t, err)
 	caFile := filepath.Join(dir, "client-ca.crt")
 	require.NoError(t, os.WriteFile(caFile, ca.PEM(), 0o600))
-	addr, pool := hostileServer(t, DefaultBodyBudget, ServerOptions{ClientCAFile: caFile})
+	addr, pool := hostileServer(t, DefaultBodyBudget, webhook.ServerOptions{ClientCAFile: caFile})
 	body := reviewBody(t, podGVK, admissionv1.Create)
 
 	anonymous := httpsClient(pool, true, 1)
-	_, err = anonymous.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+	_, err = anonymous.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(body))
 	require.Error(t, err, "a client without a certificate is refused")
 
 	otherCA, err := testcerts.NewCA()
 	require.NoError(t, err)
 	forged := httpsClient(pool, true, 1)
 	forged.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, otherCA)}
-	_, err = forged.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+	_, err = forged.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(body))
 	require.Error(t, err, "a certificate from another CA is refused")
 
 	apiServer := httpsClient(pool, true, 1)
 	apiServer.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, ca)}
-	resp, err := apiServer.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+	resp, err := apiServer.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -272,7 +273,7 @@ func TestClientCARotation(t *testing.T) {
 	require.NoError(t, err)
 	caFile := filepath.Join(dir, "client-ca.crt")
 	writeAtomically(t, caFile, oldCA.PEM())
-	addr, pool := hostileServer(t, DefaultBodyBudget, ServerOptions{ClientCAFile: caFile, ClientCAPollInterval: 10 * time.Millisecond})
+	addr, pool := hostileServer(t, DefaultBodyBudget, webhook.ServerOptions{ClientCAFile: caFile, ClientCAPollInterval: 10 * time.Millisecond})
 	body := reviewBody(t, podGVK, admissionv1.Create)
 	// One connection per request (HTTP/1.1, no keep-alive): each is a new handshake.
 	post := func(ca *testcerts.CA) error {
@@ -280,7 +281,7 @@ func TestClientCARotation(t *testing.T) {
 		tr := client.Transport.(*http.Transport)
 		tr.DisableKeepAlives = true
 		tr.TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, ca)}
-		resp, err := client.Post("https://"+addr+Path, "application/json", bytes.NewReader(body))
+		resp, err := client.Post("https://"+addr+webhook.Path, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
@@ -293,32 +294,6 @@ func TestClientCARotation(t *testing.T) {
 	writeAtomically(t, caFile, newCA.PEM())
 	require.Eventually(t, func() bool { return post(newCA) == nil }, 10*time.Second, 10*time.Millisecond, "the new CA's client is served")
 	require.Error(t, post(oldCA), "the old CA's client is refused once the file no longer lists it")
-}
-
-// A file that no longer reads or holds no certificate keeps the last good pool: a broken rotation
-// must not lock the API server out.
-func TestClientCAReloadKeepsTheLastGoodPool(t *testing.T) {
-	ca, err := testcerts.NewCA()
-	require.NoError(t, err)
-	caFile := filepath.Join(t.TempDir(), "client-ca.crt")
-	writeAtomically(t, caFile, ca.PEM())
-	cas, err := loadClientCAs(caFile)
-	require.NoError(t, err)
-	good := cas.pool.Load()
-
-	changed, err := cas.reload()
-	require.NoError(t, err)
-	assert.False(t, changed, "the same content is no change")
-
-	writeAtomically(t, caFile, []byte("not a certificate"))
-	_, err = cas.reload()
-	require.EqualError(t, err, "client CA "+caFile+": no PEM certificate in it")
-	assert.Same(t, good, cas.pool.Load())
-
-	require.NoError(t, os.Remove(caFile))
-	_, err = cas.reload()
-	require.ErrorIs(t, err, os.ErrNotExist)
-	assert.Same(t, good, cas.pool.Load())
 }
 
 // writeAtomically replaces path's content in one rename, as the kubelet swaps a Secret volume's
@@ -347,7 +322,7 @@ func clientCert(t *testing.T, ca *testcerts.CA) tls.Certificate {
 func TestShutdownKeepsServingThroughTheDelay(t *testing.T) {
 	srv, pool, cancel, done := shuttingDownServer(t, 5*time.Second)
 	require.NoError(t, srv.Ready(nil))
-	url := "https://" + srv.Addr() + Path
+	url := "https://" + srv.Addr() + webhook.Path
 	body := reviewBody(t, podGVK, admissionv1.Create)
 
 	cancel() // SIGTERM
@@ -399,7 +374,7 @@ func TestShutdownKeepsServingThroughTheDelay(t *testing.T) {
 // instead, a review written onto it at that moment fails, and the API server retries no POST.
 func TestShutdownLetsPooledConnectionsFinish(t *testing.T) {
 	srv, pool, cancel, done := shuttingDownServer(t, 100*time.Millisecond)
-	url := "https://" + srv.Addr() + Path
+	url := "https://" + srv.Addr() + webhook.Path
 	body := reviewBody(t, podGVK, admissionv1.Create)
 	client := httpsClient(pool, false, 1)
 	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
@@ -429,12 +404,12 @@ func TestShutdownLetsPooledConnectionsFinish(t *testing.T) {
 
 // shuttingDownServer starts an enforcing server with the given shutdown delay; cancel is its
 // SIGTERM and done receives what Start returns.
-func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x509.CertPool, cancel context.CancelFunc, done chan error) {
+func shuttingDownServer(t *testing.T, delay time.Duration) (srv *webhook.Server, pool *x509.CertPool, cancel context.CancelFunc, done chan error) {
 	t.Helper()
 	dir := t.TempDir()
 	pool = selfSigned(t, dir)
-	srv = NewServer(ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
-	srv.Register(Path, newHandler(t, enforceConfig, cluster(), nil))
+	srv = webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", CertDir: dir, ShutdownDelay: delay, DrainTimeout: 10 * time.Second})
+	srv.Register(webhook.Path, newHandler(t, enforceConfig, cluster(), nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done = make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
@@ -449,8 +424,8 @@ func shuttingDownServer(t *testing.T, delay time.Duration) (srv *Server, pool *x
 // buffered, stayed open until the idle timeout (120 s): the server now speaks HTTP/1.1 only.
 func TestStalledUploadsAreClosed(t *testing.T) {
 	const readTimeout = 600 * time.Millisecond
-	bound := readTimeout + lingerTimeout + time.Second
-	addr, pool := hostileServer(t, 8<<20, ServerOptions{ReadTimeout: readTimeout})
+	bound := readTimeout + webhook.LingerTimeout + time.Second
+	addr, pool := hostileServer(t, 8<<20, webhook.ServerOptions{ReadTimeout: readTimeout})
 	closedWithin := func(t *testing.T, conn net.Conn, start time.Time) {
 		assert.NoError(t, conn.SetReadDeadline(start.Add(bound)))
 		_, err := io.Copy(io.Discard, conn)
