@@ -17,6 +17,7 @@ import (
 	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/internal/moto"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // Failures are findings: every read that fails makes the items that needed it WARN with the
@@ -68,7 +69,7 @@ func errorCount(t *testing.T, reason cloudscan.Reason) float64 {
 }
 
 // scanWithEnv scans cluster "prod" (one Pod pulling from ECR, so 5.1.1 needs ECR too) with env.
-func scanWithEnv(t *testing.T, env map[string]string) cloudscan.Report {
+func scanWithEnv(t *testing.T, env map[string]string) report.Scan {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -82,7 +83,7 @@ func scanWithEnv(t *testing.T, env map[string]string) cloudscan.Report {
 }
 
 // awsSlugs are the items decided from AWS (all but private-nodes, which reads Nodes).
-func assertAWSItemsWarn(t *testing.T, r cloudscan.Report, detail func(slug policy.Slug) string) {
+func assertAWSItemsWarn(t *testing.T, r report.Scan, detail func(slug policy.Slug) string) {
 	t.Helper()
 	require.NotEmpty(t, r.Results)
 	for _, res := range r.Results {

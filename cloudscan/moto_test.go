@@ -21,6 +21,7 @@ import (
 	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/internal/moto"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/report"
 )
 
 // These tests run against moto's server (internal/moto): clusters, KMS keys and ECR repositories
@@ -77,7 +78,7 @@ func ecrImage(repo string) string {
 	return moto.AccountID + ".dkr.ecr." + moto.Region + ".amazonaws.com/" + repo + ":1"
 }
 
-func scan(t *testing.T, cluster string, objs ...runtime.Object) (cloudscan.Report, *cloudscan.Evidence) {
+func scan(t *testing.T, cluster string, objs ...runtime.Object) (report.Scan, *cloudscan.Evidence) {
 	t.Helper()
 	clients, err := cloudscan.NewClients(context.Background(), "")
 	require.NoError(t, err)
@@ -164,7 +165,7 @@ func TestCollectFromMoto(t *testing.T) {
 
 // assertStatuses checks that the report holds exactly the given items, each under its ID in the
 // report's benchmark and with its status.
-func assertStatuses(t *testing.T, r cloudscan.Report, want map[policy.Slug]policy.Status) {
+func assertStatuses(t *testing.T, r report.Scan, want map[policy.Slug]policy.Status) {
 	t.Helper()
 	cat, err := policy.CatalogueFor(r.Benchmark)
 	require.NoError(t, err)
@@ -179,7 +180,7 @@ func assertStatuses(t *testing.T, r cloudscan.Report, want map[policy.Slug]polic
 	assert.Equal(t, want, got)
 }
 
-func result(t *testing.T, r cloudscan.Report, slug policy.Slug) cloudscan.Result {
+func result(t *testing.T, r report.Scan, slug policy.Slug) cloudscan.Result {
 	t.Helper()
 	for _, res := range r.Results {
 		if res.Slug == slug {

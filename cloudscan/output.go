@@ -4,13 +4,11 @@ import (
 	"io"
 
 	"github.com/cisgate/cisgate/output"
+	"github.com/cisgate/cisgate/report"
 )
 
-// Formats lists the output formats of `cisgate cloudscan --output`.
-func Formats() []output.Format { return output.Formats() }
-
-// Write renders a report in a format, one of Formats.
-func Write(w io.Writer, r Report, f output.Format) error {
+// Write renders a report in a format, one of output.Formats.
+func Write(w io.Writer, r report.Scan, f output.Format) error {
 	head := "cluster " + r.Cluster + " (" + r.Region + "), benchmark " + string(r.Benchmark) + "\n"
 	if r.Section3 != "" {
 		head += "section 3: " + r.Section3 + "\n"

@@ -2,7 +2,6 @@ package cloudscan
 
 import (
 	"context"
-	"time"
 
 	"github.com/cisgate/cisgate/evidence"
 	"github.com/cisgate/cisgate/output"
@@ -23,23 +22,6 @@ type Result = output.EvidenceResult
 // allow no host access, so no node scan can run, and AWS manages the kubelet.
 const AutoModeSection3 = "managed by AWS (Auto Mode)"
 
-// Report is one cluster's cloud items under a benchmark, sorted by ID.
-type Report struct {
-	Benchmark policy.Benchmark `json:"benchmark"`
-	// CloudCluster is the cluster, its region and mode, and the failed reads and calls made.
-	report.CloudCluster
-	Results []Result `json:"results"`
-}
-
-// HasFailures reports whether any result is FAIL (cloudscan's exit code 1).
-func (r Report) HasFailures() bool { return evidence.HasFailures(r.Results) }
-
-// Publication is the scan as the report.Publisher sends it, taken at a time.
-func (r Report) Publication(at time.Time) report.Scan {
-	cluster := r.CloudCluster
-	return report.Scan{Benchmark: r.Benchmark, Time: at, Results: r.Results, Cloud: &cluster}
-}
-
 // checks are the cloud items of every benchmark version, added by each check's file.
 var checks evidence.Registry[Evidence]
 
@@ -49,9 +31,9 @@ func register(c *Check) { checks.Register(c) }
 func Checks() []*Check { return checks.Checks() }
 
 // Evaluate decides every cloud item the catalogue's benchmark carries.
-func Evaluate(ev *Evidence, cat *policy.Catalogue) Report {
-	r := Report{Benchmark: cat.Benchmark(), Results: checks.Evaluate(ev, cat),
-		CloudCluster: report.CloudCluster{Cluster: ev.Cluster, Region: ev.Region, Errors: ev.errorStrings(), Calls: ev.Calls}}
+func Evaluate(ev *Evidence, cat *policy.Catalogue) report.Scan {
+	r := report.Scan{Benchmark: cat.Benchmark(), Results: checks.Evaluate(ev, cat),
+		CloudCluster: &report.CloudCluster{Cluster: ev.Cluster, Region: ev.Region, Errors: ev.errorStrings(), Calls: ev.Calls}}
 	if ev.EKS != nil {
 		auto := autoMode(ev)
 		r.AutoMode = &auto
@@ -68,13 +50,13 @@ func autoMode(ev *Evidence) bool {
 }
 
 // Scan reads a cluster's evidence and evaluates the cloud items of a benchmark on it.
-func Scan(ctx context.Context, t Target, b policy.Benchmark) (Report, error) {
+func Scan(ctx context.Context, t Target, b policy.Benchmark) (report.Scan, error) {
 	cat, err := policy.CatalogueFor(b)
 	if err != nil {
-		return Report{}, err
+		return report.Scan{}, err
 	}
 	if err := registerMetrics(); err != nil {
-		return Report{}, err
+		return report.Scan{}, err
 	}
 	scansTotal.Inc()
 	return Evaluate(Collect(ctx, t), cat), nil

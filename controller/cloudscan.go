@@ -106,7 +106,7 @@ func (s *CloudScanner) Start(ctx context.Context) error {
 
 // RunOnce scans once, publishes the result and returns it. What AWS does not answer is in the
 // result as WARNs; an error here is the publishing's (the API server).
-func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
+func (s *CloudScanner) RunOnce(ctx context.Context) (report.Scan, error) {
 	clients, awsErr := cloudscan.NewClients(ctx, s.opts.Region)
 	pol := s.policy()
 	target := cloudscan.Target{Cluster: s.opts.Cluster, AWS: clients, AWSErr: awsErr, Kube: s.client, Exempt: CloudScanExempt(pol)}
@@ -117,7 +117,8 @@ func (s *CloudScanner) RunOnce(ctx context.Context) (cloudscan.Report, error) {
 	if err != nil {
 		return result, err
 	}
-	if err := s.publisher.Publish(ctx, result.Publication(time.Now())); err != nil {
+	result.Time = time.Now()
+	if err := s.publisher.Publish(ctx, result); err != nil {
 		return result, fmt.Errorf("cloud scan: %w", err)
 	}
 	return result, nil

@@ -80,7 +80,7 @@ func putAdmission(t *testing.T, data map[string]string, replica string, benchmar
 // putNode adds a node's node.<node>.json, as the node scan writes it within a budget.
 func putNode(t *testing.T, data map[string]string, node string, results []nodescan.Result, budget int) report.NodeReport {
 	t.Helper()
-	payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, Results: results}.Publication(time.Now())), budget)
+	payload, err := report.MarshalWithin(report.NewNodeReport(report.Scan{Benchmark: policy.EKS180, Node: node, Results: results}), budget)
 	require.NoError(t, err)
 	data[report.NodeKey(node).Name] = string(payload)
 	var written report.NodeReport
@@ -198,8 +198,8 @@ func TestSummaryCountsUnscannedNodesApart(t *testing.T) {
 	putNode(t, data, "node-1", nodeResults(t, nil), report.NodeShare)
 	unread := report.NotScanned{Reason: "cannot read the kubelet configuration: open /opt/k.yaml: no such file or directory",
 		Path: "/opt/k.yaml", Hint: "mount /opt into the scan (Helm value nodeScan.extraHostPaths)"}
-	payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: "node-2", NotScanned: &unread,
-		Results: nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusWarn, "3.2.4": policy.StatusWarn})}.Publication(time.Now())), report.NodeShare)
+	payload, err := report.MarshalWithin(report.NewNodeReport(report.Scan{Benchmark: policy.EKS180, Node: "node-2", NotScanned: &unread,
+		Results: nodeResults(t, map[string]policy.Status{"3.2.1": policy.StatusWarn, "3.2.4": policy.StatusWarn})}), report.NodeShare)
 	require.NoError(t, err)
 	data[report.NodeKey("node-2").Name] = string(payload)
 	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}, Data: data})
@@ -220,7 +220,7 @@ func TestSummaryCapsTheNodesNotScanned(t *testing.T) {
 	total := MaxNotScannedListed + 7
 	for i := range total {
 		node := fmt.Sprintf("node-%03d", total-i) // written in reverse: the list comes out sorted
-		payload, err := report.MarshalWithin(report.NewNodeReport(nodescan.Report{Benchmark: policy.EKS180, Node: node, NotScanned: &unread}.Publication(time.Now())),
+		payload, err := report.MarshalWithin(report.NewNodeReport(report.Scan{Benchmark: policy.EKS180, Node: node, NotScanned: &unread}),
 			report.SplitBudget(report.NodeShare, total))
 		require.NoError(t, err)
 		data[report.NodeKey(node).Name] = string(payload)
@@ -305,11 +305,11 @@ func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
 func TestSummaryMergesTheCloudScanBySlug(t *testing.T) {
 	// The cloud scan ran under eks-1.7.0; the summary files its results by slug under the IDs of
 	// the config's benchmark.
-	scanned := cloudscan.Report{Benchmark: policy.EKS170, CloudCluster: report.CloudCluster{Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3}, Results: []cloudscan.Result{
+	scanned := report.Scan{Benchmark: policy.EKS170, CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3}, Results: []cloudscan.Result{
 		{ID: "4.1.7", Slug: "access-manager", Status: policy.StatusFail},
 		{ID: "4.3.1", Slug: "cni-network-policy", Status: policy.StatusWarn},
 	}}
-	payload, err := report.MarshalWithin(report.NewCloudReport(scanned.Publication(time.Now())), report.CloudShare)
+	payload, err := report.MarshalWithin(report.NewCloudReport(scanned), report.CloudShare)
 	require.NoError(t, err)
 	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName},
 		Data: map[string]string{report.CloudKey().Name: string(payload)}})

@@ -1,8 +1,6 @@
 package nodescan
 
 import (
-	"time"
-
 	"github.com/cisgate/cisgate/evidence"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
@@ -68,24 +66,6 @@ type Outcome = evidence.Outcome
 // Result is an Outcome placed in a benchmark, the same row as the cloud scan's.
 type Result = output.EvidenceResult
 
-// Report is one node's section 3 results under a benchmark, sorted by ID.
-type Report struct {
-	Benchmark policy.Benchmark `json:"benchmark"`
-	Node      string           `json:"node"`
-	// NotScanned is set when the scan could not read what section 3 is decided on; the results
-	// are then what could be decided, mostly WARN, and say nothing about the node.
-	NotScanned *report.NotScanned `json:"notScanned,omitempty"`
-	Results    []Result           `json:"results"`
-}
-
-// HasFailures reports whether any result is FAIL (nodescan's exit code 1).
-func (r Report) HasFailures() bool { return evidence.HasFailures(r.Results) }
-
-// Publication is the scan as the report.Publisher sends it, taken at a time.
-func (r Report) Publication(at time.Time) report.Scan {
-	return report.Scan{Benchmark: r.Benchmark, Time: at, Results: r.Results, Node: r.Node, NotScanned: r.NotScanned}
-}
-
 // checks are the section 3 checks of every benchmark version, added by each check's file.
 var checks evidence.Registry[Evidence]
 
@@ -95,15 +75,15 @@ func register(c *Check) { checks.Register(c) }
 func Checks() []*Check { return checks.Checks() }
 
 // Evaluate decides every section 3 check the catalogue's benchmark carries.
-func Evaluate(ev *Evidence, cat *policy.Catalogue, node string) Report {
-	return Report{Benchmark: cat.Benchmark(), Node: node, NotScanned: notScanned(ev), Results: checks.Evaluate(ev, cat)}
+func Evaluate(ev *Evidence, cat *policy.Catalogue, node string) report.Scan {
+	return report.Scan{Benchmark: cat.Benchmark(), Node: node, NotScanned: notScanned(ev), Results: checks.Evaluate(ev, cat)}
 }
 
 // Scan reads a host and evaluates section 3 of a benchmark on it.
-func Scan(h Host, b policy.Benchmark, node string) (Report, error) {
+func Scan(h Host, b policy.Benchmark, node string) (report.Scan, error) {
 	cat, err := policy.CatalogueFor(b)
 	if err != nil {
-		return Report{}, err
+		return report.Scan{}, err
 	}
 	return Evaluate(Collect(h), cat, node), nil
 }

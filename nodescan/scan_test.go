@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,7 +40,7 @@ func kubeletCmdline(flags ...string) string {
 }
 
 // result finds one slug's result in a report.
-func result(t *testing.T, r Report, slug policy.Slug) Result {
+func result(t *testing.T, r report.Scan, slug policy.Slug) Result {
 	t.Helper()
 	for _, res := range r.Results {
 		if res.Slug == slug {
@@ -52,13 +51,13 @@ func result(t *testing.T, r Report, slug policy.Slug) Result {
 	return Result{}
 }
 
-func scanFiles(t *testing.T, files map[string]string) Report {
+func scanFiles(t *testing.T, files map[string]string) report.Scan {
 	t.Helper()
 	return scanFilesIn(t, policy.DefaultBenchmark, files)
 }
 
 // scanFilesIn scans under a given benchmark, for checks the default one no longer numbers.
-func scanFilesIn(t *testing.T, b policy.Benchmark, files map[string]string) Report {
+func scanFilesIn(t *testing.T, b policy.Benchmark, files map[string]string) report.Scan {
 	t.Helper()
 	r, err := Scan(hostFiles(t, files), b, "node-1")
 	require.NoError(t, err)
@@ -165,8 +164,8 @@ func TestModeDefaults(t *testing.T) {
 
 // mergeReports is the results of several scans of one host, the first report's where a slug is in
 // more than one.
-func mergeReports(reports ...Report) Report {
-	out := Report{}
+func mergeReports(reports ...report.Scan) report.Scan {
+	out := report.Scan{}
 	seen := map[policy.Slug]bool{}
 	for _, r := range reports {
 		for _, res := range r.Results {
@@ -507,7 +506,7 @@ func TestUnreadableKubeletIsNotScanned(t *testing.T) {
 				assert.Contains(t, r.NotScanned.Reason, tt.wantPath)
 			}
 			assert.True(t, strings.HasPrefix(r.NotScanned.String(), "not scanned: "))
-			payload := report.NewNodeReport(r.Publication(time.Now()))
+			payload := report.NewNodeReport(r)
 			assert.Equal(t, r.NotScanned, payload.NotScanned, "node.<node>.json carries it")
 		})
 	}

@@ -26,7 +26,7 @@ func TestBuildCloud(t *testing.T) {
 	require.Equal(t, "2.1.1", logging.ID)
 	require.Equal(t, "5.5.1", access.ID)
 	at := time.Unix(1700000000, 0)
-	r := openreports.BuildCloud(cat, report.Scan{Benchmark: policy.EKS200, Time: at, Cloud: &report.CloudCluster{Cluster: "prod", Region: "us-east-1"}, Results: []output.EvidenceResult{
+	r := openreports.BuildCloud(cat, report.Scan{Benchmark: policy.EKS200, Time: at, CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1"}, Results: []output.EvidenceResult{
 		{ID: logging.ID, Slug: logging.Slug, Status: policy.StatusFail, Expected: "api, audit, authenticator, controllerManager, scheduler", Actual: "enabled: api", Source: "eks:DescribeCluster", Detail: "audit logs are off"},
 		{ID: access.ID, Slug: access.Slug, Status: policy.StatusPass, Expected: "API or API_AND_CONFIG_MAP", Actual: "API", Source: "eks:DescribeCluster", Detail: "access entries are on"},
 		{ID: kms.ID, Slug: kms.Slug, Status: policy.StatusWarn, Source: "eks:DescribeCluster", Detail: "AccessDenied"},

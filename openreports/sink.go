@@ -27,7 +27,7 @@ func (s ScanSink) Publish(ctx context.Context, scan report.Scan, subject *report
 	if err != nil {
 		return fmt.Errorf("writing the OpenReports: %w", err)
 	}
-	if scan.Cloud != nil {
+	if scan.CloudCluster != nil {
 		if s.Writer == nil {
 			return nil
 		}

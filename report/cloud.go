@@ -38,8 +38,8 @@ type CloudCluster struct {
 func NewCloudReport(s Scan) CloudReport {
 	r := CloudReport{Header: NewHeader(), Time: s.Time.UTC().Truncate(time.Second), Counts: output.CountEvidence(s.Results),
 		Benchmark: s.Benchmark, Results: s.Results}
-	if s.Cloud != nil {
-		r.CloudCluster = *s.Cloud
+	if s.CloudCluster != nil {
+		r.CloudCluster = *s.CloudCluster
 	}
 	return r
 }

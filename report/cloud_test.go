@@ -18,7 +18,7 @@ import (
 // of the report ConfigMap; the IDs, statuses, values and counts stay.
 func TestCloudReportFitsItsShare(t *testing.T) {
 	long := strings.Repeat(`"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app (used by team/app-1)", `, 2000)
-	s := report.Scan{Benchmark: policy.EKS200, Time: time.Now(), Cloud: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Errors: []string{}}, Results: []output.EvidenceResult{
+	s := report.Scan{Benchmark: policy.EKS200, Time: time.Now(), CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Errors: []string{}}, Results: []output.EvidenceResult{
 		{ID: "5.1.1", Slug: "ecr-image-scanning", Status: policy.StatusFail, Actual: "0 of 2000 repositories scanned", Detail: long},
 		{ID: "2.1.1", Slug: "control-plane-logging", Status: policy.StatusPass, Actual: "enabled: api", Detail: "ok"},
 	}}

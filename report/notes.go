@@ -40,7 +40,7 @@ func nodeScanNote(scan Scan, where string) string {
 // details comes before the list, which the sink may cut.
 func cloudScanNote(scan Scan) string {
 	counts := output.CountEvidence(scan.Results)
-	c := scan.Cloud
+	c := scan.CloudCluster
 	var b strings.Builder
 	b.WriteString(string(scan.Benchmark) + " cloud scan of EKS cluster " + c.Cluster + " (" + c.Region + "): " +
 		strconv.Itoa(counts[policy.StatusFail]) + " FAIL, " + strconv.Itoa(counts[policy.StatusWarn]) + " WARN, " +

@@ -15,22 +15,23 @@ import (
 )
 
 // Scan is one scan's rows and what they are about: a node scan's (Node set) or the cloud scan's
-// (Cloud set). It is what the Publisher hands to every Sink.
+// (CloudCluster set). The scanners return it, their JSON output is its JSON (a fixed interface,
+// the same shape for both), and the Publisher hands it to every Sink.
 type Scan struct {
-	Benchmark policy.Benchmark
-	// Time is when the scan ran.
-	Time    time.Time
-	Results []output.EvidenceResult
-
+	Benchmark policy.Benchmark `json:"benchmark"`
 	// Node is the node a node scan read; empty for the cloud scan.
-	Node string
-	// NotScanned is set when a node scan could not read what section 3 is decided on.
-	NotScanned *NotScanned
-	// Cloud is what the cloud scan says of the cluster; nil for a node scan.
-	Cloud *CloudCluster
+	Node string `json:"node,omitempty"`
+	// NotScanned is set when a node scan could not read what section 3 is decided on; the results
+	// are then what could be decided, mostly WARN, and say nothing about the node.
+	NotScanned *NotScanned `json:"notScanned,omitempty"`
+	// CloudCluster is what the cloud scan says of the cluster; nil for a node scan.
+	*CloudCluster
+	Results []output.EvidenceResult `json:"results"`
+	// Time is when the scan was published.
+	Time time.Time `json:"-"`
 }
 
-// HasFailures reports whether any result is FAIL.
+// HasFailures reports whether any result is FAIL (the scanners' exit code 1).
 func (s Scan) HasFailures() bool {
 	return output.CountEvidence(s.Results)[policy.StatusFail] > 0
 }
@@ -103,7 +104,7 @@ func (p *Publisher) Publish(ctx context.Context, scan Scan) error {
 }
 
 func (p *Publisher) subject(ctx context.Context, scan Scan) (Object, error) {
-	if scan.Cloud != nil {
+	if scan.CloudCluster != nil {
 		cm, err := p.client.CoreV1().ConfigMaps(p.namespace).Get(ctx, ConfigMapName, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("the CISCloudScan Event needs the report ConfigMap: %w", err)
@@ -129,7 +130,7 @@ type KeySink struct {
 
 // Publish implements Sink.
 func (k KeySink) Publish(ctx context.Context, scan Scan, _ *Subject) error {
-	if scan.Cloud != nil {
+	if scan.CloudCluster != nil {
 		data, err := MarshalWithin(NewCloudReport(scan), CloudShare)
 		if err != nil {
 			return err
@@ -171,10 +172,10 @@ func (e ScanEvents) Publish(ctx context.Context, scan Scan, subject *Subject) er
 		return err
 	}
 	eventType := EventNormal
-	if scan.HasFailures() || scan.NotScanned != nil || scan.Cloud != nil && len(scan.Cloud.Errors) > 0 {
+	if scan.HasFailures() || scan.NotScanned != nil || scan.CloudCluster != nil && len(scan.Errors) > 0 {
 		eventType = EventWarning
 	}
-	if scan.Cloud != nil {
+	if scan.CloudCluster != nil {
 		return e.Events.EmitNow(ctx, regarding, eventType, ReasonCloudScan, ActionCloudScan, cloudScanNote(scan))
 	}
 	where := "ConfigMap " + ConfigMapName + " key " + NodeKey(scan.Node).Name

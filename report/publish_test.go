@@ -41,7 +41,7 @@ func TestPublishCloudScan(t *testing.T) {
 	require.NoError(t, err)
 	p := report.NewPublisher(client, namespace, report.KeySink{Client: client, Namespace: namespace}, report.ScanEvents{Events: events})
 	scan := report.Scan{Benchmark: policy.EKS180, Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC),
-		Cloud: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Errors: []string{"kms:DescribeKey: AccessDenied"}},
+		CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Errors: []string{"kms:DescribeKey: AccessDenied"}},
 		Results: []output.EvidenceResult{
 			{ID: "2.1.1", Slug: "control-plane-logging", Status: policy.StatusFail, Actual: "enabled: api"},
 			{ID: "5.3.1", Slug: "secrets-kms-encryption", Status: policy.StatusWarn, Actual: "unknown"},

@@ -29,7 +29,7 @@ func (s Sink) Publish(ctx context.Context, scan report.Scan, subject *report.Sub
 	if err != nil {
 		return fmt.Errorf("security hub: %w", err)
 	}
-	if scan.Cloud != nil {
+	if scan.CloudCluster != nil {
 		s.Publisher.Publish(ctx, ScopeCloud, CloudRows(cat, scan.Results))
 		return nil
 	}

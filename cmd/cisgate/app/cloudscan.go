@@ -57,7 +57,7 @@ func (o *CloudScanOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 		}
 	}
-	if _, err := output.ParseFormat(o.Output, cloudscan.Formats()...); err != nil {
+	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
 	if o.SecurityHub.Cluster == "" {

@@ -106,7 +106,7 @@ func (o *NodeScanOptions) Validate() []error {
 	if _, err := policy.CatalogueFor(policy.Benchmark(o.Benchmark)); err != nil {
 		errs = append(errs, fmt.Errorf("--benchmark: %w", err))
 	}
-	if _, err := output.ParseFormat(o.Output, nodescan.Formats()...); err != nil {
+	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
 	if o.Report && o.Namespace == "" {
@@ -160,7 +160,8 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 		}
 		// Security Hub's failures are logged here, the Job's log.
 		ctx = log.IntoContext(ctx, zap.New(zap.WriteTo(streams.ErrOut)).WithName("securityhub"))
-		if err := publisher.Publish(ctx, result.Publication(o.now())); err != nil {
+		result.Time = o.now()
+		if err := publisher.Publish(ctx, result); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestNodeScanCommand(t *testing.T) {
 			name: "compliant AL2 node as JSON", fixture: "al2", args: []string{"--node-name", "ip-10-0-1-1", "-o", "json"},
 			wantCode: ExitOK,
 			check: func(t *testing.T, stdout string) {
-				var r nodescan.Report
+				var r report.Scan
 				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
 				assert.Equal(t, policy.EKS200, r.Benchmark)
 				assert.Equal(t, "ip-10-0-1-1", r.Node)
@@ -84,7 +84,7 @@ func TestNodeScanCommand(t *testing.T) {
 			name: "older benchmark numbering", fixture: "al2", args: []string{"--node-name", "n1", "--benchmark", "eks-1.2.0", "-o", "json"},
 			wantCode: ExitOK,
 			check: func(t *testing.T, stdout string) {
-				var r nodescan.Report
+				var r report.Scan
 				require.NoError(t, json.Unmarshal([]byte(stdout), &r))
 				assert.Equal(t, nodeIDs(t, policy.EKS120), resultIDs(r.Results))
 				assert.Equal(t, "3.2.6", resultOf(t, r.Results, "protect-kernel-defaults").ID, "the benchmark's own numbering")
