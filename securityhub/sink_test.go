@@ -37,8 +37,8 @@ func TestSinkPublishesScans(t *testing.T) {
 	assert.Contains(t, err.Error(), `nodes "gone" not found`)
 	// CIS EKS 2.0.0 2.1.1 "Enable EKS control plane logging", failing.
 	require.NoError(t, publisher.Publish(context.Background(), report.Scan{Benchmark: policy.EKS200, Time: time.Now(),
-		Cloud:   &report.CloudCluster{Cluster: "prod", Region: "us-east-1"},
-		Results: []output.EvidenceResult{{ID: "2.1.1", Slug: "control-plane-logging", Status: policy.StatusFail, Expected: "api, audit, authenticator, controllerManager, scheduler", Actual: "api"}}}))
+		CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1"},
+		Results:      []output.EvidenceResult{{ID: "2.1.1", Slug: "control-plane-logging", Status: policy.StatusFail, Expected: "api, audit, authenticator, controllerManager, scheduler", Actual: "api"}}}))
 
 	findings := allFindings(t, direct)
 	require.Len(t, findings, 7)
