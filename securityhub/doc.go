@@ -5,6 +5,8 @@
 // ARCHIVED. Calls go in batches of at most 100, through a token bucket, retried by the SDK on
 // throttling; every failure is logged and counted, never returned to stop a scan.
 //
-// It is its own package, beside openreports, because it is a sink of its own with its own SDK
-// client: the node scan, the cloud scan and the audit hand it plain rows (Row) and a scope.
+// It is a package of its own, beside openreports, because it is a sink with its own SDK client
+// and identity: the scans reach it as a report.Sink (Sink, in the node scan's and the cloud
+// scan's report.Publisher), the audit (controller.Auditor, `cisgate audit`) and the node-scan
+// scheduler (a deleted node's findings) call the Publisher with plain rows (Row) and a scope.
 package securityhub
