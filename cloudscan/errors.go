@@ -83,6 +83,11 @@ func classify(action string, err error) *ReadError {
 // (EKS, ECR and KMS: AccessDeniedException; STS-style query APIs: AccessDenied).
 var accessDeniedCodes = map[string]bool{"AccessDeniedException": true, "AccessDenied": true, "UnauthorizedOperation": true}
 
+// ReasonOf classifies an AWS SDK error by the table above (access denied, throttled after the
+// retries, endpoint unreachable, or another error). Security Hub's publisher counts its own
+// failed calls by it too.
+func ReasonOf(err error) Reason { return reasonOf(err) }
+
 func reasonOf(err error) Reason {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {

@@ -23,6 +23,7 @@ import (
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/securityhub"
 )
 
 // AuditOptions configure the background audit and the summary in `cisgate serve`.
@@ -86,6 +87,8 @@ type Auditor struct {
 	namespaceModes map[string]string
 	// openReports writes each audit's OpenReports; nil: none.
 	openReports *openreports.Writer
+	// securityHub publishes each audit's findings into AWS Security Hub; nil: none.
+	securityHub *securityhub.Publisher
 	// nodeReports follows the node scans' ClusterReports, the summary's node counts; nil: the
 	// node keys of the report ConfigMap alone.
 	nodeReports *openreports.NodeReports
@@ -113,6 +116,10 @@ type alertKey struct {
 func NewAuditor(client kubernetes.Interface, namespace string, policy func() *policy.Policy, events *report.EventSink, opts AuditOptions) *Auditor {
 	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}}
 }
+
+// PublishSecurityHub makes every audit also publish its findings into AWS Security Hub through p
+// (scope securityhub.ScopeAudit). Call it before Start.
+func (a *Auditor) PublishSecurityHub(p *securityhub.Publisher) { a.securityHub = p }
 
 // NeedLeaderElection: only the leader audits and writes audit.json and summary.json.
 func (a *Auditor) NeedLeaderElection() bool { return true }
@@ -221,11 +228,18 @@ func isWriterKey(key string) bool {
 }
 
 // RunOnce audits the cluster once: it raises the Events of new findings, then writes audit.json
-// and summary.json, and, when set, the OpenReports, and returns when all are written.
+// and summary.json, and, when set, the Security Hub findings and the OpenReports, and returns when
+// all are written. Security Hub's failures are logged and counted by its publisher, never returned.
 func (a *Auditor) RunOnce(ctx context.Context) error {
 	run, pol, err := a.audit(ctx)
-	if err != nil || a.openReports == nil {
+	if err != nil {
 		return err
+	}
+	if a.securityHub != nil {
+		a.securityHub.Publish(ctx, securityhub.ScopeAudit, run.SecurityHubRows(pol.Catalogue))
+	}
+	if a.openReports == nil {
+		return nil
 	}
 	// Outside the lock: the writer's rate limit may make this the longest part, and the summary
 	// must not wait for it.
@@ -238,6 +252,18 @@ func (a *Auditor) RunOnce(ctx context.Context) error {
 		return fmt.Errorf("audit: writing the OpenReports: %w", err)
 	}
 	return nil
+}
+
+// SecurityHubRows are the audit's findings for Security Hub: the control plane's own objects are
+// left out, as from the audit's Events (nobody can change them: kube-apiserver restores them).
+func (run *AuditRun) SecurityHubRows(cat *policy.Catalogue) []securityhub.Row {
+	findings := make([]output.Finding, 0, len(run.Report.Findings))
+	for _, f := range run.Report.Findings {
+		if !run.Platform[f.Object] {
+			findings = append(findings, f)
+		}
+	}
+	return securityhub.AuditRows(cat, findings, func(o output.ObjectRef) string { return string(run.references[o].UID) })
 }
 
 // audit runs the audit and writes audit.json and summary.json.

@@ -29,6 +29,7 @@ import (
 
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/securityhub"
 )
 
 // NodeScanOptions configures the node-scan scheduler of `cisgate serve` (flags --nodescan-*).
@@ -56,6 +57,9 @@ type NodeScanOptions struct {
 	// OpenReports makes each scan also write its node's OpenReports ClusterReport (nodescan
 	// --openreports); serve sets it from its own --openreports.
 	OpenReports bool
+	// SecurityHubArgs are the --securityhub flags each scan gets to publish its node's findings
+	// into AWS Security Hub (securityhub.Options.Args); serve sets them from its own.
+	SecurityHubArgs []string
 }
 
 // NewNodeScanOptions returns the defaults: off, a scan a day per node, 10 at a time.
@@ -167,7 +171,15 @@ type NodeScanScheduler struct {
 	// due are the nodes waiting for a free slot, oldest first; dueSet is the same as a set.
 	due    []string
 	dueSet map[string]bool
+
+	// securityHub archives a deleted node's Security Hub findings; nil: none.
+	securityHub *securityhub.Publisher
 }
+
+// RetireSecurityHubFindings makes the scheduler archive a deleted node's findings in AWS Security
+// Hub through p, when it cleans up after the node: the node's own scans can no longer do it.
+// Call it before Start.
+func (s *NodeScanScheduler) RetireSecurityHubFindings(p *securityhub.Publisher) { s.securityHub = p }
 
 type pendingJob struct {
 	name    string
@@ -509,7 +521,8 @@ func (s *NodeScanScheduler) jobOwner(ctx context.Context) (*metav1.OwnerReferenc
 	return &metav1.OwnerReference{APIVersion: "v1", Kind: "ServiceAccount", Name: sa.Name, UID: sa.UID}, nil
 }
 
-// cleanUp deletes a deleted node's Jobs and releases its report key.
+// cleanUp deletes a deleted node's Jobs, archives its Security Hub findings and releases its
+// report key.
 func (s *NodeScanScheduler) cleanUp(ctx context.Context, nodeName string) error {
 	s.dropDue(nodeName)
 	delete(s.pending, nodeName)
@@ -522,6 +535,10 @@ func (s *NodeScanScheduler) cleanUp(ctx context.Context, nodeName string) error 
 		if err := s.deleteJob(ctx, job); err != nil {
 			return err
 		}
+	}
+	if s.securityHub != nil {
+		// Its failures are logged and counted by the publisher; a retry would read again.
+		s.securityHub.Retire(ctx, securityhub.NodeScope(nodeName))
 	}
 	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

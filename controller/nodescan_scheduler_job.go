@@ -259,6 +259,10 @@ func renderNodeScanJob(node *corev1.Node, namespace string, opts NodeScanOptions
 		c := &job.Spec.Template.Spec.Containers[0]
 		c.Args = append(c.Args, "--openreports")
 	}
+	if len(opts.SecurityHubArgs) > 0 {
+		c := &job.Spec.Template.Spec.Containers[0]
+		c.Args = append(c.Args, opts.SecurityHubArgs...)
+	}
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}

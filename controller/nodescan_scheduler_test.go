@@ -206,11 +206,20 @@ type schedulerHarness struct {
 
 func startScheduler(t *testing.T, opts NodeScanOptions, objects ...runtime.Object) *schedulerHarness {
 	t.Helper()
+	return startSchedulerWith(t, opts, nil, objects...)
+}
+
+// startSchedulerWith is startScheduler with configure called on the scheduler before it starts.
+func startSchedulerWith(t *testing.T, opts NodeScanOptions, configure func(*NodeScanScheduler), objects ...runtime.Object) *schedulerHarness {
+	t.Helper()
 	// The scan ServiceAccount owns the Jobs (the chart installs it).
 	objects = append(objects, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: scanNamespace, Name: opts.ServiceAccount, UID: "sa-uid"}})
 	h := &schedulerHarness{client: fake.NewClientset(objects...), clock: clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	s, err := newNodeScanScheduler(h.client, scanNamespace, opts, scanBenchmark, h.clock)
 	require.NoError(t, err)
+	if configure != nil {
+		configure(s)
+	}
 	ctx, cancel := context.WithCancel(log.IntoContext(context.Background(), logr.Discard()))
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()

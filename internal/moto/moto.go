@@ -1,6 +1,7 @@
 // Package moto runs moto's server (Python moto, `moto_server`), the AWS API emulator the cloud
-// scan is tested against, on a loopback port, and EKSOverlay, the small server in front of its
-// EKS API for what moto 5.2.1 does not model. Test support only.
+// scan and the Security Hub publisher are tested against, on a loopback port, and the small
+// servers in front of it for what moto 5.2.1 does not model: EKSOverlay (EKS) and
+// SecurityHubOverlay (Security Hub, with injected faults). Test support only.
 package moto
 
 import (

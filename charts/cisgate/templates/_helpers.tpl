@@ -73,6 +73,21 @@ item a line; nothing when the node scan is off.
 {{- end -}}
 {{- end -}}
 
+{{/* serve's --securityhub flags (serve passes them on to the node scan Jobs). */}}
+{{- define "cisgate.securityHubArgs" -}}
+{{- with .Values.securityHub -}}
+{{- if .enabled -}}
+- --securityhub
+- --securityhub-cluster={{ required "securityHub.clusterName (or cloud.clusterName) is required with securityHub.enabled" (.clusterName | default $.Values.cloud.clusterName) }}
+{{- with (.region | default $.Values.cloud.region) }}
+- --securityhub-region={{ . }}
+{{- end }}
+- --securityhub-qps={{ .qps }}
+- --securityhub-burst={{ .burst }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Ignore in audit mode, Fail in enforce mode, unless webhook.failurePolicy says. */}}
 {{- define "cisgate.failurePolicy" -}}
 {{- if .Values.webhook.failurePolicy -}}

@@ -11,6 +11,7 @@ import (
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/securityhub"
 )
 
 func init() { subcommands = append(subcommands, newAuditCommand) }
@@ -25,11 +26,13 @@ type AuditOptions struct {
 	ConfigFile string
 	Output     string
 	PageSize   int64
+	// SecurityHub also publishes the findings into AWS Security Hub (scope audit, as serve's).
+	SecurityHub *securityhub.Options
 }
 
 // NewAuditOptions returns the defaults.
 func NewAuditOptions() *AuditOptions {
-	return &AuditOptions{Output: string(output.FormatTable), PageSize: controller.DefaultPageSize}
+	return &AuditOptions{Output: string(output.FormatTable), PageSize: controller.DefaultPageSize, SecurityHub: securityhub.NewOptions()}
 }
 
 // AddFlags binds the options to flags.
@@ -39,6 +42,7 @@ func (o *AuditOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file; without it every check runs in enforce mode with no exemptions")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or junit")
 	fs.Int64Var(&o.PageSize, "page-size", o.PageSize, "objects per list request")
+	o.SecurityHub.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -55,7 +59,7 @@ func (o *AuditOptions) Validate() []error {
 	if o.PageSize < 1 {
 		errs = append(errs, fmt.Errorf("--page-size must be at least 1, got %d", o.PageSize))
 	}
-	return errs
+	return append(errs, o.SecurityHub.Validate()...)
 }
 
 func newAuditCommand(streams IOStreams) *cobra.Command {
@@ -104,6 +108,7 @@ func (o *AuditOptions) audit(ctx context.Context, client kubernetes.Interface, p
 	if err := output.Write(streams.Out, run.Report, format); err != nil {
 		return err
 	}
+	publishSecurityHub(ctx, o.SecurityHub, securityhub.ScopeAudit, func() []securityhub.Row { return run.SecurityHubRows(pol.Catalogue) }, streams.ErrOut)
 	if run.Report.Blocking() > 0 {
 		return &ExitError{Code: ExitFindings}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
+	"github.com/cisgate/cisgate/securityhub"
 )
 
 func init() { subcommands = append(subcommands, newCloudScanCommand) }
@@ -24,11 +25,14 @@ type CloudScanOptions struct {
 	Output     string
 	Kubeconfig string
 	ConfigFile string
+	// SecurityHub also publishes the results into AWS Security Hub (scope cloud, as serve's); its
+	// cluster and region default to --cluster and --region.
+	SecurityHub *securityhub.Options
 }
 
 // NewCloudScanOptions returns the defaults.
 func NewCloudScanOptions() *CloudScanOptions {
-	return &CloudScanOptions{Output: string(output.FormatTable)}
+	return &CloudScanOptions{Output: string(output.FormatTable), SecurityHub: securityhub.NewOptions()}
 }
 
 // AddFlags binds the options to flags.
@@ -39,6 +43,7 @@ func (o *CloudScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "cisgate config file: its benchmark, and its exemptions (namespaces, rules for ecr-image-scanning) leave Pods out of 5.1.1 as the audit leaves them out")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, junit or sarif")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for the items decided in the cluster (5.1.1's images, 5.4.3's Nodes): "+kubeconfigHelp)
+	o.SecurityHub.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -55,7 +60,13 @@ func (o *CloudScanOptions) Validate() []error {
 	if _, err := output.ParseFormat(o.Output, output.Formats()...); err != nil {
 		errs = append(errs, err)
 	}
-	return errs
+	if o.SecurityHub.Cluster == "" {
+		o.SecurityHub.Cluster = o.Cluster
+	}
+	if o.SecurityHub.Region == "" {
+		o.SecurityHub.Region = o.Region
+	}
+	return append(errs, o.SecurityHub.Validate()...)
 }
 
 func newCloudScanCommand(streams IOStreams) *cobra.Command {
@@ -97,6 +108,7 @@ func (o *CloudScanOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err := cloudscan.Write(streams.Out, result, output.Format(o.Output)); err != nil {
 		return err
 	}
+	publishSecurityHub(ctx, o.SecurityHub, securityhub.ScopeCloud, func() []securityhub.Row { return securityhub.CloudRows(pol.Catalogue, result.Results) }, streams.ErrOut)
 	if result.HasFailures() {
 		return &ExitError{Code: ExitFindings}
 	}

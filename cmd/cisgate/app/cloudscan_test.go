@@ -3,12 +3,14 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	securityhubsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,4 +64,48 @@ func TestCloudScanOutputs(t *testing.T) {
 	r = run(t, nil, "cloudscan", "--cluster", "prod", "--config", writeConfig(t, "benchmark: eks-2.0.0\n"), "--kubeconfig", "testdata/no-such-kubeconfig", "-o", "json")
 	assert.Equal(t, 1, r.code, r.stderr)
 	golden.Assert(t, "testdata/cloudscan.json", []byte(r.stdout))
+}
+
+// TestCloudScanPublishesToSecurityHub: `cloudscan --securityhub` imports one finding per item on
+// the cluster into Security Hub (moto's, through the overlay), with the cluster and region of
+// --cluster and --region. A denied import is a warning on stderr: the results, their output and
+// the exit code are the same.
+func TestCloudScanPublishesToSecurityHub(t *testing.T) {
+	m := moto.StartT(t)
+	m.Env(t)
+	eksOverlay := moto.NewEKSOverlay(t, m)
+	t.Setenv("AWS_ENDPOINT_URL_EKS", eksOverlay.URL)
+	shOverlay := moto.NewSecurityHubOverlay(t, m)
+	t.Setenv("AWS_ENDPOINT_URL", shOverlay.URL)
+	t.Setenv("KUBECONFIG", "")
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(m.URL))
+	require.NoError(t, err)
+	_, err = eks.NewFromConfig(cfg).CreateCluster(context.Background(), &eks.CreateClusterInput{
+		Name: aws.String("prod"), RoleArn: aws.String("arn:aws:iam::" + moto.AccountID + ":role/eks"),
+		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{"subnet-1"}},
+	})
+	require.NoError(t, err)
+	args := []string{"cloudscan", "--cluster", "prod", "--region", moto.Region, "--benchmark", "eks-2.0.0", "--kubeconfig", "testdata/no-such-kubeconfig", "-o", "json", "--securityhub"}
+
+	shOverlay.Fail(moto.PathBatchImportFindings, 1, moto.AccessDenied)
+	denied := run(t, nil, args...)
+	assert.Equal(t, 1, denied.code, denied.stderr)
+	assert.Contains(t, denied.stderr, "warning: Security Hub: access denied to securityhub:BatchImportFindings: the IAM policy must allow securityhub:BatchImportFindings")
+
+	r := run(t, nil, args...)
+	assert.Equal(t, 1, r.code, "a FAIL exits 1 as without Security Hub; stderr %s", r.stderr)
+	assert.Equal(t, denied.stdout, r.stdout, "the scan's output does not depend on Security Hub")
+	var scan struct{ Results []struct{ ID, Slug string } }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &scan))
+	assert.Contains(t, r.stderr, fmt.Sprintf("Security Hub: %d findings imported, 0 unchanged, 0 failed", len(scan.Results)))
+
+	out, err := securityhubsdk.NewFromConfig(cfg).GetFindings(context.Background(), &securityhubsdk.GetFindingsInput{})
+	require.NoError(t, err)
+	require.Len(t, out.Findings, len(scan.Results))
+	for _, f := range out.Findings {
+		assert.Equal(t, "cloud", f.ProductFields["cisgate/Scope"])
+		require.Len(t, f.Resources, 1)
+		assert.Equal(t, "AwsEksCluster", aws.ToString(f.Resources[0].Type))
+		assert.Equal(t, "arn:aws:eks:us-east-1:123456789012:cluster/prod", aws.ToString(f.Resources[0].Id))
+	}
 }

@@ -7,16 +7,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/openreports/reports-api/pkg/client/clientset/versioned"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/securityhub"
 )
 
 func init() { subcommands = append(subcommands, newNodeScanCommand) }
@@ -42,6 +46,8 @@ type NodeScanOptions struct {
 	Namespace  string
 	// OpenReports, with Report, also writes the node's OpenReports ClusterReport.
 	OpenReports bool
+	// SecurityHub, with Report, also publishes the node's findings into AWS Security Hub.
+	SecurityHub *securityhub.Options
 
 	// newPublisher builds the publisher for --report; tests replace it.
 	newPublisher func(*NodeScanOptions) (ScanPublisher, error)
@@ -61,6 +67,7 @@ func NewNodeScanOptions() *NodeScanOptions {
 		Benchmark:    string(policy.DefaultBenchmark),
 		Output:       string(output.FormatTable),
 		Namespace:    namespace,
+		SecurityHub:  securityhub.NewOptions(),
 		newPublisher: newNodeScanPublisher,
 		now:          time.Now,
 	}
@@ -77,6 +84,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "for --report: "+kubeconfigHelp)
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "cisgate's namespace, holding the report ConfigMap (default $POD_NAMESPACE, else "+defaultNamespace+")")
 	fs.BoolVar(&o.OpenReports, "openreports", o.OpenReports, "with --report: write the node's results to its OpenReports ClusterReport "+openreports.NodeReportName("<node>")+" instead of the report ConfigMap (the CRDs must be installed)")
+	o.SecurityHub.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -104,7 +112,10 @@ func (o *NodeScanOptions) Validate() []error {
 	if o.Report && o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace must not be empty with --report"))
 	}
-	return errs
+	if o.SecurityHub.Enabled && !o.Report {
+		errs = append(errs, errors.New("--securityhub needs --report (Security Hub is one of the places the scan is reported to)"))
+	}
+	return append(errs, o.SecurityHub.Validate()...)
 }
 
 func requireDir(path string) error {
@@ -147,6 +158,8 @@ func (o *NodeScanOptions) Run(ctx context.Context, streams IOStreams) error {
 		if err != nil {
 			return err
 		}
+		// Security Hub's failures are logged here, the Job's log.
+		ctx = log.IntoContext(ctx, zap.New(zap.WriteTo(streams.ErrOut)).WithName("securityhub"))
 		result.Time = o.now()
 		if err := publisher.Publish(ctx, result); err != nil {
 			return fmt.Errorf("--report: %w", err)
@@ -173,24 +186,34 @@ func newNodeScanPublisher(o *NodeScanOptions) (ScanPublisher, error) {
 			return nil, fmt.Errorf("--openreports: %w", err)
 		}
 	}
-	return newNodeScanPublisherFor(client, reports, o.Namespace)
+	return newNodeScanPublisherFor(client, reports, o.Namespace, o.securityHubSinks()...)
+}
+
+// securityHubSinks is the Security Hub sink with --securityhub, else none. Its failures are
+// logged to the logger of the Publish context (Run's: the Job's log).
+func (o *NodeScanOptions) securityHubSinks() []report.Sink {
+	// The AWS configuration is read from the environment and files only: no call needs a context.
+	if p := o.SecurityHub.NewPublisher(context.Background(), logr.Logger{}); p != nil {
+		return []report.Sink{securityhub.Sink{Publisher: p}}
+	}
+	return nil
 }
 
 // newNodeScanPublisherFor writes the node's report ConfigMap key, or with reports its
 // ClusterReport, and its CISNodeScan Event, each once and synchronously: the Job exits right
-// after.
-func newNodeScanPublisherFor(client kubernetes.Interface, reports versioned.Interface, namespace string) (*report.Publisher, error) {
+// after. The last sinks (Security Hub) come after the Event, which they cannot hold up.
+func newNodeScanPublisherFor(client kubernetes.Interface, reports versioned.Interface, namespace string, last ...report.Sink) (*report.Publisher, error) {
 	events, err := report.NewEventSink(client, report.ReportingController)
 	if err != nil {
 		return nil, err
 	}
 	if reports == nil {
-		return report.NewPublisher(client, namespace,
+		return report.NewPublisher(client, namespace, append([]report.Sink{
 			report.KeySink{Client: client, Namespace: namespace},
-			report.ScanEvents{Events: events}), nil
+			report.ScanEvents{Events: events}}, last...)...), nil
 	}
-	return report.NewPublisher(client, namespace,
+	return report.NewPublisher(client, namespace, append([]report.Sink{
 		report.KeySink{Client: client, Namespace: namespace, NodesInReports: true},
 		openreports.ScanSink{Client: reports},
-		report.ScanEvents{Events: events, NodeDetails: openreports.NodeDetails}), nil
+		report.ScanEvents{Events: events, NodeDetails: openreports.NodeDetails}}, last...)...), nil
 }

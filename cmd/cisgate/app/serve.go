@@ -35,6 +35,7 @@ import (
 	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
+	"github.com/cisgate/cisgate/securityhub"
 	"github.com/cisgate/cisgate/webhook"
 )
 
@@ -79,6 +80,9 @@ type ServeOptions struct {
 	CloudScan *controller.CloudScanOptions
 	// OpenReports configures the audit's and the cloud scan's OpenReports.
 	OpenReports *openreports.Options
+	// SecurityHub publishes the audit, the cloud scan and the node scans into AWS Security Hub;
+	// its cluster and region default to the cloud scan's.
+	SecurityHub *securityhub.Options
 
 	// openReports is the leader's writer of the audit's OpenReports, cloudReports that of the
 	// cloud scan's, and nodeReports its reader of the node scans' ones, built by Run when enabled.
@@ -119,6 +123,7 @@ func NewServeOptions() *ServeOptions {
 		NodeScan:         controller.NewNodeScanOptions(),
 		CloudScan:        controller.NewCloudScanOptions(),
 		OpenReports:      openreports.NewOptions(),
+		SecurityHub:      securityhub.NewOptions(),
 	}
 }
 
@@ -149,6 +154,7 @@ func (o *ServeOptions) AddFlags(fs *pflag.FlagSet) {
 	o.NodeScan.AddFlags(fs)
 	o.CloudScan.AddFlags(fs)
 	o.OpenReports.AddFlags(fs)
+	o.SecurityHub.AddFlags(fs)
 }
 
 // Validate reports every problem with the options.
@@ -188,6 +194,13 @@ func (o *ServeOptions) Validate() []error {
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.OpenReports.Validate()...)
 	errs = append(errs, o.NodeScan.Validate()...)
+	if o.SecurityHub.Cluster == "" {
+		o.SecurityHub.Cluster = o.CloudScan.Cluster
+	}
+	if o.SecurityHub.Region == "" {
+		o.SecurityHub.Region = o.CloudScan.Region
+	}
+	errs = append(errs, o.SecurityHub.Validate()...)
 	return append(errs, o.CloudScan.Validate()...)
 }
 
@@ -238,6 +251,8 @@ func (o *ServeOptions) Run(ctx context.Context, streams IOStreams) error {
 	if err != nil {
 		return err
 	}
+	// Each scan Job publishes its own node into Security Hub.
+	o.NodeScan.SecurityHubArgs = o.SecurityHub.Args()
 	if o.OpenReports.Enabled {
 		o.NodeScan.OpenReports = true
 		if o.openReports, o.nodeReports, err = newOpenReportsWriter(cfg, openreports.WriterAudit, *o.OpenReports); err != nil {
@@ -410,12 +425,19 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			auditor.WriteOpenReports(o.openReports)
 			auditor.ReadNodeReports(o.nodeReports)
 		}
+		securityHub := o.SecurityHub.NewPublisher(ctx, log.Log.WithName("securityhub"))
+		if securityHub != nil {
+			auditor.PublishSecurityHub(securityHub)
+		}
 		all := []manager.Runnable{auditor}
 		if o.NodeScan.Enabled {
 			benchmark := func() policy.Benchmark { return pol().Catalogue.Benchmark() }
 			s, err := controller.NewNodeScanScheduler(clientset, o.Namespace, *o.NodeScan, benchmark)
 			if err != nil {
 				return nil, err
+			}
+			if securityHub != nil {
+				s.RetireSecurityHubFindings(securityHub)
 			}
 			all = append(all, s)
 		}
@@ -425,6 +447,9 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 				sinks = append(sinks, openreports.ScanSink{Writer: o.cloudReports})
 			}
 			sinks = append(sinks, report.ScanEvents{Events: events})
+			if securityHub != nil {
+				sinks = append(sinks, securityhub.Sink{Publisher: securityHub})
+			}
 			publisher := report.NewPublisher(clientset, o.Namespace, sinks...)
 			all = append(all, controller.NewCloudScanner(clientset, *o.CloudScan, pol, publisher))
 		}
