@@ -11,13 +11,13 @@ func (p *Policy) Judge(obj Object, op Operation, lookup Lookup, namespaceMode st
 // now. namespaceMode is the value of the object's namespace's cisgate.io/mode label ("" when
 // none). Findings of checks that are off are dropped. The order (by ID) is kept.
 func (p *Policy) JudgeAt(obj Object, op Operation, lookup Lookup, namespaceMode string, now time.Time) []Finding {
-	results := p.Evaluator.Evaluate(obj, op, lookup)
-	out := make([]Finding, 0, len(results))
+	findings := p.Evaluator.Evaluate(obj, op, lookup)
+	out := make([]Finding, 0, len(findings))
 	var nsVerdict ExemptionVerdict
 	if obj.Namespace != "" {
 		nsVerdict = p.ExemptNamespaceAt(obj.Namespace, now)
 	}
-	for _, f := range results {
+	for _, f := range findings {
 		f.Mode = p.ModeFor(f.Slug, namespaceMode)
 		if f.Mode == ModeOff {
 			continue
