@@ -22,7 +22,7 @@ type Request struct {
 	Groups        []string
 }
 
-// Verdict is what happens to one judged result at admission.
+// Verdict is what happens to one judged finding at admission.
 type Verdict string
 
 const (
@@ -31,10 +31,9 @@ const (
 	VerdictExempt Verdict = "exempt"
 )
 
-// Ruling is what admission made of one policy finding: the judged finding with its verdict.
-// (policy.Finding is a check's result; a Ruling adds what this request does about it.)
+// Ruling is what admission made of one judged policy.Finding: what this request does about it.
 type Ruling struct {
-	policy.Judged
+	policy.Finding
 	Verdict Verdict
 	// Preexisting is set on UPDATE when the old object already had the finding: enforce mode
 	// only warns about it, so scaling or relabelling a legacy workload is never blocked.
@@ -105,7 +104,7 @@ func Decide(pol *policy.Policy, req Request, lookup policy.Lookup) Decision {
 		case j.ExpiredExemption == "":
 			j.ExpiredExemption = user.Expired
 		}
-		f := Ruling{Judged: j, Preexisting: before[keyOf(j)]}
+		f := Ruling{Finding: j, Preexisting: before[keyOf(j)]}
 		switch {
 		case j.ExemptReason != "":
 			f.Verdict = VerdictExempt
@@ -168,7 +167,7 @@ type findingKey struct {
 	detail string
 }
 
-func keyOf(j policy.Judged) findingKey { return findingKey{j.Slug, j.Detail} }
+func keyOf(j policy.Finding) findingKey { return findingKey{j.Slug, j.Detail} }
 
 func warning(f Ruling) string {
 	switch {

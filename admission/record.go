@@ -32,7 +32,7 @@ type ReportRecorder struct {
 	// counts are by slug: the IDs are the running benchmark's, rendered when the key is written,
 	// so a config that changes benchmark does not file one check's counts under another's ID.
 	counts map[policy.Slug]*report.CheckCounts
-	recent []report.RecentFinding
+	recent []report.RecentRuling
 	dirty  bool
 }
 
@@ -95,7 +95,7 @@ func (r *ReportRecorder) count(rec Record) {
 		if len(r.recent) == recentFindings {
 			r.recent = r.recent[1:]
 		}
-		r.recent = append(r.recent, report.RecentFinding{
+		r.recent = append(r.recent, report.RecentRuling{
 			Time: rec.Time.UTC(), ID: f.ID, Verdict: string(f.Verdict), Operation: string(rec.Operation),
 			Kind: rec.Object.Kind, Namespace: rec.Object.Namespace, Name: rec.Object.Name,
 			Path: f.Path, Detail: f.Detail, ExemptReason: f.ExemptReason,
@@ -126,7 +126,7 @@ func (r *ReportRecorder) snapshot() (*report.AdmissionReport, bool) {
 			}
 		}
 	}
-	s.Recent = append([]report.RecentFinding(nil), r.recent...)
+	s.Recent = append([]report.RecentRuling(nil), r.recent...)
 	return &s, true
 }
 

@@ -79,7 +79,7 @@ func TestReportRecorderCounts(t *testing.T) {
 		"4.2.4": {Slug: "host-network", Deny: 1, Warn: 1, Exempt: 1},
 	}, got.Checks)
 	require.Len(t, got.Recent, 7)
-	assert.Equal(t, report.RecentFinding{
+	assert.Equal(t, report.RecentRuling{
 		Time: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), ID: "4.2.4", Verdict: string(VerdictExempt), Operation: "CREATE",
 		Kind: "Pod", Namespace: ns, Name: "node-exporter-abc", Path: "spec.hostNetwork", Detail: "pod must not set hostNetwork=true",
 		ExemptReason: "host network stats",
@@ -136,7 +136,7 @@ func TestAdmissionReportSummarise(t *testing.T) {
 	})
 	t.Run("counts-only summary fits", func(t *testing.T) {
 		countsOnly := *full
-		countsOnly.Recent = []report.RecentFinding{}
+		countsOnly.Recent = []report.RecentRuling{}
 		countsOnly.Truncated = true
 		size, err := json.Marshal(&countsOnly)
 		require.NoError(t, err)

@@ -123,15 +123,6 @@ func (c *CallCounter) Counts() map[string]int {
 	return maps.Clone(c.counts)
 }
 
-// Total is the number of calls so far.
-func (c *CallCounter) Total() int {
-	n := 0
-	for _, v := range c.Counts() {
-		n += v
-	}
-	return n
-}
-
 // serviceActionPrefix maps the SDK's service IDs to their IAM prefixes.
 var serviceActionPrefix = map[string]string{"EKS": "eks", "ECR": "ecr", "KMS": "kms"}
 

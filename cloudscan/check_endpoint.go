@@ -151,29 +151,26 @@ func appendMissing(list []string, values ...string) []string {
 }
 
 func endpointAccessRestricted(ev *Evidence) Outcome {
-	const expected = "endpointPrivateAccess=true, and endpointPublicAccess=false or publicAccessCidrs covering neither all of IPv4 nor all of IPv6"
-	if ev.EKSErr != nil {
-		return unread(expected, sourceEndpoint, ev.EKSErr)
-	}
-	v := vpcConfig(ev.EKS)
-	var problems []string
-	if !v.EndpointPrivateAccess {
-		problems = append(problems, "cluster.resourcesVpcConfig.endpointPrivateAccess must be true")
-	}
-	if v.EndpointPublicAccess {
-		if open := openCIDRs(v.PublicAccessCidrs); len(open) > 0 {
-			problems = append(problems, "cluster.resourcesVpcConfig.publicAccessCidrs must not admit every address: "+listOrNone(open)+" (or set endpointPublicAccess false)")
-		}
-	}
-	detail := "the endpoint is private, and public access is off or limited to known CIDR blocks"
-	if len(problems) > 0 {
-		detail = joinProblems(problems)
-	}
-	return decided(len(problems) == 0, expected, endpointActual(v), sourceEndpoint, detail)
+	return endpointOutcome(ev, "endpointPrivateAccess=true, and endpointPublicAccess=false or publicAccessCidrs covering neither all of IPv4 nor all of IPv6",
+		"the endpoint is private, and public access is off or limited to known CIDR blocks",
+		func(v ekstypes.VpcConfigResponse) string {
+			if open := openCIDRs(v.PublicAccessCidrs); len(open) > 0 {
+				return "cluster.resourcesVpcConfig.publicAccessCidrs must not admit every address: " + listOrNone(open) + " (or set endpointPublicAccess false)"
+			}
+			return ""
+		})
 }
 
 func endpointPrivate(ev *Evidence) Outcome {
-	const expected = "endpointPrivateAccess=true, endpointPublicAccess=false"
+	return endpointOutcome(ev, "endpointPrivateAccess=true, endpointPublicAccess=false", "the endpoint is reachable only from the VPC",
+		func(ekstypes.VpcConfigResponse) string {
+			return "cluster.resourcesVpcConfig.endpointPublicAccess must be false"
+		})
+}
+
+// endpointOutcome decides both endpoint checks: private access must be on, and public access, when
+// on, is judged by publicProblem ("" when it is acceptable). passed is the detail of a PASS.
+func endpointOutcome(ev *Evidence, expected, passed string, publicProblem func(ekstypes.VpcConfigResponse) string) Outcome {
 	if ev.EKSErr != nil {
 		return unread(expected, sourceEndpoint, ev.EKSErr)
 	}
@@ -182,14 +179,13 @@ func endpointPrivate(ev *Evidence) Outcome {
 	if !v.EndpointPrivateAccess {
 		problems = append(problems, "cluster.resourcesVpcConfig.endpointPrivateAccess must be true")
 	}
-	if v.EndpointPublicAccess {
-		problems = append(problems, "cluster.resourcesVpcConfig.endpointPublicAccess must be false")
+	if p := publicProblem(v); v.EndpointPublicAccess && p != "" {
+		problems = append(problems, p)
 	}
-	detail := "the endpoint is reachable only from the VPC"
 	if len(problems) > 0 {
-		detail = joinProblems(problems)
+		return decided(false, expected, endpointActual(v), sourceEndpoint, joinProblems(problems))
 	}
-	return decided(len(problems) == 0, expected, endpointActual(v), sourceEndpoint, detail)
+	return decided(true, expected, endpointActual(v), sourceEndpoint, passed)
 }
 
 func joinProblems(p []string) string { return strings.Join(p, "; ") }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/internal/moto"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -180,7 +181,7 @@ func assertStatuses(t *testing.T, r report.Scan, want map[policy.Slug]policy.Sta
 	assert.Equal(t, want, got)
 }
 
-func result(t *testing.T, r report.Scan, slug policy.Slug) cloudscan.Result {
+func result(t *testing.T, r report.Scan, slug policy.Slug) output.EvidenceResult {
 	t.Helper()
 	for _, res := range r.Results {
 		if res.Slug == slug {
@@ -188,7 +189,7 @@ func result(t *testing.T, r report.Scan, slug policy.Slug) cloudscan.Result {
 		}
 	}
 	t.Fatalf("no result for %s", slug)
-	return cloudscan.Result{}
+	return output.EvidenceResult{}
 }
 
 func TestAutoMode(t *testing.T) {

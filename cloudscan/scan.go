@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/cisgate/cisgate/evidence"
-	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -14,9 +13,6 @@ type Check = evidence.Check[Evidence]
 
 // Outcome is what a check found.
 type Outcome = evidence.Outcome
-
-// Result is an Outcome placed in a benchmark, the same row as the node scan's.
-type Result = output.EvidenceResult
 
 // AutoModeSection3 is what the report says of section 3 on an EKS Auto Mode cluster: its nodes
 // allow no host access, so no node scan can run, and AWS manages the kubelet.

@@ -367,7 +367,7 @@ func reportScope(kind, namespace, name string) string {
 
 // outcome classifies an object's results of one check: FAIL before WARN before exempt; no result
 // is a pass.
-func outcome(slug policy.Slug, judged []policy.Judged) Counts {
+func outcome(slug policy.Slug, judged []policy.Finding) Counts {
 	var exempt, warn bool
 	for _, j := range judged {
 		switch {

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cisgate/cisgate/cloudscan"
-	"github.com/cisgate/cisgate/nodescan"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -78,7 +78,7 @@ func putAdmission(t *testing.T, data map[string]string, replica string, benchmar
 }
 
 // putNode adds a node's node.<node>.json, as the node scan writes it within a budget.
-func putNode(t *testing.T, data map[string]string, node string, results []nodescan.Result, budget int) report.NodeReport {
+func putNode(t *testing.T, data map[string]string, node string, results []output.EvidenceResult, budget int) report.NodeReport {
 	t.Helper()
 	payload, err := report.MarshalWithin(report.NewNodeReport(report.Scan{Benchmark: policy.EKS180, Node: node, Results: results}), budget)
 	require.NoError(t, err)
@@ -90,11 +90,11 @@ func putNode(t *testing.T, data map[string]string, node string, results []nodesc
 
 // nodeResults are a node's section 3 results of eks-1.8.0, one per catalogue item, all PASS but
 // the ones given (each of which must be a section 3 ID).
-func nodeResults(t *testing.T, statuses map[string]policy.Status) []nodescan.Result {
+func nodeResults(t *testing.T, statuses map[string]policy.Status) []output.EvidenceResult {
 	t.Helper()
 	cat, err := policy.CatalogueFor(policy.EKS180)
 	require.NoError(t, err)
-	var out []nodescan.Result
+	var out []output.EvidenceResult
 	given := 0
 	for _, e := range cat.Entries() {
 		if e.Section != policy.SectionNode {
@@ -106,7 +106,7 @@ func nodeResults(t *testing.T, statuses map[string]policy.Status) []nodescan.Res
 		} else {
 			status = policy.StatusPass
 		}
-		out = append(out, nodescan.Result{ID: e.ID, Slug: e.Slug, Title: e.Title, Status: status,
+		out = append(out, output.EvidenceResult{ID: e.ID, Slug: e.Slug, Title: e.Title, Status: status,
 			Expected: "x", Actual: "y", Source: "kubelet config file /etc/kubernetes/kubelet/config.json", Detail: "a detail long enough to matter"})
 	}
 	require.Equal(t, len(statuses), given, "every given ID is a section 3 item of eks-1.8.0")
@@ -305,7 +305,7 @@ func TestNamespaceModeLabelsInAuditAndSummary(t *testing.T) {
 func TestSummaryMergesTheCloudScanBySlug(t *testing.T) {
 	// The cloud scan ran under eks-1.7.0; the summary files its results by slug under the IDs of
 	// the config's benchmark.
-	scanned := report.Scan{Benchmark: policy.EKS170, CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3}, Results: []cloudscan.Result{
+	scanned := report.Scan{Benchmark: policy.EKS170, CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1", Section3: cloudscan.AutoModeSection3}, Results: []output.EvidenceResult{
 		{ID: "4.1.7", Slug: "access-manager", Status: policy.StatusFail},
 		{ID: "4.3.1", Slug: "cni-network-policy", Status: policy.StatusWarn},
 	}}

@@ -75,8 +75,3 @@ func (r *Registry[E]) Evaluate(ev *E, cat *policy.Catalogue) []output.EvidenceRe
 	slices.SortFunc(results, func(a, b output.EvidenceResult) int { return policy.CompareIDs(a.ID, b.ID) })
 	return results
 }
-
-// HasFailures reports whether any result is FAIL (the scanners' exit code 1).
-func HasFailures(results []output.EvidenceResult) bool {
-	return slices.ContainsFunc(results, func(res output.EvidenceResult) bool { return res.Status == policy.StatusFail })
-}

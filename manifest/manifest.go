@@ -38,8 +38,8 @@ type Object struct {
 	File string
 }
 
-// Result is what Load found: the objects, and every error kubectl would report.
-type Result struct {
+// Loaded is what Load found: the objects, and every error kubectl would report.
+type Loaded struct {
 	Objects []Object
 	Errors  []error
 }
@@ -48,8 +48,8 @@ type Result struct {
 // read on its own, so an error names its file and the other files are still read; within a
 // file, kubectl decides what an error stops (a document that is not YAML or names no kind ends
 // the file, an object it cannot decode is skipped).
-func Load(paths []string, stdin io.Reader) Result {
-	var res Result
+func Load(paths []string, stdin io.Reader) Loaded {
+	var res Loaded
 	res.Errors = each(paths, stdin, func(file string, u *unstructured.Unstructured) error {
 		o, err := typed(u)
 		if err != nil {

@@ -21,7 +21,7 @@ type obj struct {
 	HasPod                      bool
 }
 
-func objs(res manifest.Result) []obj {
+func objs(res manifest.Loaded) []obj {
 	out := []obj{}
 	for _, o := range res.Objects {
 		out = append(out, obj{o.Kind, o.Namespace, o.Name, o.File, o.Pod != nil})
@@ -29,7 +29,7 @@ func objs(res manifest.Result) []obj {
 	return out
 }
 
-func errs(res manifest.Result) []string {
+func errs(res manifest.Loaded) []string {
 	out := []string{}
 	for _, e := range res.Errors {
 		out = append(out, e.Error())
@@ -209,7 +209,7 @@ kind: Pod
 	assert.Empty(t, res.Errors)
 
 	// No stdin at all reads as an empty one.
-	assert.Equal(t, manifest.Result{}, manifest.Load([]string{manifest.StdinPath}, nil))
+	assert.Equal(t, manifest.Loaded{}, manifest.Load([]string{manifest.StdinPath}, nil))
 }
 
 func TestLoadTypedObjects(t *testing.T) {

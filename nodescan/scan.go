@@ -2,7 +2,6 @@ package nodescan
 
 import (
 	"github.com/cisgate/cisgate/evidence"
-	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -62,9 +61,6 @@ type Check = evidence.Check[Evidence]
 
 // Outcome is what a check found on one host.
 type Outcome = evidence.Outcome
-
-// Result is an Outcome placed in a benchmark, the same row as the cloud scan's.
-type Result = output.EvidenceResult
 
 // checks are the section 3 checks of every benchmark version, added by each check's file.
 var checks evidence.Registry[Evidence]

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -40,7 +41,7 @@ func kubeletCmdline(flags ...string) string {
 }
 
 // result finds one slug's result in a report.
-func result(t *testing.T, r report.Scan, slug policy.Slug) Result {
+func result(t *testing.T, r report.Scan, slug policy.Slug) output.EvidenceResult {
 	t.Helper()
 	for _, res := range r.Results {
 		if res.Slug == slug {
@@ -48,7 +49,7 @@ func result(t *testing.T, r report.Scan, slug policy.Slug) Result {
 		}
 	}
 	require.Failf(t, "no result", "slug %s not in report", slug)
-	return Result{}
+	return output.EvidenceResult{}
 }
 
 func scanFiles(t *testing.T, files map[string]string) report.Scan {

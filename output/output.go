@@ -59,7 +59,8 @@ func (o ObjectRef) String() string {
 	return o.Kind + " " + o.Namespace + "/" + o.Name
 }
 
-// Finding is one judged result on one object.
+// Finding is a judged policy.Finding with the object it is on, as check and audit render it;
+// its JSON is a contract (docs/architecture.md, "Fixed interfaces").
 type Finding struct {
 	ID           string        `json:"id"`
 	Slug         policy.Slug   `json:"slug"`
@@ -71,20 +72,16 @@ type Finding struct {
 	Detail       string        `json:"detail"`
 	ExemptReason string        `json:"exemptReason,omitempty"`
 	// ExpiredExemption names the exemption that covered the finding until it expired
-	// (policy.Judged.ExpiredExemption).
+	// (policy.Finding.ExpiredExemption).
 	ExpiredExemption string `json:"expiredExemption,omitempty"`
 	// Advisory findings never block (policy.Finding.Advisory), e.g. the default ServiceAccount.
 	Advisory bool `json:"advisory,omitempty"`
 }
 
 // Blocks reports a finding that fails the caller: what admission would deny, as the policy
-// decides it (policy.Judged.Denies).
+// decides it (policy.Finding.Denies).
 func (f Finding) Blocks() bool {
-	return policy.Judged{
-		Result: policy.Result{ID: f.ID, Slug: f.Slug, Title: f.Title,
-			Finding: policy.Finding{Status: f.Status, Path: f.Path, Detail: f.Detail, Advisory: f.Advisory}},
-		Mode: f.Mode, ExemptReason: f.ExemptReason,
-	}.Denies()
+	return policy.Finding{Status: f.Status, Advisory: f.Advisory, Mode: f.Mode, ExemptReason: f.ExemptReason}.Denies()
 }
 
 // expiredNote is " [<the expired exemption>]" when one covered the finding until it expired.
@@ -103,8 +100,8 @@ type Report struct {
 	Checked []ObjectRef `json:"-"`
 }
 
-// NewFinding flattens a judged result on an object.
-func NewFinding(j policy.Judged, obj ObjectRef) Finding {
+// NewFinding is a judged policy finding on an object, as rendered.
+func NewFinding(j policy.Finding, obj ObjectRef) Finding {
 	return Finding{
 		ID: j.ID, Slug: j.Slug, Title: j.Title, Status: j.Status, Mode: j.Mode,
 		Object: obj, Path: j.Path, Detail: j.Detail, ExemptReason: j.ExemptReason, ExpiredExemption: j.ExpiredExemption, Advisory: j.Advisory,

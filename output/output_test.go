@@ -122,11 +122,9 @@ func TestFindingBlocks(t *testing.T) {
 }
 
 func TestNewFinding(t *testing.T) {
-	j := policy.Judged{
-		Result: policy.Result{ID: "4.1.5", Slug: "default-service-account", Title: "T",
-			Finding: policy.Finding{Status: policy.StatusFail, Path: "automountServiceAccountToken", Detail: "d", Advisory: true}},
-		Mode: policy.ModeEnforce, ExemptReason: "",
-	}
+	j := policy.Finding{ID: "4.1.5", Slug: "default-service-account", Title: "T",
+		Status: policy.StatusFail, Path: "automountServiceAccountToken", Detail: "d", Advisory: true,
+		Mode: policy.ModeEnforce, ExemptReason: ""}
 	f := output.NewFinding(j, defaultSA)
 	assert.Equal(t, output.Finding{ID: "4.1.5", Slug: "default-service-account", Title: "T", Status: policy.StatusFail, Mode: policy.ModeEnforce,
 		Object: defaultSA, Path: "automountServiceAccountToken", Detail: "d", Advisory: true}, f)

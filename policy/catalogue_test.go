@@ -205,7 +205,7 @@ func TestEvaluatedIDsPerVersion(t *testing.T) {
 		slices.SortFunc(out, policy.CompareIDs)
 		return out
 	}
-	resultIDs := func(results []policy.Result) []string {
+	resultIDs := func(results []policy.Finding) []string {
 		var out []string
 		for _, r := range results {
 			if len(out) == 0 || out[len(out)-1] != r.ID {

@@ -128,7 +128,7 @@ func TestLBTLSFollowsIngressClass(t *testing.T) {
 			if tc.lookup != nil {
 				lookup = tc.lookup
 			}
-			var out []policy.Result
+			var out []policy.Finding
 			for _, r := range evaluator(t, policy.EKS180, policy.DefaultSettings()).Evaluate(o, policy.OperationCreate, lookup) {
 				if r.Slug == "lb-tls" {
 					out = append(out, r)

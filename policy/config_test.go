@@ -320,7 +320,7 @@ exemptions:
 		Exempt string
 		Denies bool
 	}
-	flatten := func(js []policy.Judged) []judged {
+	flatten := func(js []policy.Finding) []judged {
 		out := []judged{}
 		for _, j := range js {
 			out = append(out, judged{j.ID, j.Status, j.Mode, j.ExemptReason, j.Denies()})
@@ -386,20 +386,17 @@ exemptions:
 	})
 }
 
-func TestJudgedDenies(t *testing.T) {
-	fail := policy.Result{Finding: policy.Finding{Status: policy.StatusFail}}
-	warn := policy.Result{Finding: policy.Finding{Status: policy.StatusWarn}}
-	advisory := policy.Result{Finding: policy.Finding{Status: policy.StatusFail, Advisory: true}}
+func TestFindingDenies(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		j    policy.Judged
+		j    policy.Finding
 		want bool
 	}{
-		{"enforce FAIL", policy.Judged{Result: fail, Mode: policy.ModeEnforce}, true},
-		{"audit FAIL", policy.Judged{Result: fail, Mode: policy.ModeAudit}, false},
-		{"enforce WARN", policy.Judged{Result: warn, Mode: policy.ModeEnforce}, false},
-		{"enforce FAIL, exempt", policy.Judged{Result: fail, Mode: policy.ModeEnforce, ExemptReason: "why"}, false},
-		{"enforce FAIL, advisory", policy.Judged{Result: advisory, Mode: policy.ModeEnforce}, false},
+		{"enforce FAIL", policy.Finding{Status: policy.StatusFail, Mode: policy.ModeEnforce}, true},
+		{"audit FAIL", policy.Finding{Status: policy.StatusFail, Mode: policy.ModeAudit}, false},
+		{"enforce WARN", policy.Finding{Status: policy.StatusWarn, Mode: policy.ModeEnforce}, false},
+		{"enforce FAIL, exempt", policy.Finding{Status: policy.StatusFail, Mode: policy.ModeEnforce, ExemptReason: "why"}, false},
+		{"enforce FAIL, advisory", policy.Finding{Status: policy.StatusFail, Advisory: true, Mode: policy.ModeEnforce}, false},
 	} {
 		assert.Equal(t, tc.want, tc.j.Denies(), tc.name)
 	}

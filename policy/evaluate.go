@@ -25,21 +25,23 @@ func NewEvaluator(cat *Catalogue, reg *Registry, settings Settings) *Evaluator {
 	return e
 }
 
-// Catalogue is the benchmark the evaluator places results in.
+// Catalogue is the benchmark the evaluator places findings in.
 func (e *Evaluator) Catalogue() *Catalogue { return e.catalogue }
 
-// Evaluate runs every applicable check on obj and returns the results sorted by ID.
-func (e *Evaluator) Evaluate(obj Object, op Operation, lookup Lookup) []Result {
+// Evaluate runs every applicable check on obj and returns its findings, placed in the benchmark,
+// sorted by ID.
+func (e *Evaluator) Evaluate(obj Object, op Operation, lookup Lookup) []Finding {
 	in := &Input{Object: obj, Operation: op, Lookup: lookup, Settings: &e.settings}
-	var results []Result
+	var findings []Finding
 	for _, pc := range e.checks {
 		if !pc.check.AppliesTo(obj) {
 			continue
 		}
 		for _, f := range pc.check.Evaluate(in) {
-			results = append(results, Result{ID: pc.entry.ID, Slug: pc.entry.Slug, Title: pc.entry.Title, Finding: f})
+			f.ID, f.Slug, f.Title = pc.entry.ID, pc.entry.Slug, pc.entry.Title
+			findings = append(findings, f)
 		}
 	}
-	// Checks run in ID order, so results are sorted by ID, each check in its own (field) order.
-	return results
+	// Checks run in ID order, so findings are sorted by ID, each check in its own (field) order.
+	return findings
 }

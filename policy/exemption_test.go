@@ -79,14 +79,14 @@ func TestExemptionsExpire(t *testing.T) {
 	spec := corev1.PodSpec{Containers: []corev1.Container{withSC(ctr("app"), corev1.SecurityContext{Privileged: ptr.To(true)})}}
 	w := workloads(pod.Namespace, spec)[0]
 	privileged := policy.NewObject(w.Kind, w.Obj)
-	fail := func() policy.Judged {
+	fail := func() policy.Finding {
 		for _, j := range p.Judge(privileged, policy.OperationCreate, nil, "") {
 			if j.Slug == "privileged" {
 				return j
 			}
 		}
 		t.Fatal("no privileged finding")
-		return policy.Judged{}
+		return policy.Finding{}
 	}
 	assert.True(t, p.ExemptNamespace("legacy"))
 	assert.NotEmpty(t, fail().ExemptReason)

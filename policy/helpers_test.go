@@ -80,9 +80,9 @@ func evaluator(t testing.TB, b policy.Benchmark, settings policy.Settings) *poli
 }
 
 // evaluate runs every check of benchmark b on obj and returns the results of one slug.
-func evaluate(t testing.TB, b policy.Benchmark, settings policy.Settings, kind string, obj runtime.Object, op policy.Operation, lookup policy.Lookup, slug policy.Slug) []policy.Result {
+func evaluate(t testing.TB, b policy.Benchmark, settings policy.Settings, kind string, obj runtime.Object, op policy.Operation, lookup policy.Lookup, slug policy.Slug) []policy.Finding {
 	t.Helper()
-	var out []policy.Result
+	var out []policy.Finding
 	for _, r := range evaluator(t, b, settings).Evaluate(policy.NewObject(kind, obj), op, lookup) {
 		if r.Slug == slug {
 			out = append(out, r)
@@ -91,7 +91,7 @@ func evaluate(t testing.TB, b policy.Benchmark, settings policy.Settings, kind s
 	return out
 }
 
-func gotOf(results []policy.Result) []got {
+func gotOf(results []policy.Finding) []got {
 	out := []got{}
 	for _, r := range results {
 		out = append(out, got{ID: r.ID, Status: r.Status, Path: r.Path, Detail: r.Detail})

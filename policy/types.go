@@ -20,9 +20,15 @@ const (
 	StatusWarn Status = "WARN"
 )
 
-// Finding is what a check returns for one problem on one object. Checks never return a passing
-// finding: no finding from a check that applied means the object passed it.
+// Finding is one result of one check on one object, through its stages: a check returns it
+// with Status, Path, Detail and Advisory; the evaluator places it in the benchmark (ID, Slug,
+// Title from the catalogue); Judge sets what the policy does with it (Mode, ExemptReason,
+// ExpiredExemption). Checks never return a passing finding: no finding from a check that applied
+// means the object passed it.
 type Finding struct {
+	ID    string
+	Slug  Slug
+	Title string
 	// Status is StatusFail or StatusWarn.
 	Status Status
 	// Path is the field path from the object's root, e.g. spec.template.spec.containers[0].image.
@@ -32,6 +38,13 @@ type Finding struct {
 	// Advisory findings are never denied at admission, only warned (e.g. the default
 	// ServiceAccount, which the control plane itself creates).
 	Advisory bool
+	// Mode is the check's resolved mode for the object (never ModeOff: those are dropped).
+	Mode Mode
+	// ExemptReason is set when an exemption in force covers the finding: neither denied nor warned.
+	ExemptReason string
+	// ExpiredExemption, when no exemption in force covers the finding, names the one that did
+	// until it expired: the finding is decided as if it had never existed, and says why.
+	ExpiredExemption string
 }
 
 func fail(path, detail string) Finding {
@@ -41,16 +54,20 @@ func warn(path, detail string) Finding {
 	return Finding{Status: StatusWarn, Path: path, Detail: detail}
 }
 
-// Result is a finding placed in a benchmark: the check's ID and title come from the catalogue.
-type Result struct {
-	ID    string
-	Slug  Slug
-	Title string
-	Finding
+// Message is the user-facing line, e.g. `[4.2.1] container "app" must not set
+// securityContext.privileged=true`, naming the exemption that expired, if one did.
+func (f Finding) Message() string {
+	if f.ExpiredExemption == "" {
+		return "[" + f.ID + "] " + f.Detail
+	}
+	return "[" + f.ID + "] " + f.Detail + " (" + f.ExpiredExemption + ")"
 }
 
-// Message is the user-facing line, e.g. `[4.2.1] container "app" must not set securityContext.privileged=true`.
-func (r Result) Message() string { return "[" + r.ID + "] " + r.Detail }
+// Denies reports a finding that blocks admission: a FAIL of an enforce-mode check that no
+// exemption covers and that is not advisory.
+func (f Finding) Denies() bool {
+	return f.Mode == ModeEnforce && f.Status == StatusFail && f.ExemptReason == "" && !f.Advisory
+}
 
 // CompareIDs orders benchmark IDs numerically per dotted component, so 4.1.9 sorts before 4.1.10.
 func CompareIDs(a, b string) int {

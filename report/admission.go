@@ -15,7 +15,7 @@ type AdmissionReport struct {
 	// Checks counts findings per CIS ID and verdict since the replica started.
 	Checks map[string]*CheckCounts `json:"checks"`
 	// Recent are the last findings, oldest first.
-	Recent []RecentFinding `json:"recent"`
+	Recent []RecentRuling `json:"recent"`
 }
 
 // CheckCounts are one check's findings by verdict.
@@ -26,8 +26,8 @@ type CheckCounts struct {
 	Exempt int         `json:"exempt"`
 }
 
-// RecentFinding is one finding as the report lists it.
-type RecentFinding struct {
+// RecentRuling is one admission.Ruling as the report lists it: when, on what, and what was done.
+type RecentRuling struct {
 	Time time.Time `json:"time"`
 	ID   string    `json:"id"`
 	// Verdict is what admission did about it: deny, warn or exempt.

@@ -71,7 +71,9 @@ const (
 // noteEllipsis marks a note that was cut to MaxNoteBytes.
 const noteEllipsis = "…"
 
-// Defaults for EventSink; see WithEventQueueSize and WithEventRate.
+// Defaults for EventSink (see WithEventQueueSize). The events.k8s.io/v1 broadcaster has no rate
+// limit of its own (unlike the core/v1 recorder's spam filter), so DefaultEventRate events per
+// second, in bursts of up to DefaultEventBurst, is it.
 const (
 	DefaultEventQueueSize = 256
 	DefaultEventRate      = 5.0
@@ -110,8 +112,6 @@ type event struct {
 
 type eventSinkConfig struct {
 	queueSize int
-	rate      rate.Limit
-	burst     int
 }
 
 // EventSinkOption configures NewEventSink.
@@ -121,13 +121,6 @@ type EventSinkOption func(*eventSinkConfig)
 // (default DefaultEventQueueSize).
 func WithEventQueueSize(n int) EventSinkOption {
 	return func(c *eventSinkConfig) { c.queueSize = n }
-}
-
-// WithEventRate sets how many events per second, with bursts of up to burst, go to the API server
-// (defaults DefaultEventRate and DefaultEventBurst). The events.k8s.io/v1 broadcaster has no rate
-// limit of its own (unlike the core/v1 recorder's spam filter), so this is it.
-func WithEventRate(perSecond float64, burst int) EventSinkOption {
-	return func(c *eventSinkConfig) { c.rate, c.burst = rate.Limit(perSecond), burst }
 }
 
 // ReportingController is the reportingController of every Event cisgate writes (webhook, audit
@@ -141,12 +134,12 @@ func NewEventSink(client kubernetes.Interface, component string, opts ...EventSi
 	if errs := validation.IsQualifiedName(component); len(errs) > 0 {
 		return nil, fmt.Errorf("report: event component %q: %s", component, strings.Join(errs, "; "))
 	}
-	cfg := eventSinkConfig{queueSize: DefaultEventQueueSize, rate: DefaultEventRate, burst: DefaultEventBurst}
+	cfg := eventSinkConfig{queueSize: DefaultEventQueueSize}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	if cfg.queueSize < 1 || cfg.burst < 1 || cfg.rate <= 0 {
-		return nil, fmt.Errorf("report: event queue size %d, rate %v and burst %d must all be positive", cfg.queueSize, cfg.rate, cfg.burst)
+	if cfg.queueSize < 1 {
+		return nil, fmt.Errorf("report: event queue size %d must be positive", cfg.queueSize)
 	}
 	if err := registerMetrics(); err != nil {
 		return nil, fmt.Errorf("report: registering metrics: %w", err)
@@ -158,7 +151,7 @@ func NewEventSink(client kubernetes.Interface, component string, opts ...EventSi
 		component:   component,
 		instance:    component + "-" + hostname,
 		queue:       newQueue[event](sinkEvents, cfg.queueSize),
-		limiter:     rate.NewLimiter(cfg.rate, cfg.burst),
+		limiter:     rate.NewLimiter(DefaultEventRate, DefaultEventBurst),
 		dropped:     droppedTotal.WithLabelValues(sinkEvents),
 		writes:      writesTotal.WithLabelValues(sinkEvents),
 		writeErrors: writeErrorsTotal.WithLabelValues(sinkEvents),

@@ -20,11 +20,7 @@ func nodeScanNote(scan Scan, where string) string {
 		b.WriteString("; details in " + where)
 		return b.String()
 	}
-	counts := output.CountEvidence(scan.Results)
-	b.WriteString(string(scan.Benchmark) + " section 3: " +
-		strconv.Itoa(counts[policy.StatusFail]) + " FAIL, " +
-		strconv.Itoa(counts[policy.StatusWarn]) + " WARN, " +
-		strconv.Itoa(counts[policy.StatusPass]) + " PASS")
+	b.WriteString(string(scan.Benchmark) + " section 3: " + statusCounts(scan.Results))
 	b.WriteString("; details in " + where)
 	for _, res := range scan.Results {
 		if res.Status == policy.StatusFail {
@@ -39,12 +35,9 @@ func nodeScanNote(scan Scan, where string) string {
 // cloud.json; FAIL [2.1.1] control-plane-logging (enabled: api); ...". The pointer to the
 // details comes before the list, which the sink may cut.
 func cloudScanNote(scan Scan) string {
-	counts := output.CountEvidence(scan.Results)
 	c := scan.CloudCluster
 	var b strings.Builder
-	b.WriteString(string(scan.Benchmark) + " cloud scan of EKS cluster " + c.Cluster + " (" + c.Region + "): " +
-		strconv.Itoa(counts[policy.StatusFail]) + " FAIL, " + strconv.Itoa(counts[policy.StatusWarn]) + " WARN, " +
-		strconv.Itoa(counts[policy.StatusPass]) + " PASS")
+	b.WriteString(string(scan.Benchmark) + " cloud scan of EKS cluster " + c.Cluster + " (" + c.Region + "): " + statusCounts(scan.Results))
 	b.WriteString("; details in ConfigMap " + ConfigMapName + " key " + CloudKey().Name)
 	if c.Section3 != "" {
 		b.WriteString("; section 3: " + c.Section3)
@@ -58,4 +51,11 @@ func cloudScanNote(scan Scan) string {
 		b.WriteString("; error: " + e)
 	}
 	return b.String()
+}
+
+// statusCounts is "<n> FAIL, <n> WARN, <n> PASS", as both notes count a scan's results.
+func statusCounts(results []output.EvidenceResult) string {
+	counts := output.CountEvidence(results)
+	return strconv.Itoa(counts[policy.StatusFail]) + " FAIL, " + strconv.Itoa(counts[policy.StatusWarn]) + " WARN, " +
+		strconv.Itoa(counts[policy.StatusPass]) + " PASS"
 }

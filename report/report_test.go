@@ -133,7 +133,7 @@ func TestEmitRejectsWhatTheAPIServerWould(t *testing.T) {
 
 	_, err = NewEventSink(fake.NewClientset(), "not a qualified name")
 	assert.Error(t, err)
-	_, err = NewEventSink(fake.NewClientset(), "cisgate.io/test", WithEventRate(1, 0))
+	_, err = NewEventSink(fake.NewClientset(), "cisgate.io/test", WithEventQueueSize(0))
 	assert.Error(t, err)
 }
 

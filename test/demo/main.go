@@ -297,14 +297,6 @@ func deniedFindings(msg string) []string {
 
 func heading(s string) { fmt.Printf("\n== %s\n", s) }
 
-func indent(s string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		b.WriteString("    " + l + "\n")
-	}
-	return b.String()
-}
-
 func objectName(ns, name string) string {
 	if ns == "" {
 		return name

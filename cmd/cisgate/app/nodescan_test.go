@@ -21,6 +21,7 @@ import (
 
 	"github.com/cisgate/cisgate/nodescan"
 	"github.com/cisgate/cisgate/nodescan/nodescantest"
+	"github.com/cisgate/cisgate/output"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -157,7 +158,7 @@ func nodeIDs(t *testing.T, b policy.Benchmark) []string {
 	return ids
 }
 
-func resultIDs(results []nodescan.Result) []string {
+func resultIDs(results []output.EvidenceResult) []string {
 	ids := make([]string, len(results))
 	for i, r := range results {
 		ids[i] = r.ID
@@ -165,7 +166,7 @@ func resultIDs(results []nodescan.Result) []string {
 	return ids
 }
 
-func resultOf(t *testing.T, results []nodescan.Result, slug policy.Slug) nodescan.Result {
+func resultOf(t *testing.T, results []output.EvidenceResult, slug policy.Slug) output.EvidenceResult {
 	t.Helper()
 	for _, r := range results {
 		if r.Slug == slug {
@@ -173,7 +174,7 @@ func resultOf(t *testing.T, results []nodescan.Result, slug policy.Slug) nodesca
 		}
 	}
 	t.Fatalf("no result for %s", slug)
-	return nodescan.Result{}
+	return output.EvidenceResult{}
 }
 
 // scanAndReport runs nodescan --report on the host root as node, reporting to namespace of the
