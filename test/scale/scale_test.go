@@ -421,8 +421,13 @@ func (c *requestCounts) add(r *http.Request) {
 	if r.URL.Query().Get("watch") == "true" {
 		verb = "WATCH"
 	}
+	key := verb + " " + resource
+	if m := r.URL.Query().Get("fieldManager"); m != "" && r.Method == http.MethodPatch {
+		// The field manager names the writer (report.Key's, openreports.FieldManager).
+		key += " (" + m + ")"
+	}
 	c.mu.Lock()
-	c.m[verb+" "+resource]++
+	c.m[key]++
 	c.mu.Unlock()
 }
 
