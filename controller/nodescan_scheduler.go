@@ -189,7 +189,21 @@ type NodeScanScheduler struct {
 
 	// securityHub archives a deleted node's Security Hub findings; nil: none.
 	securityHub *securityhub.Publisher
+	// reports tells each node's last scan from its OpenReports ClusterReport; nil: the report
+	// ConfigMap's node keys alone.
+	reports LastScanSource
 }
+
+// LastScanSource tells when each node was last scanned, by node name (openreports.NodeReports
+// reads it from the ClusterReports' metadata).
+type LastScanSource interface {
+	LastScans(ctx context.Context) (map[string]time.Time, error)
+}
+
+// ResumeFromReports makes a new leader read each node's last scan from src too, where the scans
+// write OpenReports instead of node keys: without it a new leader (every helm upgrade brings one)
+// would rescan the whole fleet. Call it before Start.
+func (s *NodeScanScheduler) ResumeFromReports(src LastScanSource) { s.reports = src }
 
 // RetireSecurityHubFindings makes the scheduler archive a deleted node's findings in AWS Security
 // Hub through p, when it cleans up after the node: the node's own scans can no longer do it.
@@ -301,10 +315,14 @@ func (s *NodeScanScheduler) Start(ctx context.Context) error {
 		}
 		return errors.New("node-scan scheduler: informer caches did not sync")
 	}
-	// A new leader must not rescan every node at once: the report keys say when each was last
-	// scanned. Without them every node counts as never scanned, which the parallelism still paces.
+	// A new leader must not rescan every node at once: the report keys and the ClusterReports say
+	// when each was last scanned. Without them every node counts as never scanned, which the
+	// parallelism and --nodescan-job-qps still pace.
 	if err := s.loadLastScans(ctx); err != nil {
 		logger.Error(err, "Reading the last scan times from the report failed; nodes without a Job count as never scanned")
+	}
+	if err := s.loadReportScans(ctx); err != nil {
+		logger.Error(err, "Reading the last scan times from the node ClusterReports failed; nodes without a Job count as never scanned")
 	}
 	go func() {
 		<-ctx.Done()
@@ -344,6 +362,25 @@ func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
 		}
 		if scan.Time.After(s.lastScan[scan.Node]) {
 			s.lastScan[scan.Node] = scan.Time
+		}
+	}
+	return nil
+}
+
+// loadReportScans reads each node's last scan from its ClusterReport (one paged metadata list),
+// when the scans write them. The nodes are not queued: the node informer's initial list does,
+// and a deleted node's report goes with it (the Node owns it).
+func (s *NodeScanScheduler) loadReportScans(ctx context.Context) error {
+	if s.reports == nil {
+		return nil
+	}
+	scans, err := s.reports.LastScans(ctx)
+	if err != nil {
+		return err
+	}
+	for node, at := range scans {
+		if at.After(s.lastScan[node]) {
+			s.lastScan[node] = at
 		}
 	}
 	return nil

@@ -23,12 +23,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cisgate/cisgate/internal/golden"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -456,6 +458,42 @@ func TestSchedulerResumesFromTheReport(t *testing.T) {
 
 	h.clock.Step(18 * time.Hour)
 	require.Eventually(t, func() bool { return h.jobCreates() == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// With --openreports the scans write no node keys: a new leader reads each node's last scan from
+// its ClusterReport's metadata (the scan time the scan writes there, openreports.BuildNode), so
+// a node scanned within the interval is not scanned again (issue 27: every helm upgrade rescanned
+// the fleet). A node whose last scan could not read it, or with no report, is scanned now.
+func TestSchedulerResumesFromTheClusterReports(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.OpenReports = true
+	cat, err := policy.CatalogueFor(scanBenchmark())
+	require.NoError(t, err)
+	scanned := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC) // 6h before the fake clock's now
+	scheme := metadatafake.NewTestScheme()
+	require.NoError(t, metav1.AddMetaToScheme(scheme))
+	var reports []runtime.Object
+	for _, scan := range []report.Scan{
+		{Benchmark: scanBenchmark(), Node: "n1", Time: scanned},
+		{Benchmark: scanBenchmark(), Node: "n2", Time: scanned, NotScanned: &report.NotScanned{Reason: "no kubelet process, unit or known layout"}},
+	} {
+		node := readyScanNode(scan.Node, "")
+		r := openreports.BuildNode(cat, scan, node)
+		reports = append(reports, &metav1.PartialObjectMetadata{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "openreports.io/v1alpha1", Kind: "ClusterReport"},
+			ObjectMeta: r.ObjectMeta,
+		})
+	}
+	follower := openreports.NewNodeReports(metadatafake.NewSimpleMetadataClient(scheme, reports...))
+	h := startSchedulerWith(t, opts, func(s *NodeScanScheduler) { s.ResumeFromReports(follower) },
+		readyScanNode("n1", ""), readyScanNode("n2", ""), readyScanNode("n3", ""))
+	jobs := h.waitForJobs(t, 2)
+	assert.ElementsMatch(t, []string{"n2", "n3"}, jobNodes(jobs), "n1 was scanned 6h ago")
+	h.settle(t, "sentinel", 2)
+	assert.Equal(t, 3, h.jobCreates())
+
+	h.clock.Step(18 * time.Hour)
+	require.Eventually(t, func() bool { return h.jobCreates() == 4 }, 10*time.Second, 10*time.Millisecond, "n1 is due 24h after its scan")
 }
 
 // A helm upgrade that fixes the scan's mounts (issue 13: a kubelet config outside them) brings a
