@@ -146,21 +146,13 @@ func TestScale(t *testing.T) {
 	host := nodescantest.CopyHost(t, filepath.Join("..", "testdata", "nodes", "al2"), nil)
 	runJobs(t, ctx, env, kubeconfigFor(t, scanProxy), host, 16)
 
-	certDir := t.TempDir()
-	_, err = testcerts.WriteServing(certDir)
-	require.NoError(t, err)
 	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan int, 1)
-	go func() {
-		served <- app.Run(serveCtx, []string{"serve", "--cert-dir", certDir, "--port", strconv.Itoa(freePort(t)),
-			"--kubeconfig", kubeconfigFor(t, serveProxy), "--namespace", cisgateNamespace, "--replica", "cisgate-0",
-			"--metrics-bind-address", "0", "--health-probe-bind-address", framework.FreeAddr(t), "--leader-elect=false",
-			"--audit-interval", (duration / 6).String(), "--summary-interval", "1m",
-			"--nodescan-enabled", "--nodescan-image", "cisgate:scale", "--nodescan-interval", max(duration/2, time.Minute).String(),
-			"--nodescan-service-account", "cisgate-nodescan", "--nodescan-parallelism", "10",
-			"--openreports", "--openreports-qps", "20", "--openreports-burst", "40"},
-			app.IOStreams{Out: io.Discard, ErrOut: io.Discard})
-	}()
+	served := startServe(t, serveCtx, kubeconfigFor(t, serveProxy),
+		"--audit-interval", (duration / 6).String(), "--summary-interval", "1m",
+		"--nodescan-interval", max(duration/2, time.Minute).String(), "--nodescan-parallelism", "10",
+		// The default 1 Job/s would take the run's length for the nodes alone: the interval
+		// is compressed, so is the rate (nodes per half-run, as at a real 24h interval).
+		"--nodescan-job-qps", strconv.FormatFloat(max(1, 2*float64(nodes)/duration.Seconds()), 'f', 2, 64))
 
 	figures := Figures{Nodes: nodes, Namespaces: namespaces, Objects: objects, Duration: duration.String()}
 	or, err := versioned.NewForConfig(env.Config)
@@ -227,6 +219,24 @@ loop:
 	for k := range cm.Data {
 		require.False(t, strings.HasPrefix(k, "node."), "no node key with OpenReports: %s", k)
 	}
+}
+
+// startServe runs `cisgate serve` in-process as the only replica and leader, with OpenReports and
+// the node-scan scheduler, through kubeconfig, until ctx ends; its exit code comes on the channel.
+// extra flags follow the common ones (a flag given twice takes the last value).
+func startServe(t *testing.T, ctx context.Context, kubeconfig string, extra ...string) <-chan int {
+	t.Helper()
+	certDir := t.TempDir()
+	_, err := testcerts.WriteServing(certDir)
+	require.NoError(t, err)
+	args := append([]string{"serve", "--cert-dir", certDir, "--port", strconv.Itoa(freePort(t)),
+		"--kubeconfig", kubeconfig, "--namespace", cisgateNamespace, "--replica", "cisgate-0",
+		"--metrics-bind-address", "0", "--health-probe-bind-address", framework.FreeAddr(t), "--leader-elect=false",
+		"--nodescan-enabled", "--nodescan-image", "cisgate:scale", "--nodescan-service-account", "cisgate-nodescan",
+		"--openreports", "--openreports-qps", "20", "--openreports-burst", "40"}, extra...)
+	served := make(chan int, 1)
+	go func() { served <- app.Run(ctx, args, app.IOStreams{Out: io.Discard, ErrOut: io.Discard}) }()
+	return served
 }
 
 // kwokStages returns the kustomize/stage directory of the kwok release the binary was built from
