@@ -12,8 +12,9 @@
 //	CISGATE_SCALE_NODES=1000 KWOK=bin/kwok KUBEBUILDER_ASSETS=... go test -timeout 3h -run TestScale -v ./test/scale/
 //
 // Knobs: CISGATE_SCALE_NAMESPACES (default 2000), CISGATE_SCALE_OBJECTS (total checked objects,
-// default 50000), CISGATE_SCALE_DURATION (how long cisgate runs, default 1h), CISGATE_SCALE_OUT (a
-// JSON file for the figures).
+// default 50000), CISGATE_SCALE_DURATION (how long cisgate runs, default 1h), CISGATE_SCALE_JOB_QPS
+// (--nodescan-job-qps, default the nodes over half the duration), CISGATE_SCALE_OUT (a JSON file
+// for the figures).
 package scale
 
 import (
@@ -146,13 +147,17 @@ func TestScale(t *testing.T) {
 	host := nodescantest.CopyHost(t, filepath.Join("..", "testdata", "nodes", "al2"), nil)
 	runJobs(t, ctx, env, kubeconfigFor(t, scanProxy), host, 16)
 
+	// The default 1 Job/s would take the run's length for the nodes alone: the interval is
+	// compressed, so is the rate (the nodes in half a run, as at a real 24h interval).
+	jobQPS := strconv.FormatFloat(max(1, 2*float64(nodes)/duration.Seconds()), 'f', 2, 64)
+	if v := os.Getenv("CISGATE_SCALE_JOB_QPS"); v != "" {
+		jobQPS = v
+	}
 	serveCtx, stopServe := context.WithCancel(ctx)
 	served := startServe(t, serveCtx, kubeconfigFor(t, serveProxy),
 		"--audit-interval", (duration / 6).String(), "--summary-interval", "1m",
 		"--nodescan-interval", max(duration/2, time.Minute).String(), "--nodescan-parallelism", "10",
-		// The default 1 Job/s would take the run's length for the nodes alone: the interval
-		// is compressed, so is the rate (nodes per half-run, as at a real 24h interval).
-		"--nodescan-job-qps", strconv.FormatFloat(max(1, 2*float64(nodes)/duration.Seconds()), 'f', 2, 64))
+		"--nodescan-job-qps", jobQPS)
 
 	figures := Figures{Nodes: nodes, Namespaces: namespaces, Objects: objects, Duration: duration.String()}
 	or, err := versioned.NewForConfig(env.Config)
