@@ -153,8 +153,9 @@ func (o *NodeScanOptions) Validate() []error {
 const nodeScanPendingTimeout = time.Minute
 
 // NodeScanScheduler runs one scan Job per node when the node joins and every Interval, never two
-// for a node at once and at most Parallelism across the cluster. Nodes that are due while every
-// slot is taken wait in arrival order, so a large cluster is scanned as a steady trickle. It
+// for a node at once, at most Parallelism across the cluster and at most JobQPS created a second.
+// Nodes that are due while every slot is taken wait in arrival order, so a large cluster is
+// scanned as a steady trickle. It
 // deletes the Jobs and releases the report key of a deleted node.
 //
 // Nodes are scanned when Ready, on Linux and not on Fargate (which runs no host-level Pods).
@@ -175,8 +176,8 @@ type NodeScanScheduler struct {
 	synced   []cache.InformerSynced
 	start    func(stop <-chan struct{})
 
-	// lastScan is when the latest scan of each node started (its Job's creation, or the time in
-	// its report key, which outlives the Job).
+	// lastScan is when the latest scan of each node started (its Job's creation), or ran (the
+	// time in its report key or ClusterReport, which outlive the Job).
 	lastScan map[string]time.Time
 	// pending are the Jobs created by this process that the informer has not shown yet, by node,
 	// with their creation time: they count as running.
