@@ -96,17 +96,17 @@ type Auditor struct {
 	// reportConfigMap is the report ConfigMap as the watch last saw it, which the summary reads
 	// instead of a GET per write; nil until the watch has seen it.
 	reportConfigMap atomic.Pointer[corev1.ConfigMap]
-	// refreshGap is summaryRefreshGap; tests shorten it.
+	// refreshGap is SummaryRefreshGap; tests shorten it.
 	refreshGap time.Duration
 }
 
-// summaryRefreshGap is the least time between two summaries that changes call for. Every node
+// SummaryRefreshGap is the least time between two summaries that changes call for. Every node
 // scan changes its ClusterReport (or its key) and every webhook replica its key: without the gap
 // each change was one GET and one PATCH of the report ConfigMap, a load that grew with the node
 // count (1,141 GETs and 1,145 PATCHes in a 6-minute run at 5,000 nodes, BENCHMARKS.md). With it
 // the summary costs at most one write per gap, whatever the fleet's size; changes within a gap
 // are merged into the write at its end.
-const summaryRefreshGap = 10 * time.Second
+const SummaryRefreshGap = 10 * time.Second
 
 // ReadNodeReports makes the summary merge the node scans' OpenReports ClusterReports (followed by
 // n, which Start runs) before the node keys of the report ConfigMap, whose node keys then only
@@ -128,7 +128,7 @@ type alertKey struct {
 // namespace and emitting Events to events (nil: none), judged with the policy current at each
 // run. opts must have passed Validate.
 func NewAuditor(client kubernetes.Interface, namespace string, policy func() *policy.Policy, events *report.EventSink, opts AuditOptions) *Auditor {
-	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}, refreshGap: summaryRefreshGap}
+	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}, refreshGap: SummaryRefreshGap}
 }
 
 // PublishSecurityHub makes every audit also publish its findings into AWS Security Hub through p
@@ -139,7 +139,7 @@ func (a *Auditor) PublishSecurityHub(p *securityhub.Publisher) { a.securityHub =
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
 // Start audits at once and then every Interval, and refreshes the summary whenever a webhook
-// replica or a node scan changes its report key (at most once per summaryRefreshGap), and every
+// replica or a node scan changes its report key (at most once per SummaryRefreshGap), and every
 // SummaryInterval, until ctx ends.
 // Failures are logged and retried at the next tick.
 func (a *Auditor) Start(ctx context.Context) error {
@@ -184,7 +184,7 @@ func (a *Auditor) Start(ctx context.Context) error {
 	defer auditTicker.Stop()
 	summaryTicker := time.NewTicker(a.opts.SummaryInterval)
 	defer summaryTicker.Stop()
-	// gapEnd fires when a change came within summaryRefreshGap of the last summary.
+	// gapEnd fires when a change came within SummaryRefreshGap of the last summary.
 	var gapEnd <-chan time.Time
 	for {
 		select {

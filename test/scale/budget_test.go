@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/metadata"
 
+	"github.com/cisgate/cisgate/controller"
 	"github.com/cisgate/cisgate/nodescan/nodescantest"
 	"github.com/cisgate/cisgate/test/e2e/framework"
 )
@@ -25,9 +26,6 @@ const (
 	budgetObjects    = 100
 	// budgetAuditInterval gives the first leader several audit passes over unchanged objects.
 	budgetAuditInterval = 8 * time.Second
-	// summaryRefreshGap is controller.summaryRefreshGap: the least time between two summaries
-	// that report changes call for.
-	summaryRefreshGap = 10 * time.Second
 )
 
 // TestRequestBudget runs `cisgate serve` (OpenReports, node scans) on envtest's kube-apiserver
@@ -96,9 +94,9 @@ func TestRequestBudget(t *testing.T) {
 	// the summary once before its watch has it, and the watch lists it: none per scan or summary.
 	assert.LessOrEqual(t, first["GET configmaps"], int64(4), "ConfigMap GETs: none per scan or per summary")
 	// summary.json: one write per audit pass, per --summary-interval, and at most one per
-	// summaryRefreshGap for all the node reports and keys that changed: bounded by the time,
+	// controller.SummaryRefreshGap for all the node reports and keys that changed: bounded by the time,
 	// never by the scans (without the gap, about one per node report).
-	summaryBound := passes + int64(elapsed/time.Minute) + int64(elapsed/summaryRefreshGap) + 2
+	summaryBound := passes + int64(elapsed/time.Minute) + int64(elapsed/controller.SummaryRefreshGap) + 2
 	assert.LessOrEqual(t, first["PATCH configmaps (cisgate-summary)"], summaryBound, "summary.json writes")
 	assert.Less(t, summaryBound, scans, "the bound is below one write per scan, or it would not tell")
 	// Per audit pass over unchanged objects: no report write. Each namespace's Report is
