@@ -35,6 +35,9 @@ const (
 // GET and PATCH per node report, grew with the fleet), and when a new leader rescans nodes its
 // predecessor scanned within the interval. Counts, not timings: each bound is derived below.
 func TestRequestBudget(t *testing.T) {
+	if _, err := framework.AssetsDir(); err != nil {
+		t.Skip(err)
+	}
 	crds, err := framework.OpenReportsCRDDir()
 	require.NoError(t, err)
 	env := framework.StartT(t, framework.Options{CRDPaths: []string{crds}, StartTimeout: 2 * time.Minute})
