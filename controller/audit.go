@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	orv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
@@ -92,7 +93,20 @@ type Auditor struct {
 	// nodeReports follows the node scans' ClusterReports, the summary's node counts; nil: the
 	// node keys of the report ConfigMap alone.
 	nodeReports *openreports.NodeReports
+	// reportConfigMap is the report ConfigMap as the watch last saw it, which the summary reads
+	// instead of a GET per write; nil until the watch has seen it.
+	reportConfigMap atomic.Pointer[corev1.ConfigMap]
+	// refreshGap is SummaryRefreshGap; tests shorten it.
+	refreshGap time.Duration
 }
+
+// SummaryRefreshGap is the least time between two summaries that changes call for. Every node
+// scan changes its ClusterReport (or its key) and every webhook replica its key: without the gap
+// each change was one GET and one PATCH of the report ConfigMap, a load that grew with the node
+// count (1,141 GETs and 1,145 PATCHes in a 6-minute run at 5,000 nodes, BENCHMARKS.md). With it
+// the summary costs at most one write per gap, whatever the fleet's size; changes within a gap
+// are merged into the write at its end.
+const SummaryRefreshGap = 10 * time.Second
 
 // ReadNodeReports makes the summary merge the node scans' OpenReports ClusterReports (followed by
 // n, which Start runs) before the node keys of the report ConfigMap, whose node keys then only
@@ -114,7 +128,7 @@ type alertKey struct {
 // namespace and emitting Events to events (nil: none), judged with the policy current at each
 // run. opts must have passed Validate.
 func NewAuditor(client kubernetes.Interface, namespace string, policy func() *policy.Policy, events *report.EventSink, opts AuditOptions) *Auditor {
-	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}}
+	return &Auditor{client: client, namespace: namespace, policy: policy, events: events, opts: opts, alerted: map[alertKey]bool{}, refreshGap: SummaryRefreshGap}
 }
 
 // PublishSecurityHub makes every audit also publish its findings into AWS Security Hub through p
@@ -125,7 +139,8 @@ func (a *Auditor) PublishSecurityHub(p *securityhub.Publisher) { a.securityHub =
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
 // Start audits at once and then every Interval, and refreshes the summary whenever a webhook
-// replica or a node scan changes its report key, and every SummaryInterval, until ctx ends.
+// replica or a node scan changes its report key (at most once per SummaryRefreshGap), and every
+// SummaryInterval, until ctx ends.
 // Failures are logged and retried at the next tick.
 func (a *Auditor) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("audit")
@@ -164,20 +179,36 @@ func (a *Auditor) Start(ctx context.Context) error {
 		}
 	}
 	audit()
+	lastSummary := time.Now()
 	auditTicker := time.NewTicker(a.opts.Interval)
 	defer auditTicker.Stop()
 	summaryTicker := time.NewTicker(a.opts.SummaryInterval)
 	defer summaryTicker.Stop()
+	// gapEnd fires when a change came within SummaryRefreshGap of the last summary.
+	var gapEnd <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-auditTicker.C:
 			audit()
+			lastSummary = time.Now()
 		case <-keysChanged:
+			if wait := a.refreshGap - time.Since(lastSummary); wait > 0 {
+				if gapEnd == nil {
+					gapEnd = time.After(wait)
+				}
+				continue
+			}
 			refresh()
+			lastSummary = time.Now()
+		case <-gapEnd:
+			gapEnd = nil
+			refresh()
+			lastSummary = time.Now()
 		case <-summaryTicker.C:
 			refresh()
+			lastSummary = time.Now()
 		}
 	}
 }
@@ -189,6 +220,7 @@ func (a *Auditor) Start(ctx context.Context) error {
 func (a *Auditor) watchReportKeys(ctx context.Context, changed chan<- struct{}) error {
 	var last string
 	return report.WatchConfigMap(ctx, a.client, a.namespace, report.ConfigMapName, func(cm *corev1.ConfigMap) {
+		a.reportConfigMap.Store(cm)
 		fp := writerKeysFingerprint(cm.Data)
 		if fp == last {
 			return
@@ -306,9 +338,18 @@ func (a *Auditor) RefreshSummary(ctx context.Context) error {
 }
 
 func (a *Auditor) writeSummary(ctx context.Context, pol *policy.Policy) error {
-	cm, err := a.client.CoreV1().ConfigMaps(a.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("summary: reading the report ConfigMap: %w", err)
+	// The watch's copy, read from its informer's cache; before the watch has seen the ConfigMap
+	// (the first audit of a term), one GET.
+	cm := a.reportConfigMap.Load()
+	if cm == nil {
+		var err error
+		cm, err = a.client.CoreV1().ConfigMaps(a.namespace).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("summary: reading the report ConfigMap: %w", err)
+		}
+		if err != nil {
+			cm = nil
+		}
 	}
 	now := pol.Now()
 	b := newSummaryBuilder(pol.Catalogue, now)

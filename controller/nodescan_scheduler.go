@@ -10,10 +10,12 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/informers"
@@ -44,6 +46,10 @@ type NodeScanOptions struct {
 	TTL time.Duration
 	// Parallelism is the most scan Jobs running at once across the cluster.
 	Parallelism int
+	// JobQPS is the most scan Jobs created a second, with bursts of up to Parallelism: the
+	// scheduler's writes to the API server follow this rate, never the node count, even when
+	// every node is due at once (a first install, a changed image or benchmark).
+	JobQPS float64
 	// ActiveDeadline bounds one scan Job, including a Pod that never starts; at most half the
 	// Interval (jobActiveDeadline), so that a short interval needs no second setting.
 	ActiveDeadline time.Duration
@@ -68,6 +74,7 @@ func NewNodeScanOptions() *NodeScanOptions {
 		Interval:       24 * time.Hour,
 		TTL:            time.Hour,
 		Parallelism:    10,
+		JobQPS:         1,
 		ActiveDeadline: 5 * time.Minute,
 		ServiceAccount: "cisgate-nodescan",
 	}
@@ -89,6 +96,7 @@ func (o *NodeScanOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Interval, "nodescan-interval", o.Interval, "time from one scan of a node to the next")
 	fs.DurationVar(&o.TTL, "nodescan-ttl", o.TTL, "how long a finished node-scan Job and its Pod stay (ttlSecondsAfterFinished)")
 	fs.IntVar(&o.Parallelism, "nodescan-parallelism", o.Parallelism, "most node-scan Jobs running at once across the cluster")
+	fs.Float64Var(&o.JobQPS, "nodescan-job-qps", o.JobQPS, "most node-scan Jobs created a second, in bursts of up to --nodescan-parallelism (at 1, 86,400 Jobs a day: 100,000 nodes at a 24h interval need 1.16)")
 	fs.DurationVar(&o.ActiveDeadline, "nodescan-active-deadline", o.ActiveDeadline, "most time one node-scan Job may take (activeDeadlineSeconds); at most half of --nodescan-interval")
 	fs.StringVar(&o.ServiceAccount, "nodescan-service-account", o.ServiceAccount, "ServiceAccount of the node-scan Pods, in cisgate's namespace")
 	fs.StringVar(&o.PriorityClassName, "nodescan-priority-class", o.PriorityClassName, "priorityClassName of the node-scan Pods (empty: the cluster's default)")
@@ -112,6 +120,9 @@ func (o *NodeScanOptions) Validate() []error {
 	}
 	if o.Parallelism < 1 {
 		errs = append(errs, fmt.Errorf("--nodescan-parallelism must be at least 1, got %d", o.Parallelism))
+	}
+	if !(o.JobQPS > 0) {
+		errs = append(errs, fmt.Errorf("--nodescan-job-qps must be positive, got %v", o.JobQPS))
 	}
 	if o.ActiveDeadline < time.Second {
 		errs = append(errs, fmt.Errorf("--nodescan-active-deadline must be at least 1s, got %v", o.ActiveDeadline))
@@ -142,8 +153,9 @@ func (o *NodeScanOptions) Validate() []error {
 const nodeScanPendingTimeout = time.Minute
 
 // NodeScanScheduler runs one scan Job per node when the node joins and every Interval, never two
-// for a node at once and at most Parallelism across the cluster. Nodes that are due while every
-// slot is taken wait in arrival order, so a large cluster is scanned as a steady trickle. It
+// for a node at once, at most Parallelism across the cluster and at most JobQPS created a second.
+// Nodes that are due while every slot is taken wait in arrival order, so a large cluster is
+// scanned as a steady trickle. It
 // deletes the Jobs and releases the report key of a deleted node.
 //
 // Nodes are scanned when Ready, on Linux and not on Fargate (which runs no host-level Pods).
@@ -159,22 +171,40 @@ type NodeScanScheduler struct {
 	nodeLister corelisters.NodeLister
 	jobLister  batchlisters.JobLister
 	jobIndexer cache.Indexer
-	synced     []cache.InformerSynced
-	start      func(stop <-chan struct{})
+	// saLister holds the scan ServiceAccount alone, the Jobs' owner (see jobOwner).
+	saLister corelisters.ServiceAccountLister
+	synced   []cache.InformerSynced
+	start    func(stop <-chan struct{})
 
-	// lastScan is when the latest scan of each node started (its Job's creation, or the time in
-	// its report key, which outlives the Job).
+	// lastScan is when the latest scan of each node started (its Job's creation), or ran (the
+	// time in its report key or ClusterReport, which outlive the Job).
 	lastScan map[string]time.Time
 	// pending are the Jobs created by this process that the informer has not shown yet, by node,
 	// with their creation time: they count as running.
 	pending map[string]pendingJob
+	// jobLimiter paces the Job creates at JobQPS, bursts of Parallelism.
+	jobLimiter *rate.Limiter
 	// due are the nodes waiting for a free slot, oldest first; dueSet is the same as a set.
 	due    []string
 	dueSet map[string]bool
 
 	// securityHub archives a deleted node's Security Hub findings; nil: none.
 	securityHub *securityhub.Publisher
+	// reports tells each node's last scan from its OpenReports ClusterReport; nil: the report
+	// ConfigMap's node keys alone.
+	reports LastScanSource
 }
+
+// LastScanSource tells when each node was last scanned, by node name (openreports.NodeReports
+// reads it from the ClusterReports' metadata).
+type LastScanSource interface {
+	LastScans(ctx context.Context) (map[string]time.Time, error)
+}
+
+// ResumeFromReports makes a new leader read each node's last scan from src too, where the scans
+// write OpenReports instead of node keys: without it a new leader (every helm upgrade brings one)
+// would rescan the whole fleet. Call it before Start.
+func (s *NodeScanScheduler) ResumeFromReports(src LastScanSource) { s.reports = src }
 
 // RetireSecurityHubFindings makes the scheduler archive a deleted node's findings in AWS Security
 // Hub through p, when it cleans up after the node: the node's own scans can no longer do it.
@@ -208,9 +238,10 @@ func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts No
 		clock:     clk,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodescan-scheduler", Clock: clk}),
-		lastScan: map[string]time.Time{},
-		pending:  map[string]pendingJob{},
-		dueSet:   map[string]bool{},
+		lastScan:   map[string]time.Time{},
+		pending:    map[string]pendingJob{},
+		jobLimiter: rate.NewLimiter(rate.Limit(opts.JobQPS), opts.Parallelism),
+		dueSet:     map[string]bool{},
 	}
 
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimNode))
@@ -220,6 +251,13 @@ func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts No
 			o.LabelSelector = labels.SelectorFromSet(nodeScanJobLabels).String()
 		}))
 	jobInformer := jobFactory.Batch().V1().Jobs()
+	// One object, through a metadata.name field selector: the owner of every Job is read from
+	// this cache, not with a GET per Job, and its watch brings a new UID when it is recreated.
+	saFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", opts.ServiceAccount).String()
+		}))
+	saInformer := saFactory.Core().V1().ServiceAccounts()
 	if err := jobInformer.Informer().AddIndexers(cache.Indexers{jobsByNodeIndex: jobNodeLabelIndex}); err != nil {
 		return nil, err
 	}
@@ -253,10 +291,12 @@ func newNodeScanScheduler(client kubernetes.Interface, namespace string, opts No
 	s.nodeLister = nodeInformer.Lister()
 	s.jobLister = jobInformer.Lister()
 	s.jobIndexer = jobInformer.Informer().GetIndexer()
-	s.synced = []cache.InformerSynced{nodeInformer.Informer().HasSynced, jobInformer.Informer().HasSynced}
+	s.saLister = saInformer.Lister()
+	s.synced = []cache.InformerSynced{nodeInformer.Informer().HasSynced, jobInformer.Informer().HasSynced, saInformer.Informer().HasSynced}
 	s.start = func(stop <-chan struct{}) {
 		nodeFactory.Start(stop)
 		jobFactory.Start(stop)
+		saFactory.Start(stop)
 	}
 	return s, nil
 }
@@ -276,10 +316,14 @@ func (s *NodeScanScheduler) Start(ctx context.Context) error {
 		}
 		return errors.New("node-scan scheduler: informer caches did not sync")
 	}
-	// A new leader must not rescan every node at once: the report keys say when each was last
-	// scanned. Without them every node counts as never scanned, which the parallelism still paces.
+	// A new leader must not rescan every node at once: the report keys and the ClusterReports say
+	// when each was last scanned. Without them every node counts as never scanned, which the
+	// parallelism and --nodescan-job-qps still pace.
 	if err := s.loadLastScans(ctx); err != nil {
 		logger.Error(err, "Reading the last scan times from the report failed; nodes without a Job count as never scanned")
+	}
+	if err := s.loadReportScans(ctx); err != nil {
+		logger.Error(err, "Reading the last scan times from the node ClusterReports failed; nodes without a Job count as never scanned")
 	}
 	go func() {
 		<-ctx.Done()
@@ -319,6 +363,25 @@ func (s *NodeScanScheduler) loadLastScans(ctx context.Context) error {
 		}
 		if scan.Time.After(s.lastScan[scan.Node]) {
 			s.lastScan[scan.Node] = scan.Time
+		}
+	}
+	return nil
+}
+
+// loadReportScans reads each node's last scan from its ClusterReport (one paged metadata list),
+// when the scans write them. The nodes are not queued: the node informer's initial list does,
+// and a deleted node's report goes with it (the Node owns it).
+func (s *NodeScanScheduler) loadReportScans(ctx context.Context) error {
+	if s.reports == nil {
+		return nil
+	}
+	scans, err := s.reports.LastScans(ctx)
+	if err != nil {
+		return err
+	}
+	for node, at := range scans {
+		if at.After(s.lastScan[node]) {
+			s.lastScan[node] = at
 		}
 	}
 	return nil
@@ -409,6 +472,14 @@ func (s *NodeScanScheduler) startDue(ctx context.Context, logger logr.Logger) {
 			return
 		}
 		nodeName := s.due[0]
+		// Past the burst, the next create waits for its token: the node is queued again for
+		// then, keeping its place at the head.
+		now := s.clock.Now()
+		if r := s.jobLimiter.ReserveN(now, 1); r.DelayFrom(now) > 0 {
+			s.queue.AddAfter(nodeName, r.DelayFrom(now))
+			r.CancelAt(now)
+			return
+		}
 		if err := s.startScan(ctx, nodeName); err != nil {
 			// The node keeps its place; its retry comes back here.
 			logger.Error(err, "Starting the node scan failed; retrying", "node", nodeName)
@@ -477,7 +548,7 @@ func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) erro
 	if err != nil {
 		return err
 	}
-	owner, err := s.jobOwner(ctx)
+	owner, err := s.jobOwner()
 	if err != nil {
 		return err
 	}
@@ -510,11 +581,13 @@ func (s *NodeScanScheduler) startScan(ctx context.Context, nodeName string) erro
 // jobOwner is the owner reference of every scan Job: the scan Pods' ServiceAccount. The chart
 // installs it and `helm uninstall` deletes it, and the garbage collector then deletes the Jobs it
 // owns and their Pods, which Helm never knew about. It is no controller reference (the Job
-// controller manages the Pods) and does not block the owner's deletion. It is looked up for every
-// Job (one GET a scan): a ServiceAccount deleted and created again has a new UID, and a Job owned by
-// the old one would be collected at once.
-func (s *NodeScanScheduler) jobOwner(ctx context.Context) (*metav1.OwnerReference, error) {
-	sa, err := s.client.CoreV1().ServiceAccounts(s.namespace).Get(ctx, s.opts.ServiceAccount, metav1.GetOptions{})
+// controller manages the Pods) and does not block the owner's deletion. It is read from the
+// informer of that one ServiceAccount, not with a GET per Job: a ServiceAccount deleted and created
+// again has a new UID, which its watch brings, and a Job owned by the old one would be collected at
+// once. Within the watch's latency a Job may still get the old UID; the collector then deletes it,
+// its Job event queues the node, and the retry reads the new owner.
+func (s *NodeScanScheduler) jobOwner() (*metav1.OwnerReference, error) {
+	sa, err := s.saLister.ServiceAccounts(s.namespace).Get(s.opts.ServiceAccount)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the scan ServiceAccount %s/%s, the Jobs' owner: %w", s.namespace, s.opts.ServiceAccount, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,15 +19,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cisgate/cisgate/internal/golden"
+	"github.com/cisgate/cisgate/openreports"
 	"github.com/cisgate/cisgate/policy"
 	"github.com/cisgate/cisgate/report"
 )
@@ -36,6 +41,8 @@ func testNodeScanOptions() NodeScanOptions {
 	opts := *NewNodeScanOptions()
 	opts.Enabled = true
 	opts.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cisgate:v1.0.0"
+	// The fake clock does not move on its own: the rate's own test sets it.
+	opts.JobQPS = math.Inf(1)
 	return opts
 }
 
@@ -179,6 +186,7 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 		{name: "interval too short", change: func(o *NodeScanOptions) { o.Interval, o.ActiveDeadline = 30*time.Second, 10*time.Second }, want: []string{"--nodescan-interval must be at least 1m0s"}},
 		{name: "negative ttl", change: func(o *NodeScanOptions) { o.TTL = -time.Second }, want: []string{"--nodescan-ttl must not be negative"}},
 		{name: "no parallelism", change: func(o *NodeScanOptions) { o.Parallelism = 0 }, want: []string{"--nodescan-parallelism must be at least 1"}},
+		{name: "no job rate", change: func(o *NodeScanOptions) { o.JobQPS = 0 }, want: []string{"--nodescan-job-qps must be positive"}},
 		{name: "deadline under a second", change: func(o *NodeScanOptions) { o.ActiveDeadline = 500 * time.Millisecond }, want: []string{"--nodescan-active-deadline must be at least 1s"}},
 		// A deadline past the interval is capped (TestNodeScanJobDeadlineEndsBeforeTheNextScan).
 		{name: "deadline past the interval", change: func(o *NodeScanOptions) { o.ActiveDeadline = 25 * time.Hour }},
@@ -200,8 +208,9 @@ func TestNodeScanOptionsValidate(t *testing.T) {
 
 // schedulerHarness runs a scheduler on a fake clientset with a fake clock.
 type schedulerHarness struct {
-	client *fake.Clientset
-	clock  *clocktesting.FakeClock
+	client    *fake.Clientset
+	clock     *clocktesting.FakeClock
+	scheduler *NodeScanScheduler
 }
 
 func startScheduler(t *testing.T, opts NodeScanOptions, objects ...runtime.Object) *schedulerHarness {
@@ -217,6 +226,7 @@ func startSchedulerWith(t *testing.T, opts NodeScanOptions, configure func(*Node
 	h := &schedulerHarness{client: fake.NewClientset(objects...), clock: clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	s, err := newNodeScanScheduler(h.client, scanNamespace, opts, scanBenchmark, h.clock)
 	require.NoError(t, err)
+	h.scheduler = s
 	if configure != nil {
 		configure(s)
 	}
@@ -307,6 +317,30 @@ func TestSchedulerJobsAreOwnedByTheScanServiceAccount(t *testing.T) {
 	// Deleting the ServiceAccount (helm uninstall) has the garbage collector delete the Job and
 	// its Pod.
 	assert.Equal(t, []metav1.OwnerReference{{APIVersion: "v1", Kind: "ServiceAccount", Name: "cisgate-nodescan", UID: "sa-uid"}}, jobs[0].OwnerReferences)
+
+	// The ServiceAccount deleted and created again (a reinstall) has a new UID: the next Job
+	// is owned by that one, or the collector would delete it at once.
+	ctx := context.Background()
+	require.NoError(t, h.client.CoreV1().ServiceAccounts(scanNamespace).Delete(ctx, "cisgate-nodescan", metav1.DeleteOptions{}))
+	_, err := h.client.CoreV1().ServiceAccounts(scanNamespace).Create(ctx,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: scanNamespace, Name: "cisgate-nodescan", UID: "sa-uid-2"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		sa, err := h.scheduler.saLister.ServiceAccounts(scanNamespace).Get("cisgate-nodescan")
+		return err == nil && sa.UID == "sa-uid-2"
+	}, 10*time.Second, 10*time.Millisecond)
+	h.addNode(t, readyScanNode("n2", ""))
+	jobs = h.waitForJobs(t, 2)
+	for _, j := range jobs {
+		if j.Spec.Template.Spec.NodeName == "n2" {
+			assert.Equal(t, types.UID("sa-uid-2"), j.OwnerReferences[0].UID)
+		}
+	}
+
+	// The owner comes from the informer's cache: no GET of the ServiceAccount per Job.
+	for _, a := range h.client.Actions() {
+		assert.False(t, a.GetVerb() == "get" && a.GetResource().Resource == "serviceaccounts", "a GET of the ServiceAccount")
+	}
 }
 
 func TestSchedulerStartsOneJobPerNode(t *testing.T) {
@@ -363,6 +397,29 @@ func TestSchedulerCapsParallelism(t *testing.T) {
 	assert.Equal(t, 4, h.jobCreates())
 }
 
+func TestSchedulerPacesJobCreates(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.Parallelism, opts.JobQPS = 3, 1
+	var nodes []runtime.Object
+	for i := range 5 {
+		nodes = append(nodes, readyScanNode(fmt.Sprintf("n%d", i), ""))
+	}
+	h := startScheduler(t, opts, nodes...)
+	// A burst of Parallelism at once.
+	jobs := h.waitForJobs(t, 3)
+	for _, j := range jobs {
+		h.finishJob(t, j.Name)
+	}
+	// Three slots are free, but the bucket is empty: the next Job waits for its token, a second.
+	assert.Never(t, func() bool { return len(h.jobs(t)) > 3 }, 300*time.Millisecond, 10*time.Millisecond)
+	h.clock.Step(time.Second)
+	h.waitForJobs(t, 4)
+	assert.Never(t, func() bool { return len(h.jobs(t)) > 4 }, 300*time.Millisecond, 10*time.Millisecond)
+	h.clock.Step(time.Second)
+	h.waitForJobs(t, 5)
+	assert.Equal(t, 5, h.jobCreates())
+}
+
 func TestSchedulerRescansAfterTheInterval(t *testing.T) {
 	opts := testNodeScanOptions()
 	h := startScheduler(t, opts, readyScanNode("n1", ""))
@@ -401,6 +458,42 @@ func TestSchedulerResumesFromTheReport(t *testing.T) {
 
 	h.clock.Step(18 * time.Hour)
 	require.Eventually(t, func() bool { return h.jobCreates() == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// With --openreports the scans write no node keys: a new leader reads each node's last scan from
+// its ClusterReport's metadata (the scan time the scan writes there, openreports.BuildNode), so
+// a node scanned within the interval is not scanned again (issue 27: every helm upgrade rescanned
+// the fleet). A node whose last scan could not read it, or with no report, is scanned now.
+func TestSchedulerResumesFromTheClusterReports(t *testing.T) {
+	opts := testNodeScanOptions()
+	opts.OpenReports = true
+	cat, err := policy.CatalogueFor(scanBenchmark())
+	require.NoError(t, err)
+	scanned := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC) // 6h before the fake clock's now
+	scheme := metadatafake.NewTestScheme()
+	require.NoError(t, metav1.AddMetaToScheme(scheme))
+	var reports []runtime.Object
+	for _, scan := range []report.Scan{
+		{Benchmark: scanBenchmark(), Node: "n1", Time: scanned},
+		{Benchmark: scanBenchmark(), Node: "n2", Time: scanned, NotScanned: &report.NotScanned{Reason: "no kubelet process, unit or known layout"}},
+	} {
+		node := readyScanNode(scan.Node, "")
+		r := openreports.BuildNode(cat, scan, node)
+		reports = append(reports, &metav1.PartialObjectMetadata{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "openreports.io/v1alpha1", Kind: "ClusterReport"},
+			ObjectMeta: r.ObjectMeta,
+		})
+	}
+	follower := openreports.NewNodeReports(metadatafake.NewSimpleMetadataClient(scheme, reports...))
+	h := startSchedulerWith(t, opts, func(s *NodeScanScheduler) { s.ResumeFromReports(follower) },
+		readyScanNode("n1", ""), readyScanNode("n2", ""), readyScanNode("n3", ""))
+	jobs := h.waitForJobs(t, 2)
+	assert.ElementsMatch(t, []string{"n2", "n3"}, jobNodes(jobs), "n1 was scanned 6h ago")
+	h.settle(t, "sentinel", 2)
+	assert.Equal(t, 3, h.jobCreates())
+
+	h.clock.Step(18 * time.Hour)
+	require.Eventually(t, func() bool { return h.jobCreates() == 4 }, 10*time.Second, 10*time.Millisecond, "n1 is due 24h after its scan")
 }
 
 // A helm upgrade that fixes the scan's mounts (issue 13: a kubelet config outside them) brings a

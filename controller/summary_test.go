@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cisgate/cisgate/cloudscan"
 	"github.com/cisgate/cisgate/output"
@@ -243,6 +245,7 @@ func TestSummaryFollowsTheReportKeys(t *testing.T) {
 	opts := NewAuditOptions()
 	opts.Interval, opts.SummaryInterval = time.Hour, time.Hour
 	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, opts)
+	auditor.refreshGap = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- auditor.Start(ctx) }()
@@ -270,6 +273,59 @@ func TestSummaryFollowsTheReportKeys(t *testing.T) {
 		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, key, []byte(data[key.Name])))
 		return denials() > 0
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// TestSummaryRefreshesAtMostOncePerGap: every node scan and replica changes its key or report, and
+// at 5,000 nodes the summary rewritten for each change was a ConfigMap GET and PATCH per change
+// (BENCHMARKS.md, issue 27). Changes within a gap make one write at its end, read from the watch's
+// copy of the ConfigMap, not with a GET.
+func TestSummaryRefreshesAtMostOncePerGap(t *testing.T) {
+	client := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cisgateNamespace, Name: report.ConfigMapName}})
+	pol := mustPolicy(t, "mode: enforce")
+	opts := NewAuditOptions()
+	opts.Interval, opts.SummaryInterval = time.Hour, time.Hour
+	auditor := NewAuditor(client, cisgateNamespace, func() *policy.Policy { return pol }, nil, opts)
+	auditor.refreshGap = time.Second
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- auditor.Start(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	summaryWrites := func() (writes, gets int) {
+		for _, a := range client.Actions() {
+			if a.GetResource().Resource != "configmaps" {
+				continue
+			}
+			switch p := a.(type) {
+			case k8stesting.PatchAction:
+				if strings.Contains(string(p.GetPatch()), report.SummaryKey().Name) {
+					writes++
+				}
+			case k8stesting.GetAction:
+				gets++
+			}
+		}
+		return writes, gets
+	}
+	require.Eventually(t, func() bool { w, _ := summaryWrites(); return w == 1 }, 10*time.Second, 10*time.Millisecond, "the first audit's summary")
+	// The watch has the ConfigMap (the summary's own write) before the changes start.
+	require.Eventually(t, func() bool { return auditor.reportConfigMap.Load() != nil }, 10*time.Second, 10*time.Millisecond)
+	start := time.Now()
+	for i := range 20 {
+		data := map[string]string{}
+		putAdmission(t, data, "a", policy.EKS180, map[string]*report.CheckCounts{"4.2.1": {Slug: "privileged", Deny: i + 1}})
+		key := report.AdmissionKey("a")
+		require.NoError(t, report.ApplyKey(t.Context(), client, cisgateNamespace, key, []byte(data[key.Name])))
+		time.Sleep(20 * time.Millisecond)
+	}
+	// 20 changes in under a gap and a half: at most two summaries (one at the first change if the
+	// gap since the audit's had passed, one at the gap's end), and at least one with the count.
+	require.Eventually(t, func() bool { w, _ := summaryWrites(); return w >= 2 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(2*time.Second - time.Since(start) + auditor.refreshGap)
+	writes, gets := summaryWrites()
+	elapsed := time.Since(start)
+	assert.LessOrEqual(t, writes-1, int(elapsed/auditor.refreshGap)+1, "summaries after the audit's, in %v", elapsed)
+	assert.LessOrEqual(t, gets, 1, "the ConfigMap is read from the watch, at most one GET before it has it")
 }
 
 // #9 item 1: a label "off" silences nothing and is listed in audit.json as cisgate.1 WARN; a

@@ -29,6 +29,9 @@ func BuildNode(cat *policy.Catalogue, scan report.Scan, node metav1.Object) *orv
 		Source: Source,
 		Scope:  &corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node.GetName(), UID: node.GetUID()},
 	}
+	if !scan.Time.IsZero() {
+		r.Annotations[ScannedAtAnnotation] = scannedAt(scan)
+	}
 	if scan.NotScanned == nil {
 		r.Configuration, r.Summary, r.Results = limit(evidenceResults(cat, scan))
 		return r

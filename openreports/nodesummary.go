@@ -3,9 +3,11 @@ package openreports
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
@@ -21,6 +23,16 @@ import (
 // what summary.json needs of the node, readable from the report's metadata alone, so the leader
 // follows every node with a metadata informer instead of reading every node's results.
 const NodeSummaryAnnotation = "cisgate.io/node-summary"
+
+// ScannedAtAnnotation is the time of the node's last scan (RFC 3339, UTC), set by every scan even
+// when the results did not change: a new leader reads it from the reports' metadata (LastScans)
+// and scans a node again an interval after it, instead of rescanning the whole fleet.
+const ScannedAtAnnotation = "cisgate.io/scanned-at"
+
+// scannedAt is the annotation's value for a scan.
+func scannedAt(scan report.Scan) string {
+	return scan.Time.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
 
 // NodeSummary is a node's scan in short: its checks by result, or why it was not scanned.
 type NodeSummary struct {
@@ -113,4 +125,40 @@ func (n *NodeReports) Summaries() ([]NodeSummary, bool) {
 	}
 	slices.SortFunc(out, func(a, b NodeSummary) int { return strings.Compare(a.Node, b.Node) })
 	return out, true
+}
+
+// lastScansPageSize is how many reports' metadata one list request of LastScans asks for.
+const lastScansPageSize = 500
+
+// LastScans lists the node scans' ClusterReports' metadata, page by page, and returns when each
+// node was last scanned (ScannedAtAnnotation), by node name. A node whose last scan could not read
+// it (NotScanned), or whose report has no scan time (written before the annotation), is left out:
+// it counts as never scanned.
+func (n *NodeReports) LastScans(ctx context.Context) (map[string]time.Time, error) {
+	opts := metav1.ListOptions{
+		LabelSelector: k8slabels.Set{ManagedByLabel: Source, WriterLabel: WriterNodeScan}.String(),
+		Limit:         lastScansPageSize,
+	}
+	out := map[string]time.Time{}
+	for {
+		page, err := n.meta.Resource(clusterReportsGVR).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("openreports: listing the node scans' ClusterReports: %w", err)
+		}
+		for _, m := range page.Items {
+			var s NodeSummary
+			if json.Unmarshal([]byte(m.Annotations[NodeSummaryAnnotation]), &s) != nil || s.Node == "" || s.NotScanned != nil {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339, m.Annotations[ScannedAtAnnotation])
+			if err != nil {
+				continue
+			}
+			out[s.Node] = at
+		}
+		if page.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
 }

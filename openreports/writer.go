@@ -244,6 +244,17 @@ func ApplyClusterReportIfChanged(ctx context.Context, client versioned.Interface
 	there, err := client.OpenreportsV1alpha1().ClusterReports().Get(ctx, r.Name, metav1.GetOptions{})
 	switch {
 	case err == nil && there.Annotations[ContentHashAnnotation] == hash:
+		// The same results: only the scan time moves (ScannedAtAnnotation, what a new leader
+		// resumes from), a small merge patch instead of the whole report again.
+		at, ok := r.Annotations[ScannedAtAnnotation]
+		if !ok || there.Annotations[ScannedAtAnnotation] == at {
+			return false, nil
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{ScannedAtAnnotation: at}}})
+		if _, err := client.OpenreportsV1alpha1().ClusterReports().Patch(ctx, r.Name, types.MergePatchType, patch,
+			metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+			return false, fmt.Errorf("openreports: stamping the scan time of ClusterReport %s: %w", r.Name, err)
+		}
 		return false, nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return false, fmt.Errorf("openreports: reading ClusterReport %s: %w", r.Name, err)

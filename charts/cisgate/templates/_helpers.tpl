@@ -57,6 +57,7 @@ item a line; nothing when the node scan is off.
 - --nodescan-image={{ include "cisgate.nodescanImage" . }}
 - --nodescan-interval={{ .Values.nodeScan.interval }}
 - --nodescan-parallelism={{ .Values.nodeScan.parallelism }}
+- --nodescan-job-qps={{ .Values.nodeScan.jobQPS }}
 - --nodescan-ttl={{ .Values.nodeScan.ttl }}
 - --nodescan-active-deadline={{ .Values.nodeScan.activeDeadline }}
 - --nodescan-service-account={{ include "cisgate.nodescanName" . }}

@@ -439,6 +439,9 @@ func (o *ServeOptions) runLeaderLoops(ctx context.Context, clientset kubernetes.
 			if securityHub != nil {
 				s.RetireSecurityHubFindings(securityHub)
 			}
+			if o.nodeReports != nil {
+				s.ResumeFromReports(o.nodeReports)
+			}
 			all = append(all, s)
 		}
 		if o.CloudScan.Enabled {

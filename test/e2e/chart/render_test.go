@@ -213,7 +213,7 @@ func TestDeployment(t *testing.T) {
 		"--shutdown-delay=5s", "--drain-timeout=15s",
 		"--audit-interval=10m", "--audit-page-size=500",
 		"--nodescan-enabled=true", "--nodescan-image=ghcr.io/cisgate/cisgate:0.1.0", "--nodescan-interval=24h",
-		"--nodescan-parallelism=10", "--nodescan-ttl=1h", "--nodescan-active-deadline=5m",
+		"--nodescan-parallelism=10", "--nodescan-job-qps=1", "--nodescan-ttl=1h", "--nodescan-active-deadline=5m",
 		"--nodescan-service-account=cisgate-nodescan",
 	}, c.Args)
 	assert.Empty(t, c.Command, "the image's entrypoint is cisgate")

@@ -72,7 +72,7 @@ func TestNodeScanArgs(t *testing.T) {
 	args := nodescanArgs(t, defaultRelease())
 	assert.Equal(t, []string{
 		"--nodescan-enabled=true", "--nodescan-image=ghcr.io/cisgate/cisgate:0.1.0", "--nodescan-interval=24h",
-		"--nodescan-parallelism=10", "--nodescan-ttl=1h", "--nodescan-active-deadline=5m",
+		"--nodescan-parallelism=10", "--nodescan-job-qps=1", "--nodescan-ttl=1h", "--nodescan-active-deadline=5m",
 		"--nodescan-service-account=cisgate-nodescan",
 	}, args)
 	opts := nodeScanOptions(t, args)
@@ -82,9 +82,10 @@ func TestNodeScanArgs(t *testing.T) {
 	opts = nodeScanOptions(t, nodescanArgs(t, defaultRelease(
 		"--set", "nodeScan.image.repository=123456789012.dkr.ecr.us-east-1.amazonaws.com/cisgate",
 		"--set", "nodeScan.image.tag=v9", "--set", "nodeScan.parallelism=3", "--set", "nodeScan.interval=6h",
-		"--set", "nodeScan.priorityClassName=system-node-critical")))
+		"--set-json", "nodeScan.jobQPS=1.2", "--set", "nodeScan.priorityClassName=system-node-critical")))
 	assert.Equal(t, "123456789012.dkr.ecr.us-east-1.amazonaws.com/cisgate:v9", opts.Image)
 	assert.Equal(t, 3, opts.Parallelism)
+	assert.Equal(t, 1.2, opts.JobQPS, "100,000 nodes at 24h need 1.16 Jobs/s")
 	assert.Equal(t, "6h0m0s", opts.Interval.String())
 	assert.Equal(t, "system-node-critical", opts.PriorityClassName)
 

@@ -248,7 +248,7 @@ func summarise(results []orv1alpha1.ReportResult) orv1alpha1.ReportSummary {
 // TestNodeScanClusterReport runs `cisgate nodescan --report --openreports` as the scan Job does,
 // on a fixture host whose kubelet flags break most of section 3, and reads the node's ClusterReport:
 // scoped to and owned by the Node, failing exactly the checks the command printed as FAIL; a
-// second scan with the same results writes nothing.
+// second scan with the same results moves only the report's scan time.
 func TestNodeScanClusterReport(t *testing.T) {
 	framework.Require(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -299,10 +299,20 @@ func TestNodeScanClusterReport(t *testing.T) {
 	assert.Equal(t, wantFail, gotFail, "the report fails the checks the scan printed as FAIL, with their value sources")
 	assert.Equal(t, len(printed.Results), len(r.Results))
 
+	// A second scan with the same results, in a later second than the first: only its scan time
+	// moves (what a new leader resumes from), by a metadata patch; the results are not written
+	// again (a custom resource's generation counts changes outside its metadata).
+	first, err := time.Parse(time.RFC3339, r.Annotations[openreports.ScannedAtAnnotation])
+	require.NoError(t, err, "the scan time annotation")
+	time.Sleep(time.Until(first.Add(time.Second)))
 	scan()
 	again, err := or.OpenreportsV1alpha1().ClusterReports().Get(ctx, r.Name, metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, r.ResourceVersion, again.ResourceVersion, "an unchanged scan writes nothing")
+	assert.Equal(t, r.Generation, again.Generation, "an unchanged scan does not write its results again")
+	assert.Equal(t, r.Annotations[openreports.ContentHashAnnotation], again.Annotations[openreports.ContentHashAnnotation])
+	second, err := time.Parse(time.RFC3339, again.Annotations[openreports.ScannedAtAnnotation])
+	require.NoError(t, err)
+	assert.True(t, second.After(first), "the scan time moves: %v, then %v", first, second)
 
 	// The node's results are not in the report ConfigMap, and its Event points to the report.
 	cm, err := env.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, report.ConfigMapName, metav1.GetOptions{})
