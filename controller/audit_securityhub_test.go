@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	awssh "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
@@ -22,17 +19,10 @@ import (
 )
 
 // securityHubFindings reads every finding moto holds, by Id.
-func securityHubFindings(t *testing.T, c *awssh.Client) map[string]shtypes.AwsSecurityFinding {
+func securityHubFindings(t *testing.T, overlay *moto.SecurityHubOverlay) map[string]shtypes.AwsSecurityFinding {
 	t.Helper()
-	out := map[string]shtypes.AwsSecurityFinding{}
-	pages := awssh.NewGetFindingsPaginator(c, &awssh.GetFindingsInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(context.Background())
-		require.NoError(t, err)
-		for _, f := range page.Findings {
-			out[aws.ToString(f.Id)] = f
-		}
-	}
+	out, err := overlay.Findings(context.Background())
+	require.NoError(t, err)
 	return out
 }
 
@@ -44,9 +34,6 @@ func TestAuditPublishesToSecurityHub(t *testing.T) {
 	m.Env(t)
 	overlay := moto.NewSecurityHubOverlay(t, m)
 	t.Setenv("AWS_ENDPOINT_URL", overlay.URL)
-	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithBaseEndpoint(m.URL))
-	require.NoError(t, err)
-	direct := awssh.NewFromConfig(cfg)
 	publisher := securityhub.New(t.Context(), securityhub.Config{Cluster: "prod", QPS: 50, Burst: 10, Logger: logr.Discard()})
 
 	wildcards := []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}
@@ -61,7 +48,7 @@ func TestAuditPublishesToSecurityHub(t *testing.T) {
 	require.NoError(t, auditor.RunOnce(t.Context()))
 	id := securityhub.Identity{Partition: "aws", Account: moto.AccountID, Region: moto.Region, Cluster: "prod"}
 	podID := securityhub.FindingID(id, "privileged", securityhub.Resource{Kind: "Pod", Namespace: "shop", Name: "p"})
-	findings := securityHubFindings(t, direct)
+	findings := securityHubFindings(t, overlay)
 	require.Contains(t, findings, podID)
 	f := findings[podID]
 	assert.Equal(t, shtypes.ComplianceStatusFailed, f.Compliance.Status)
@@ -73,10 +60,10 @@ func TestAuditPublishesToSecurityHub(t *testing.T) {
 
 	fixed := priv.DeepCopy()
 	fixed.Spec = podSpec("app")
-	_, err = client.CoreV1().Pods("shop").Update(t.Context(), fixed, metav1.UpdateOptions{})
+	_, err := client.CoreV1().Pods("shop").Update(t.Context(), fixed, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	require.NoError(t, auditor.RunOnce(t.Context()))
-	f = securityHubFindings(t, direct)[podID]
+	f = securityHubFindings(t, overlay)[podID]
 	assert.Equal(t, shtypes.RecordStateArchived, f.RecordState)
 	assert.Equal(t, shtypes.WorkflowStatusResolved, f.Workflow.Status)
 }

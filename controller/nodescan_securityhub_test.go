@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	awssh "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
@@ -44,9 +41,6 @@ func TestSchedulerRetiresADeletedNodesSecurityHubFindings(t *testing.T) {
 	m.Env(t)
 	overlay := moto.NewSecurityHubOverlay(t, m)
 	t.Setenv("AWS_ENDPOINT_URL", overlay.URL)
-	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithBaseEndpoint(m.URL))
-	require.NoError(t, err)
-	direct := awssh.NewFromConfig(cfg)
 	publisher := securityhub.New(t.Context(), securityhub.Config{Cluster: "prod", QPS: 50, Burst: 10, Logger: logr.Discard()})
 	cat, err := policy.CatalogueFor(policy.EKS200)
 	require.NoError(t, err)
@@ -67,22 +61,12 @@ func TestSchedulerRetiresADeletedNodesSecurityHubFindings(t *testing.T) {
 	n1 := securityhub.FindingID(id, "anonymous-auth", securityhub.Resource{Kind: "Node", Name: "n1"})
 	n2 := securityhub.FindingID(id, "anonymous-auth", securityhub.Resource{Kind: "Node", Name: "n2"})
 	require.Eventually(t, func() bool {
-		out, err := direct.GetFindings(context.Background(), &awssh.GetFindingsInput{})
-		require.NoError(t, err)
-		for _, f := range out.Findings {
-			if aws.ToString(f.Id) == n1 {
-				// Archived by the import, then resolved by the workflow update.
-				return f.RecordState == shtypes.RecordStateArchived && f.Workflow.Status == shtypes.WorkflowStatusResolved
-			}
-		}
-		return false
+		// Archived by the import, then resolved by the workflow update.
+		f, ok := securityHubFindings(t, overlay)[n1]
+		return ok && f.RecordState == shtypes.RecordStateArchived && f.Workflow.Status == shtypes.WorkflowStatusResolved
 	}, 20*time.Second, 50*time.Millisecond)
-	out, err := direct.GetFindings(context.Background(), &awssh.GetFindingsInput{})
-	require.NoError(t, err)
-	for _, f := range out.Findings {
-		if aws.ToString(f.Id) == n2 {
-			assert.Equal(t, shtypes.RecordStateActive, f.RecordState)
-			assert.Equal(t, shtypes.WorkflowStatusNew, f.Workflow.Status)
-		}
-	}
+	f, ok := securityHubFindings(t, overlay)[n2]
+	require.True(t, ok, "n2's finding is still there")
+	assert.Equal(t, shtypes.RecordStateActive, f.RecordState)
+	assert.Equal(t, shtypes.WorkflowStatusNew, f.Workflow.Status)
 }

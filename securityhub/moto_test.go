@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	awssh "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
@@ -32,17 +30,14 @@ import (
 
 const cluster = "prod"
 
-// env starts moto and the overlay, points the SDK's default chain at the overlay and returns
-// the overlay and a Security Hub client on moto itself.
-func env(t *testing.T) (*moto.SecurityHubOverlay, *awssh.Client) {
+// env starts moto and the overlay and points the SDK's default chain at the overlay.
+func env(t *testing.T) *moto.SecurityHubOverlay {
 	t.Helper()
 	m := moto.StartT(t)
 	m.Env(t)
 	overlay := moto.NewSecurityHubOverlay(t, m)
 	t.Setenv("AWS_ENDPOINT_URL", overlay.URL)
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(m.URL))
-	require.NoError(t, err)
-	return overlay, awssh.NewFromConfig(cfg)
+	return overlay
 }
 
 // clock is a test's time: each scan an hour after the last.
@@ -57,17 +52,10 @@ func newPublisher(t *testing.T, c *clock) *securityhub.Publisher {
 }
 
 // allFindings reads every finding moto holds, by Id.
-func allFindings(t *testing.T, c *awssh.Client) map[string]types.AwsSecurityFinding {
+func allFindings(t *testing.T, overlay *moto.SecurityHubOverlay) map[string]types.AwsSecurityFinding {
 	t.Helper()
-	out := map[string]types.AwsSecurityFinding{}
-	pages := awssh.NewGetFindingsPaginator(c, &awssh.GetFindingsInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(context.Background())
-		require.NoError(t, err)
-		for _, f := range page.Findings {
-			out[aws.ToString(f.Id)] = f
-		}
-	}
+	out, err := overlay.Findings(context.Background())
+	require.NoError(t, err)
 	return out
 }
 
@@ -101,7 +89,7 @@ func nodeRowsOf(t *testing.T, node string, anonymousAuth policy.Status) []securi
 }
 
 func TestFirstImportAndUnchangedRescan(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	p := newPublisher(t, c)
 	scope := securityhub.NodeScope("n1")
@@ -110,7 +98,7 @@ func TestFirstImportAndUnchangedRescan(t *testing.T) {
 	require.NoError(t, out.Err())
 	assert.Equal(t, 3, out.Imported)
 
-	first := allFindings(t, direct)
+	first := allFindings(t, overlay)
 	require.Len(t, first, 3)
 	anonID := securityhub.FindingID(identity, "anonymous-auth", securityhub.Resource{Kind: "Node", Name: "n1"})
 	assert.Equal(t, "arn:aws:eks:us-east-1:123456789012:cluster/prod/cisgate/anonymous-auth/Node/n1", anonID)
@@ -158,7 +146,7 @@ func TestFirstImportAndUnchangedRescan(t *testing.T) {
 	assert.Equal(t, 0, out.Imported)
 	assert.Equal(t, 3, out.Unchanged)
 	assert.Equal(t, 1, overlay.Calls(moto.PathBatchImportFindings), "no second import")
-	second := allFindings(t, direct)
+	second := allFindings(t, overlay)
 	assert.ElementsMatch(t, keys(first), keys(second))
 	assert.Equal(t, "2026-12-07T10:00:00Z", aws.ToString(second[anonID].UpdatedAt))
 
@@ -169,7 +157,7 @@ func TestFirstImportAndUnchangedRescan(t *testing.T) {
 	require.NoError(t, out.Err())
 	assert.Equal(t, 3, out.Imported)
 	assert.Zero(t, out.Archived)
-	third := allFindings(t, direct)
+	third := allFindings(t, overlay)
 	assert.ElementsMatch(t, keys(first), keys(third))
 	g := third[anonID]
 	assert.Equal(t, aws.ToString(f.CreatedAt), aws.ToString(g.CreatedAt), "CreatedAt is kept across rescans")
@@ -180,7 +168,7 @@ func TestFirstImportAndUnchangedRescan(t *testing.T) {
 }
 
 func TestRescanAfterFixResolves(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	p := newPublisher(t, c)
 	scope := securityhub.NodeScope("n1")
@@ -192,7 +180,7 @@ func TestRescanAfterFixResolves(t *testing.T) {
 	assert.Equal(t, 1, out.Resolved)
 	assert.Equal(t, 1, overlay.Calls(moto.PathBatchUpdateFindings))
 
-	findings := allFindings(t, direct)
+	findings := allFindings(t, overlay)
 	require.Len(t, findings, 3)
 	f := findings[securityhub.FindingID(identity, "anonymous-auth", securityhub.Resource{Kind: "Node", Name: "n1"})]
 	assert.Equal(t, types.ComplianceStatusPassed, f.Compliance.Status)
@@ -204,7 +192,7 @@ func TestRescanAfterFixResolves(t *testing.T) {
 	// Failing again: Security Hub itself reopens a RESOLVED finding whose compliance leaves PASSED.
 	c.next()
 	require.NoError(t, p.Publish(context.Background(), scope, nodeRows(t, policy.StatusFail)).Err())
-	f = allFindings(t, direct)[aws.ToString(f.Id)]
+	f = allFindings(t, overlay)[aws.ToString(f.Id)]
 	assert.Equal(t, types.ComplianceStatusFailed, f.Compliance.Status)
 	assert.Equal(t, types.WorkflowStatusNew, f.Workflow.Status)
 }
@@ -224,7 +212,7 @@ func auditRows(t *testing.T, failing ...string) []securityhub.Row {
 }
 
 func TestFindingNoLongerFoundIsArchivedInItsScopeOnly(t *testing.T) {
-	_, direct := env(t)
+	overlay := env(t)
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	p := newPublisher(t, c)
 	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n1"), nodeRows(t, policy.StatusFail)).Err())
@@ -237,7 +225,7 @@ func TestFindingNoLongerFoundIsArchivedInItsScopeOnly(t *testing.T) {
 	assert.Equal(t, 1, out.Archived)
 	assert.Equal(t, 1, out.Resolved)
 
-	findings := allFindings(t, direct)
+	findings := allFindings(t, overlay)
 	require.Len(t, findings, 5, "3 of the node, 2 of the audit")
 	db := findings[securityhub.FindingID(identity, "privileged", securityhub.Resource{Kind: "Pod", Namespace: "team-a", Name: "db"})]
 	assert.Equal(t, types.RecordStateArchived, db.RecordState)
@@ -257,7 +245,7 @@ func TestFindingNoLongerFoundIsArchivedInItsScopeOnly(t *testing.T) {
 }
 
 func TestMoreThanOneHundredFindingsGoInBatches(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
 	var names []string
 	for i := range 250 {
@@ -267,22 +255,22 @@ func TestMoreThanOneHundredFindingsGoInBatches(t *testing.T) {
 	require.NoError(t, out.Err())
 	assert.Equal(t, 250, out.Imported)
 	assert.Equal(t, []int{100, 100, 50}, overlay.ImportBatches())
-	assert.Len(t, allFindings(t, direct), 250)
+	assert.Len(t, allFindings(t, overlay), 250)
 }
 
 func TestThrottlingIsRetried(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
 	overlay.Fail(moto.PathBatchImportFindings, 2, moto.Throttled)
 	out := p.Publish(context.Background(), securityhub.NodeScope("n1"), nodeRows(t, policy.StatusFail))
 	require.NoError(t, out.Err())
 	assert.Equal(t, 3, out.Imported)
 	assert.Equal(t, 3, overlay.Calls(moto.PathBatchImportFindings), "two throttled attempts, then the import")
-	assert.Len(t, allFindings(t, direct), 3)
+	assert.Len(t, allFindings(t, overlay), 3)
 }
 
 func TestThrottledOrDeniedIsCountedAndLosesNothing(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	p := newPublisher(t, c)
 	scope := securityhub.NodeScope("n1")
@@ -298,7 +286,7 @@ func TestThrottledOrDeniedIsCountedAndLosesNothing(t *testing.T) {
 	assert.Contains(t, out.Errors[0], "securityhub:BatchImportFindings throttled after the SDK's retries: TooManyRequestsException")
 	assert.Equal(t, throttledBefore+1, errorCount(t, securityhub.ActionBatchImportFindings, securityhub.ReasonThrottled))
 	assert.Equal(t, failedBefore+3, findingCount(t, "nodescan", "failed"))
-	assert.Empty(t, allFindings(t, direct))
+	assert.Empty(t, allFindings(t, overlay))
 
 	// GetFindings denied: the findings are still imported; only the read back is missing.
 	overlay.Clear()
@@ -310,7 +298,7 @@ func TestThrottledOrDeniedIsCountedAndLosesNothing(t *testing.T) {
 	require.Len(t, out.Errors, 1)
 	assert.Contains(t, out.Errors[0], "access denied to securityhub:GetFindings: the IAM policy must allow securityhub:GetFindings (AccessDeniedException")
 	assert.Equal(t, deniedBefore+1, errorCount(t, securityhub.ActionGetFindings, securityhub.ReasonAccessDenied))
-	assert.Len(t, allFindings(t, direct), 3)
+	assert.Len(t, allFindings(t, overlay), 3)
 }
 
 func keys[V any](m map[string]V) []string {
@@ -355,7 +343,7 @@ func counter(t *testing.T, name string, labels map[string]string) float64 {
 }
 
 func TestFindingsOfOneObjectAndCheckAreOneFinding(t *testing.T) {
-	_, direct := env(t)
+	overlay := env(t)
 	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
 	cat, err := policy.CatalogueFor(policy.EKS200)
 	require.NoError(t, err)
@@ -367,7 +355,7 @@ func TestFindingsOfOneObjectAndCheckAreOneFinding(t *testing.T) {
 	out := p.Publish(context.Background(), securityhub.ScopeAudit, rows)
 	require.NoError(t, out.Err())
 	assert.Equal(t, 1, out.Imported)
-	findings := allFindings(t, direct)
+	findings := allFindings(t, overlay)
 	require.Len(t, findings, 1)
 	for _, f := range findings {
 		assert.Equal(t, `container "app" must not set securityContext.privileged=true; initContainer "init" must not set securityContext.privileged=true`, aws.ToString(f.Description))
@@ -375,7 +363,7 @@ func TestFindingsOfOneObjectAndCheckAreOneFinding(t *testing.T) {
 }
 
 func TestRetireArchivesADeletedNodesFindings(t *testing.T) {
-	overlay, direct := env(t)
+	overlay := env(t)
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	p := newPublisher(t, c)
 	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n1"), nodeRows(t, policy.StatusFail)).Err())
@@ -387,7 +375,7 @@ func TestRetireArchivesADeletedNodesFindings(t *testing.T) {
 	assert.Equal(t, 3, out.Archived)
 	assert.Equal(t, 2, out.Resolved, "the FAIL and the WARN were open; the PASS was RESOLVED already")
 	assert.Equal(t, 1, overlay.Calls(moto.PathBatchUpdateFindings))
-	for id, f := range allFindings(t, direct) {
+	for id, f := range allFindings(t, overlay) {
 		switch f.ProductFields[securityhub.FieldScope] {
 		case securityhub.NodeScope("n1"):
 			assert.Equal(t, types.RecordStateArchived, f.RecordState, id)
@@ -419,7 +407,7 @@ func TestNoRegionFailsEachPublishWithItsReason(t *testing.T) {
 // TestFindingGolden: a node's failing anonymous-auth finding as cisgate sends it to
 // BatchImportFindings (the request's JSON), the ASFF document a reviewer reads.
 func TestFindingGolden(t *testing.T) {
-	overlay, _ := env(t)
+	overlay := env(t)
 	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
 	rows := nodeRows(t, policy.StatusFail)
 	require.NoError(t, p.Publish(context.Background(), securityhub.NodeScope("n1"), rows[:1]).Err())

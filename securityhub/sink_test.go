@@ -23,7 +23,7 @@ import (
 // instance (the scan's subject); the cloud scan's are on the cluster. A Node that cannot be read
 // is the report Publisher's error (reported once), and the findings are still imported.
 func TestSinkPublishesScans(t *testing.T) {
-	_, direct := env(t)
+	overlay := env(t)
 	p := newPublisher(t, &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)})
 	client := fake.NewClientset(&corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "n1", UID: "uid-n1"},
@@ -40,7 +40,7 @@ func TestSinkPublishesScans(t *testing.T) {
 		CloudCluster: &report.CloudCluster{Cluster: "prod", Region: "us-east-1"},
 		Results:      []output.EvidenceResult{{ID: "2.1.1", Slug: "control-plane-logging", Status: policy.StatusFail, Expected: "api, audit, authenticator, controllerManager, scheduler", Actual: "api"}}}))
 
-	findings := allFindings(t, direct)
+	findings := allFindings(t, overlay)
 	require.Len(t, findings, 7)
 	n1 := findings[securityhub.FindingID(identity, "anonymous-auth", securityhub.Resource{Kind: "Node", Name: "n1"})]
 	assert.Equal(t, "uid-n1", n1.Resources[0].Details.Other["uid"])

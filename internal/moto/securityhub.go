@@ -2,6 +2,7 @@ package moto
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,11 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 )
 
 // Security Hub's REST paths (the API reference's request syntax).
@@ -74,6 +80,28 @@ func NewSecurityHubOverlay(t testing.TB, moto *Server) *SecurityHubOverlay {
 	t.Cleanup(srv.Close)
 	o.URL = srv.URL
 	return o
+}
+
+// Findings reads every finding moto holds, by Id, with the SDK straight from moto (past the
+// overlay, so neither its faults nor its call counts see the read). The credentials are the
+// SDK's default chain's (Server.Env).
+func (o *SecurityHubOverlay) Findings(ctx context.Context) (map[string]types.AwsSecurityFinding, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(o.moto))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]types.AwsSecurityFinding{}
+	pages := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(cfg), &securityhub.GetFindingsInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Findings {
+			out[aws.ToString(f.Id)] = f
+		}
+	}
+	return out, nil
 }
 
 // Fail answers the next n calls of path with f.

@@ -5,9 +5,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	securityhubsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -34,13 +31,11 @@ func TestAuditPublishesToSecurityHub(t *testing.T) {
 	assert.Contains(t, errOut.String(), "Security Hub: ")
 	assert.NotContains(t, errOut.String(), "warning")
 
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(m.URL))
-	require.NoError(t, err)
-	found, err := securityhubsdk.NewFromConfig(cfg).GetFindings(context.Background(), &securityhubsdk.GetFindingsInput{})
+	found, err := overlay.Findings(context.Background())
 	require.NoError(t, err)
 	ids := map[string]string{}
-	for _, f := range found.Findings {
-		ids[aws.ToString(f.Id)] = string(f.Compliance.Status)
+	for id, f := range found {
+		ids[id] = string(f.Compliance.Status)
 	}
 	// CIS EKS 2.0.0 4.2.1: the privileged container of Pod shop/web.
 	assert.Equal(t, "FAILED", ids["arn:aws:eks:us-east-1:123456789012:cluster/prod/cisgate/privileged/Pod/shop/web"])

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	securityhubsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -99,10 +98,10 @@ func TestCloudScanPublishesToSecurityHub(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &scan))
 	assert.Contains(t, r.stderr, fmt.Sprintf("Security Hub: %d findings imported, 0 unchanged, 0 failed", len(scan.Results)))
 
-	out, err := securityhubsdk.NewFromConfig(cfg).GetFindings(context.Background(), &securityhubsdk.GetFindingsInput{})
+	found, err := shOverlay.Findings(context.Background())
 	require.NoError(t, err)
-	require.Len(t, out.Findings, len(scan.Results))
-	for _, f := range out.Findings {
+	require.Len(t, found, len(scan.Results))
+	for _, f := range found {
 		assert.Equal(t, "cloud", f.ProductFields["cisgate/Scope"])
 		require.Len(t, f.Resources, 1)
 		assert.Equal(t, "AwsEksCluster", aws.ToString(f.Resources[0].Type))

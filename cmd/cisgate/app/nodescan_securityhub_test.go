@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	securityhubsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -61,12 +59,10 @@ func TestNodeScanPublishesToSecurityHub(t *testing.T) {
 	code, logged = scan()
 	assert.Equal(t, ExitFindings, code)
 	assert.NotContains(t, logged, "Security Hub")
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(m.URL))
-	require.NoError(t, err)
-	found, err := securityhubsdk.NewFromConfig(cfg).GetFindings(context.Background(), &securityhubsdk.GetFindingsInput{})
+	found, err := overlay.Findings(context.Background())
 	require.NoError(t, err)
 	byStatus := map[string]int{}
-	for _, f := range found.Findings {
+	for _, f := range found {
 		byStatus[string(f.Compliance.Status)]++
 		assert.Equal(t, "node/"+node, f.ProductFields["cisgate/Scope"])
 		assert.Equal(t, "uid-1", f.Resources[0].Details.Other["uid"])

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,24 +51,18 @@ func TestServePublishesToSecurityHub(t *testing.T) {
 
 	startServe(t, "--cloud-scan", "--cloud-cluster=prod", "--cloud-region="+moto.Region, "--cloud-interval=1h", "--securityhub")
 
-	client := securityhub.NewFromConfig(cfg)
 	const clusterARN = "arn:aws:eks:us-east-1:123456789012:cluster/prod"
 	podID := clusterARN + "/cisgate/privileged/Pod/" + team + "/web"
 	var findings map[string]shtypes.AwsSecurityFinding
 	framework.WaitFor(t, 60*time.Second, "the cloud scan's and the audit's findings", func() error {
-		findings = map[string]shtypes.AwsSecurityFinding{}
-		pages := securityhub.NewGetFindingsPaginator(client, &securityhub.GetFindingsInput{})
+		var err error
+		if findings, err = shOverlay.Findings(ctx); err != nil {
+			return err
+		}
 		cloud := 0
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, f := range page.Findings {
-				findings[aws.ToString(f.Id)] = f
-				if f.ProductFields["cisgate/Scope"] == "cloud" {
-					cloud++
-				}
+		for _, f := range findings {
+			if f.ProductFields["cisgate/Scope"] == "cloud" {
+				cloud++
 			}
 		}
 		// eks-1.8.0 (startServe's config) has 8 items decided through the AWS API.
