@@ -76,20 +76,8 @@ const (
 // client-side retry quota (which would turn a short outage into errors of its own).
 func NewClients(ctx context.Context, region string) (Clients, error) {
 	calls := &CallCounter{}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = maxBackoff
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-		config.WithAPIOptions([]func(*middleware.Stack) error{calls.addMiddleware}),
-	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := LoadAWSConfig(ctx, region, maxAttempts, maxBackoff,
+		config.WithAPIOptions([]func(*middleware.Stack) error{calls.addMiddleware}))
 	if err != nil {
 		return Clients{}, err
 	}
@@ -104,6 +92,26 @@ func NewClients(ctx context.Context, region string) (Clients, error) {
 		Credentials: cfg.Credentials,
 		Calls:       calls,
 	}, nil
+}
+
+// LoadAWSConfig loads the SDK's default configuration chain, in region when set, with the
+// standard retryer bounded to attempts and backoff and without its client-side retry quota (which
+// would turn a short outage into errors of its own). The cloud scan and the Security Hub
+// publisher load theirs with it; the caller checks that a region was found.
+func LoadAWSConfig(ctx context.Context, region string, attempts int, backoff time.Duration, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
+	opts := append([]func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				o.MaxBackoff = backoff
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}, extra...)
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
 }
 
 // CallCounter counts AWS calls by IAM action (service:Operation): one per operation, however many

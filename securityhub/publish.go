@@ -12,14 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/go-logr/logr"
 	"golang.org/x/time/rate"
+
+	"github.com/cisgate/cisgate/cloudscan"
 )
 
 // BatchSize is the most findings one BatchImportFindings or BatchUpdateFindings call takes.
@@ -98,19 +97,7 @@ type Config struct {
 // makes every Publish fail with that error, logged and counted like any other: setting up
 // Security Hub never stops a scan either.
 func New(ctx context.Context, c Config) *Publisher {
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = maxBackoff
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-	}
-	if c.Region != "" {
-		opts = append(opts, config.WithRegion(c.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := cloudscan.LoadAWSConfig(ctx, c.Region, maxAttempts, maxBackoff)
 	if err == nil && cfg.Region == "" {
 		err = errors.New("no AWS region: set the region option or AWS_REGION")
 	}
