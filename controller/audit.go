@@ -426,11 +426,7 @@ func (a *Auditor) alert(run *AuditRun) {
 		if notes[f.Object] == nil {
 			order = append(order, f.Object)
 		}
-		note := "[" + f.ID + "] " + f.Detail
-		if f.ExpiredExemption != "" {
-			note += " (" + f.ExpiredExemption + ")"
-		}
-		notes[f.Object] = append(notes[f.Object], note)
+		notes[f.Object] = append(notes[f.Object], f.Message())
 	}
 	a.alerted = failing
 	if a.events == nil {

@@ -84,6 +84,12 @@ func (f Finding) Blocks() bool {
 	return policy.Finding{Status: f.Status, Advisory: f.Advisory, Mode: f.Mode, ExemptReason: f.ExemptReason}.Denies()
 }
 
+// Message is the finding's line as admission words it (policy.Finding.Message), naming the
+// exemption that expired, if one did.
+func (f Finding) Message() string {
+	return policy.Finding{ID: f.ID, Detail: f.Detail, ExpiredExemption: f.ExpiredExemption}.Message()
+}
+
 // expiredNote is " [<the expired exemption>]" when one covered the finding until it expired.
 func (f Finding) expiredNote() string {
 	if f.ExpiredExemption == "" {
