@@ -117,14 +117,21 @@ func (n *NodeReports) Summaries() ([]NodeSummary, bool) {
 		if !ok {
 			continue
 		}
-		var s NodeSummary
-		if json.Unmarshal([]byte(m.Annotations[NodeSummaryAnnotation]), &s) != nil || s.Node == "" {
-			continue
+		if s, ok := summaryOf(m); ok {
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b NodeSummary) int { return strings.Compare(a.Node, b.Node) })
 	return out, true
+}
+
+// summaryOf reads a node report's NodeSummaryAnnotation; false when it has none that names a node.
+func summaryOf(m *metav1.PartialObjectMetadata) (NodeSummary, bool) {
+	var s NodeSummary
+	if json.Unmarshal([]byte(m.Annotations[NodeSummaryAnnotation]), &s) != nil || s.Node == "" {
+		return NodeSummary{}, false
+	}
+	return s, true
 }
 
 // lastScansPageSize is how many reports' metadata one list request of LastScans asks for.
@@ -145,9 +152,10 @@ func (n *NodeReports) LastScans(ctx context.Context) (map[string]time.Time, erro
 		if err != nil {
 			return nil, fmt.Errorf("openreports: listing the node scans' ClusterReports: %w", err)
 		}
-		for _, m := range page.Items {
-			var s NodeSummary
-			if json.Unmarshal([]byte(m.Annotations[NodeSummaryAnnotation]), &s) != nil || s.Node == "" || s.NotScanned != nil {
+		for i := range page.Items {
+			m := &page.Items[i]
+			s, ok := summaryOf(m)
+			if !ok || s.NotScanned != nil {
 				continue
 			}
 			at, err := time.Parse(time.RFC3339, m.Annotations[ScannedAtAnnotation])
